@@ -1,0 +1,43 @@
+//! # coalmine
+//!
+//! Predictive canary analysis. This crate is the core: streaming anomaly detectors
+//! today, with behavioural profiles, risk scoring and rollout decisions built on top
+//! of them. It does no I/O, spawns no threads, reads no clock, and allocates nothing
+//! per observation once a detector is built.
+//!
+//! The detectors share one contract, [`AnomalyDetector`]: feed an observation, get an
+//! [`Anomaly`] back — the forecast made *before* the observation was seen, the residual,
+//! a signed standardised deviation and a calibrated tail probability.
+//!
+//! ```
+//! use coalmine::{AnomalyDetector, Ewma, EwmaConfig};
+//!
+//! let mut det = Ewma::new(EwmaConfig { alpha: 0.1, ..EwmaConfig::default() })?;
+//! for i in 0..200 {
+//!     det.observe(&(10.0 + (i % 7) as f64 * 0.1))?;
+//! }
+//! let a = det.observe(&25.0)?;
+//! assert!(a.ready && a.tail_probability < 1e-6);
+//! # Ok::<(), coalmine::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod anomaly;
+mod error;
+pub mod ewma;
+pub mod holt_winters;
+mod optimise;
+mod rng;
+mod scale;
+pub mod stats;
+
+pub use anomaly::{Anomaly, AnomalyDetector};
+pub use error::Error;
+pub use ewma::{Ewma, EwmaConfig};
+pub use holt_winters::{FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams};
+
+/// The largest magnitude an observation or state value may have. Metrics never come
+/// near it; it exists so that squares and sums of accepted values stay finite, which
+/// lets every detector promise finite output for accepted input.
+pub const MAX_ABS_VALUE: f64 = 1e100;

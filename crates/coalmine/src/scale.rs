@@ -1,0 +1,220 @@
+//! The one-step prediction-error scale shared by the univariate detectors, and the
+//! conversion of a residual into a deviation and a calibrated tail probability.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Anomaly, Error, stats};
+
+/// Exponentially weighted mean of squared one-step residuals, with an explicit
+/// warm-up and an effective sample size that sets the Student-t degrees of freedom.
+///
+/// The k-th residual enters with weight `a_k = max(alpha, 1/k)`: equal weights while
+/// fewer than `1/alpha` residuals have been seen (an ordinary mean, so the start is
+/// not biased towards the first point), exponential forgetting afterwards. The sums
+/// of weights `w1 = Σw` and `w2 = Σw²` give the effective sample size
+/// `n_eff = w1² / w2`, and the tail probability uses Student's t with `n_eff - 1`
+/// degrees of freedom: few residuals mean heavy tails and no fake confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ResidualScale {
+    alpha: f64,
+    clip: f64,
+    warmup: u64,
+    min_scale: f64,
+    var: f64,
+    w1: f64,
+    w2: f64,
+    n: u64,
+}
+
+impl ResidualScale {
+    pub(crate) fn new(alpha: f64, clip: f64, warmup: u64, min_scale: f64) -> Result<Self, Error> {
+        if !(alpha > 0.0 && alpha <= 1.0) {
+            return Err(Error::param("variance_alpha", alpha, "must be in (0, 1]"));
+        }
+        if !(clip == 0.0 || clip >= 1.0) || clip.is_nan() {
+            return Err(Error::param(
+                "clip",
+                clip,
+                "must be 0 (off) or at least 1 (standard deviations)",
+            ));
+        }
+        if !(min_scale >= 0.0 && min_scale.is_finite()) {
+            return Err(Error::param("min_scale", min_scale, "must be finite and >= 0"));
+        }
+        if warmup < 2 {
+            return Err(Error::param("warmup", warmup as f64, "must be at least 2"));
+        }
+        Ok(ResidualScale {
+            alpha,
+            clip,
+            warmup,
+            min_scale,
+            var: 0.0,
+            w1: 0.0,
+            w2: 0.0,
+            n: 0,
+        })
+    }
+
+    /// Checks a deserialised state (the same rules as `new`, plus sane accumulators).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        Self::new(self.alpha, self.clip, self.warmup, self.min_scale)?;
+        for (what, v) in [("scale.var", self.var), ("scale.w1", self.w1), ("scale.w2", self.w2)] {
+            Error::check_value(what, v)?;
+            if v < 0.0 {
+                return Err(Error::param(what, v, "must be >= 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether enough residuals have been seen for the tail probability to mean
+    /// something.
+    #[inline]
+    pub(crate) fn is_ready(&self) -> bool {
+        self.n >= self.warmup
+    }
+
+    /// Current one-step prediction-error standard deviation (never below the floor).
+    #[inline]
+    pub(crate) fn scale(&self) -> f64 {
+        self.var.sqrt().max(self.min_scale).max(f64::MIN_POSITIVE)
+    }
+
+    /// Degrees of freedom of the Student-t used for tail probabilities.
+    #[inline]
+    pub(crate) fn dof(&self) -> f64 {
+        if self.w2 > 0.0 {
+            (self.w1 * self.w1 / self.w2 - 1.0).max(1.0)
+        } else {
+            1.0
+        }
+    }
+
+    /// Scores a residual against the current scale. Before warm-up ends this is "no
+    /// evidence" (deviation 0, tail probability 1).
+    #[inline]
+    pub(crate) fn assess(&self, expected: f64, observed: f64) -> Anomaly {
+        if !self.is_ready() {
+            return Anomaly::cold(expected, observed);
+        }
+        let residual = observed - expected;
+        let deviation = residual / self.scale();
+        Anomaly {
+            expected,
+            residual,
+            deviation,
+            tail_probability: stats::student_t_two_sided(deviation, self.dof()),
+            ready: true,
+        }
+    }
+
+    /// The state after absorbing one residual, computed without touching `self`.
+    #[inline]
+    pub(crate) fn absorbed(&self, residual: f64) -> Self {
+        let mut next = *self;
+        let k = (self.n + 1) as f64;
+        let a = self.alpha.max(1.0 / k);
+        // Once calibrated, winsorise so that one outlier cannot inflate the scale and
+        // mask the outliers that follow it.
+        let r = if self.clip > 0.0 && self.is_ready() {
+            let lim = self.clip * self.scale();
+            residual.clamp(-lim, lim)
+        } else {
+            residual
+        };
+        next.var = (1.0 - a) * self.var + a * r * r;
+        next.w1 = (1.0 - a) * self.w1 + a;
+        next.w2 = (1.0 - a) * (1.0 - a) * self.w2 + a * a;
+        next.n = self.n + 1;
+        next
+    }
+
+    /// Sets the scale as if `n` residuals with mean square `var` had been absorbed with
+    /// equal weights (used after fitting on history).
+    pub(crate) fn seed(&mut self, var: f64, n: u64) {
+        self.var = var;
+        self.n = n;
+        let k = n as f64;
+        if n == 0 {
+            self.w1 = 0.0;
+            self.w2 = 0.0;
+        } else if k * self.alpha <= 1.0 {
+            self.w1 = 1.0;
+            self.w2 = 1.0 / k;
+        } else {
+            // An equal-weight start over 1/alpha points followed by exponential
+            // forgetting converges to the geometric sums.
+            self.w1 = 1.0;
+            self.w2 = self.alpha / (2.0 - self.alpha);
+        }
+    }
+
+    /// Residuals absorbed so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn warm_up_gives_no_evidence_then_calibrates() {
+        let mut s = ResidualScale::new(0.05, 5.0, 10, 0.0).unwrap();
+        let mut rng = Rng::new(3);
+        for _ in 0..9 {
+            assert_eq!(s.assess(0.0, 100.0).tail_probability, 1.0);
+            s = s.absorbed(rng.normal());
+        }
+        s = s.absorbed(rng.normal());
+        assert!(s.is_ready());
+        // Student-t with few degrees of freedom is more cautious than the normal.
+        let p = s.assess(0.0, 3.0 * s.scale()).tail_probability;
+        assert!(p > stats::normal_two_sided(3.0));
+    }
+
+    #[test]
+    fn effective_sample_size_approaches_the_geometric_limit() {
+        let alpha = 0.1;
+        let mut s = ResidualScale::new(alpha, 0.0, 2, 0.0).unwrap();
+        for _ in 0..2_000 {
+            s = s.absorbed(1.0);
+        }
+        let limit = (2.0 - alpha) / alpha - 1.0;
+        assert!((s.dof() - limit).abs() < 1e-9, "{} vs {}", s.dof(), limit);
+        assert!((s.scale() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tail_probabilities_are_calibrated_on_gaussian_noise() {
+        let mut s = ResidualScale::new(0.02, 5.0, 30, 0.0).unwrap();
+        let mut rng = Rng::new(11);
+        let (mut below_1pc, mut below_5pc, mut n) = (0, 0, 0);
+        for i in 0..100_000 {
+            let r = rng.normal() * 3.0;
+            let a = s.assess(0.0, r);
+            if i > 1_000 {
+                n += 1;
+                below_1pc += (a.tail_probability < 0.01) as usize;
+                below_5pc += (a.tail_probability < 0.05) as usize;
+            }
+            s = s.absorbed(r);
+        }
+        let f1 = below_1pc as f64 / n as f64;
+        let f5 = below_5pc as f64 / n as f64;
+        assert!((0.007..0.013).contains(&f1), "P(p<0.01) = {f1}");
+        assert!((0.04..0.06).contains(&f5), "P(p<0.05) = {f5}");
+    }
+
+    #[test]
+    fn bad_parameters_are_typed_errors() {
+        assert!(ResidualScale::new(0.0, 5.0, 10, 0.0).is_err());
+        assert!(ResidualScale::new(f64::NAN, 5.0, 10, 0.0).is_err());
+        assert!(ResidualScale::new(0.1, 0.5, 10, 0.0).is_err());
+        assert!(ResidualScale::new(0.1, 5.0, 1, 0.0).is_err());
+        assert!(ResidualScale::new(0.1, 5.0, 10, -1.0).is_err());
+    }
+}
