@@ -172,7 +172,10 @@ mod tests {
             }
         }
         let a = e.observe(&60.0).unwrap();
-        assert!(a.ready && a.deviation > 10.0 && a.tail_probability < 1e-6, "{a:?}");
+        assert!(
+            a.ready && a.deviation > 10.0 && a.tail_probability < 1e-6,
+            "{a:?}"
+        );
         assert_eq!(a.expected, e.mean().unwrap() - 0.1 * (60.0 - a.expected));
     }
 
@@ -199,8 +202,20 @@ mod tests {
             .unwrap_err();
             assert!(matches!(err, Error::InvalidParameter { name: "alpha", .. }));
         }
-        assert!(Ewma::new(EwmaConfig { alpha: 1.0, ..EwmaConfig::default() }).is_ok());
-        assert!(Ewma::new(EwmaConfig { warmup: 0, ..EwmaConfig::default() }).is_err());
+        assert!(
+            Ewma::new(EwmaConfig {
+                alpha: 1.0,
+                ..EwmaConfig::default()
+            })
+            .is_ok()
+        );
+        assert!(
+            Ewma::new(EwmaConfig {
+                warmup: 0,
+                ..EwmaConfig::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -215,7 +215,11 @@ fn initial_state(m: usize, history: &[f64]) -> Result<(f64, f64, Vec<f64>), Erro
         });
     }
     // m = 1 has no seasons to average; blocks of up to 5 points stand in for them.
-    let block = if m == 1 { (history.len() / 4).clamp(1, 5) } else { m };
+    let block = if m == 1 {
+        (history.len() / 4).clamp(1, 5)
+    } else {
+        m
+    };
     let blocks = (history.len() / block).min(if m == 1 { 4 } else { 5 });
     let mut centres = Vec::with_capacity(blocks);
     let mut means = Vec::with_capacity(blocks);
@@ -242,7 +246,11 @@ fn initial_state(m: usize, history: &[f64]) -> Result<(f64, f64, Vec<f64>), Erro
     let cx = centres.iter().sum::<f64>() / n;
     let cy = means.iter().sum::<f64>() / n;
     let sxx: f64 = centres.iter().map(|x| (x - cx) * (x - cx)).sum();
-    let sxy: f64 = centres.iter().zip(&means).map(|(x, y)| (x - cx) * (y - cy)).sum();
+    let sxy: f64 = centres
+        .iter()
+        .zip(&means)
+        .map(|(x, y)| (x - cx) * (y - cy))
+        .sum();
     let trend = if sxx > 0.0 { sxy / sxx } else { 0.0 };
     // Level at tick 0, just before the first observation.
     let level = cy - trend * cx;
@@ -268,7 +276,12 @@ fn initial_state(m: usize, history: &[f64]) -> Result<(f64, f64, Vec<f64>), Erro
 
 /// One-step squared error of the recurrence over `history` from a given start,
 /// skipping the first season's residuals (they mostly measure the initialisation).
-fn sse(p: &HoltWintersParams, init: &(f64, f64, Vec<f64>), history: &[f64], buf: &mut [f64]) -> f64 {
+fn sse(
+    p: &HoltWintersParams,
+    init: &(f64, f64, Vec<f64>),
+    history: &[f64],
+    buf: &mut [f64],
+) -> f64 {
     let (mut level, mut trend) = (init.0, init.1);
     buf.copy_from_slice(&init.2);
     let m = buf.len();
@@ -408,7 +421,8 @@ impl HoltWinters {
             }
             p
         };
-        let squash = |v: f64, lo: f64, hi: f64| logit(((v - lo) / (hi - lo)).clamp(1e-3, 1.0 - 1e-3));
+        let squash =
+            |v: f64, lo: f64, hi: f64| logit(((v - lo) / (hi - lo)).clamp(1e-3, 1.0 - 1e-3));
         let start_from = |p: &HoltWintersParams| {
             let mut u = vec![squash(p.alpha, EPS, 1.0 - EPS)];
             if options.fit_trend {
@@ -424,8 +438,18 @@ impl HoltWinters {
         };
         let starts = [
             base,
-            HoltWintersParams { alpha: 0.5, beta: 0.1, gamma: 0.3, phi: 0.9 },
-            HoltWintersParams { alpha: 0.05, beta: 0.001, gamma: 0.05, phi: 0.95 },
+            HoltWintersParams {
+                alpha: 0.5,
+                beta: 0.1,
+                gamma: 0.3,
+                phi: 0.9,
+            },
+            HoltWintersParams {
+                alpha: 0.05,
+                beta: 0.001,
+                gamma: 0.05,
+                phi: 0.95,
+            },
         ];
         let mut buf = vec![0.0; config.season_length];
         let budget = (options.max_evaluations / starts.len()).max(1);
@@ -451,14 +475,19 @@ impl HoltWinters {
     /// Applies one observation's update without scoring it or touching the scale.
     fn advance(&mut self, y: f64) -> Result<f64, Error> {
         let s = self.season[self.pos];
-        let (forecast, level, trend, season) = step(&self.config.params, self.level, self.trend, s, y);
+        let (forecast, level, trend, season) =
+            step(&self.config.params, self.level, self.trend, s, y);
         for v in [forecast, level, trend, season] {
             Error::check_value("Holt-Winters state", v)?;
         }
         self.level = level;
         self.trend = trend;
         self.season[self.pos] = season;
-        self.pos = if self.pos + 1 == self.season.len() { 0 } else { self.pos + 1 };
+        self.pos = if self.pos + 1 == self.season.len() {
+            0
+        } else {
+            self.pos + 1
+        };
         self.observations += 1;
         Ok(forecast)
     }
@@ -469,7 +498,11 @@ impl HoltWinters {
         let damped = self.config.params.phi * self.trend;
         self.level += damped;
         self.trend = damped;
-        self.pos = if self.pos + 1 == self.season.len() { 0 } else { self.pos + 1 };
+        self.pos = if self.pos + 1 == self.season.len() {
+            0
+        } else {
+            self.pos + 1
+        };
     }
 
     /// The forecast `h >= 1` steps ahead of the last observation:
@@ -588,7 +621,11 @@ impl AnomalyDetector for HoltWinters {
         self.level = level;
         self.trend = trend;
         self.season[self.pos] = season;
-        self.pos = if self.pos + 1 == self.season.len() { 0 } else { self.pos + 1 };
+        self.pos = if self.pos + 1 == self.season.len() {
+            0
+        } else {
+            self.pos + 1
+        };
         self.observations += 1;
         Ok(anomaly)
     }
@@ -625,27 +662,74 @@ mod tests {
             f(&mut c);
             HoltWinters::new(c, 0.0, 0.0, &vec![0.0; c.season_length.min(10)])
         };
-        assert!(matches!(bad(|c| c.season_length = 0), Err(Error::InvalidParameter { name: "season_length", .. })));
-        assert!(matches!(bad(|c| c.season_length = MAX_SEASON_LENGTH + 1), Err(Error::TooLarge { .. })));
-        assert!(matches!(bad(|c| c.params.alpha = 0.0), Err(Error::InvalidParameter { name: "alpha", .. })));
-        assert!(matches!(bad(|c| c.params.alpha = 1.01), Err(Error::InvalidParameter { name: "alpha", .. })));
-        assert!(matches!(bad(|c| c.params.beta = -0.1), Err(Error::InvalidParameter { name: "beta", .. })));
-        assert!(matches!(bad(|c| c.params.gamma = f64::NAN), Err(Error::InvalidParameter { name: "gamma", .. })));
-        assert!(matches!(bad(|c| c.params.phi = 0.0), Err(Error::InvalidParameter { name: "phi", .. })));
         assert!(matches!(
-            HoltWinters::new(HoltWintersConfig { season_length: 3, ..cfg }, 0.0, 0.0, &[0.0; 2]),
+            bad(|c| c.season_length = 0),
+            Err(Error::InvalidParameter {
+                name: "season_length",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bad(|c| c.season_length = MAX_SEASON_LENGTH + 1),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(matches!(
+            bad(|c| c.params.alpha = 0.0),
+            Err(Error::InvalidParameter { name: "alpha", .. })
+        ));
+        assert!(matches!(
+            bad(|c| c.params.alpha = 1.01),
+            Err(Error::InvalidParameter { name: "alpha", .. })
+        ));
+        assert!(matches!(
+            bad(|c| c.params.beta = -0.1),
+            Err(Error::InvalidParameter { name: "beta", .. })
+        ));
+        assert!(matches!(
+            bad(|c| c.params.gamma = f64::NAN),
+            Err(Error::InvalidParameter { name: "gamma", .. })
+        ));
+        assert!(matches!(
+            bad(|c| c.params.phi = 0.0),
+            Err(Error::InvalidParameter { name: "phi", .. })
+        ));
+        assert!(matches!(
+            HoltWinters::new(
+                HoltWintersConfig {
+                    season_length: 3,
+                    ..cfg
+                },
+                0.0,
+                0.0,
+                &[0.0; 2]
+            ),
             Err(Error::LengthMismatch { .. })
         ));
-        assert!(matches!(HoltWinters::new(cfg, f64::NAN, 0.0, &[0.0]), Err(Error::NonFinite { .. })));
-        assert!(matches!(HoltWinters::new(cfg, 0.0, f64::INFINITY, &[0.0]), Err(Error::NonFinite { .. })));
-        let short = HoltWinters::from_history(HoltWintersConfig { season_length: 24, ..cfg }, &[1.0; 30]);
+        assert!(matches!(
+            HoltWinters::new(cfg, f64::NAN, 0.0, &[0.0]),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            HoltWinters::new(cfg, 0.0, f64::INFINITY, &[0.0]),
+            Err(Error::NonFinite { .. })
+        ));
+        let short = HoltWinters::from_history(
+            HoltWintersConfig {
+                season_length: 24,
+                ..cfg
+            },
+            &[1.0; 30],
+        );
         assert!(matches!(short, Err(Error::InsufficientData { .. })));
         assert!(HoltWinters::from_history(cfg, &[1.0, f64::INFINITY, 2.0, 3.0, 4.0]).is_err());
     }
 
     #[test]
     fn rejected_observations_leave_state_unchanged() {
-        let cfg = HoltWintersConfig { season_length: 4, ..HoltWintersConfig::default() };
+        let cfg = HoltWintersConfig {
+            season_length: 4,
+            ..HoltWintersConfig::default()
+        };
         let mut hw = HoltWinters::from_history(cfg, &seasonal(40, 4, 1)).unwrap();
         let before = hw.clone();
         for bad in [f64::NAN, f64::INFINITY, 2e100] {
@@ -658,7 +742,10 @@ mod tests {
     fn fit_recovers_a_good_model_and_flags_a_shift() {
         let m = 24;
         let y = seasonal(24 * 14, m, 5);
-        let cfg = HoltWintersConfig { season_length: m, ..HoltWintersConfig::default() };
+        let cfg = HoltWintersConfig {
+            season_length: m,
+            ..HoltWintersConfig::default()
+        };
         let hw = HoltWinters::fit(cfg, &y, &FitOptions::default()).unwrap();
         assert!(hw.is_ready());
         // Unit noise: the fitted one-step scale should be close to 1.
@@ -675,7 +762,11 @@ mod tests {
         let t = y.len();
         let phase = std::f64::consts::TAU * (t % m) as f64 / m as f64;
         let truth = 100.0 + 0.05 * t as f64 + 10.0 * phase.sin();
-        assert!((hw.forecast(1) - truth).abs() < 2.0, "{} vs {truth}", hw.forecast(1));
+        assert!(
+            (hw.forecast(1) - truth).abs() < 2.0,
+            "{} vs {truth}",
+            hw.forecast(1)
+        );
         let normal = det.observe(&(truth + 0.5)).unwrap();
         assert!(normal.tail_probability > 0.1, "{normal:?}");
         let spike = det.observe(&(hw.forecast(2) + 8.0)).unwrap();
@@ -685,8 +776,14 @@ mod tests {
     #[test]
     fn fit_is_deterministic() {
         let y = seasonal(24 * 8, 24, 9);
-        let cfg = HoltWintersConfig { season_length: 24, ..HoltWintersConfig::default() };
-        let opts = FitOptions { damped: true, ..FitOptions::default() };
+        let cfg = HoltWintersConfig {
+            season_length: 24,
+            ..HoltWintersConfig::default()
+        };
+        let opts = FitOptions {
+            damped: true,
+            ..FitOptions::default()
+        };
         let a = HoltWinters::fit(cfg, &y, &opts).unwrap();
         let b = HoltWinters::fit(cfg, &y, &opts).unwrap();
         assert_eq!(a, b);
@@ -697,7 +794,12 @@ mod tests {
     fn forecasts_extend_level_trend_and_season() {
         let cfg = HoltWintersConfig {
             season_length: 3,
-            params: HoltWintersParams { alpha: 0.5, beta: 0.5, gamma: 0.5, phi: 1.0 },
+            params: HoltWintersParams {
+                alpha: 0.5,
+                beta: 0.5,
+                gamma: 0.5,
+                phi: 1.0,
+            },
             ..HoltWintersConfig::default()
         };
         let hw = HoltWinters::new(cfg, 10.0, 2.0, &[1.0, -2.0, 1.0]).unwrap();
@@ -708,7 +810,13 @@ mod tests {
         hw.forecast_into(&mut out);
         assert_eq!(out, [13.0, 12.0, 17.0, 19.0]);
         let damped = HoltWinters::new(
-            HoltWintersConfig { params: HoltWintersParams { phi: 0.5, ..cfg.params }, ..cfg },
+            HoltWintersConfig {
+                params: HoltWintersParams {
+                    phi: 0.5,
+                    ..cfg.params
+                },
+                ..cfg
+            },
             10.0,
             2.0,
             &[0.0; 3],
@@ -725,7 +833,10 @@ mod tests {
         let m = 12;
         let y = seasonal(12 * 200, m, 21);
         let (train, test) = y.split_at(12 * 20);
-        let cfg = HoltWintersConfig { season_length: m, ..HoltWintersConfig::default() };
+        let cfg = HoltWintersConfig {
+            season_length: m,
+            ..HoltWintersConfig::default()
+        };
         let mut hw = HoltWinters::fit(cfg, train, &FitOptions::default()).unwrap();
         let (mut inside, mut n) = (0, 0);
         for &v in test {
@@ -743,7 +854,10 @@ mod tests {
         let m = 6;
         let mut y = seasonal(6 * 20, m, 4);
         let clean = HoltWinters::fit(
-            HoltWintersConfig { season_length: m, ..HoltWintersConfig::default() },
+            HoltWintersConfig {
+                season_length: m,
+                ..HoltWintersConfig::default()
+            },
             &y,
             &FitOptions::default(),
         )

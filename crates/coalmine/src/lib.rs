@@ -24,6 +24,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod anomaly;
+pub mod autoencoder;
 mod error;
 pub mod ewma;
 pub mod holt_winters;
@@ -33,11 +34,19 @@ mod scale;
 pub mod stats;
 
 pub use anomaly::{Anomaly, AnomalyDetector};
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use error::Error;
 pub use ewma::{Ewma, EwmaConfig};
 pub use holt_winters::{FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams};
+/// The ndarray version coalmine's matrix types come from, so callers need not match it.
+pub use ndarray;
 
 /// The largest magnitude an observation or state value may have. Metrics never come
 /// near it; it exists so that squares and sums of accepted values stay finite, which
 /// lets every detector promise finite output for accepted input.
 pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// The README's Rust examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -80,18 +80,23 @@ where
             pts[n].clone_from(&trial);
             vals[n] = fr;
         } else {
-            let (coef, reference) = if fr < vals[n] { (rho, fr) } else { (-rho, vals[n]) };
+            let (coef, reference) = if fr < vals[n] {
+                (rho, fr)
+            } else {
+                (-rho, vals[n])
+            };
             along(coef, &mut trial2, &pts[n], &centroid);
             let fc = eval(&trial2, &mut evals);
             if fc < reference {
                 pts[n].clone_from(&trial2);
                 vals[n] = fc;
             } else {
-                for i in 1..=n {
-                    for j in 0..n {
-                        pts[i][j] = pts[0][j] + sigma * (pts[i][j] - pts[0][j]);
+                let (best, rest) = pts.split_at_mut(1);
+                for (p, v) in rest.iter_mut().zip(vals[1..].iter_mut()) {
+                    for (pj, bj) in p.iter_mut().zip(&best[0]) {
+                        *pj = bj + sigma * (*pj - bj);
                     }
-                    vals[i] = eval(&pts[i], &mut evals);
+                    *v = eval(p, &mut evals);
                 }
             }
         }
@@ -114,14 +119,23 @@ mod tests {
     fn finds_the_rosenbrock_minimum() {
         let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let m = nelder_mead(rosen, &[-1.2, 1.0], &[0.5, 0.5], 1e-14, 5_000);
-        assert!((m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 1.0).abs() < 1e-3, "{m:?}");
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 1.0).abs() < 1e-3,
+            "{m:?}"
+        );
         let again = nelder_mead(rosen, &[-1.2, 1.0], &[0.5, 0.5], 1e-14, 5_000);
         assert_eq!(m, again);
     }
 
     #[test]
     fn walks_away_from_non_finite_values() {
-        let f = |x: &[f64]| if x[0] < 0.0 { f64::NAN } else { (x[0] - 2.0).powi(2) };
+        let f = |x: &[f64]| {
+            if x[0] < 0.0 {
+                f64::NAN
+            } else {
+                (x[0] - 2.0).powi(2)
+            }
+        };
         let m = nelder_mead(f, &[0.5], &[-1.0], 1e-12, 1_000);
         // The first step lands on NaN; the search must still reach x = 2.
         assert!((m.x[0] - 2.0).abs() < 1e-4, "{m:?}");

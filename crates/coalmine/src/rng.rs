@@ -50,7 +50,8 @@ impl Rng {
         ((self.next_u64() >> 32).wrapping_mul(n as u64) >> 32) as usize
     }
 
-    /// Standard normal by the Box-Muller transform.
+    /// Standard normal by the Box-Muller transform (test data only, for now).
+    #[cfg(test)]
     pub(crate) fn normal(&mut self) -> f64 {
         // 1 - u is in (0, 1], so the logarithm is finite.
         let u1 = 1.0 - self.uniform();
@@ -73,14 +74,18 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.next_u64()
+            })
+            .collect();
         let mut r8 = Rng::new(8);
         assert_eq!(a, b);
         assert_ne!(a[0], r8.next_u64());

@@ -39,7 +39,11 @@ impl ResidualScale {
             ));
         }
         if !(min_scale >= 0.0 && min_scale.is_finite()) {
-            return Err(Error::param("min_scale", min_scale, "must be finite and >= 0"));
+            return Err(Error::param(
+                "min_scale",
+                min_scale,
+                "must be finite and >= 0",
+            ));
         }
         if warmup < 2 {
             return Err(Error::param("warmup", warmup as f64, "must be at least 2"));
@@ -59,10 +63,15 @@ impl ResidualScale {
     /// Checks a deserialised state (the same rules as `new`, plus sane accumulators).
     pub(crate) fn validate(&self) -> Result<(), Error> {
         Self::new(self.alpha, self.clip, self.warmup, self.min_scale)?;
-        for (what, v) in [("scale.var", self.var), ("scale.w1", self.w1), ("scale.w2", self.w2)] {
-            Error::check_value(what, v)?;
-            if v < 0.0 {
-                return Err(Error::param(what, v, "must be >= 0"));
+        // The variance is a mean of squares, so it may exceed MAX_ABS_VALUE; it must
+        // only be finite and non-negative. The weight sums lie in [0, 1].
+        for (what, v, hi) in [
+            ("scale.var", self.var, f64::MAX),
+            ("scale.w1", self.w1, 1.0),
+            ("scale.w2", self.w2, 1.0),
+        ] {
+            if !(v >= 0.0 && v <= hi) {
+                return Err(Error::param(what, v, "out of range for a residual scale"));
             }
         }
         Ok(())
@@ -99,7 +108,9 @@ impl ResidualScale {
             return Anomaly::cold(expected, observed);
         }
         let residual = observed - expected;
-        let deviation = residual / self.scale();
+        // Clamped so that a jump after a constant stretch (scale at its floor) is a
+        // huge but finite deviation.
+        let deviation = (residual / self.scale()).clamp(-f64::MAX, f64::MAX);
         Anomaly {
             expected,
             residual,
@@ -128,31 +139,6 @@ impl ResidualScale {
         next.w2 = (1.0 - a) * (1.0 - a) * self.w2 + a * a;
         next.n = self.n + 1;
         next
-    }
-
-    /// Sets the scale as if `n` residuals with mean square `var` had been absorbed with
-    /// equal weights (used after fitting on history).
-    pub(crate) fn seed(&mut self, var: f64, n: u64) {
-        self.var = var;
-        self.n = n;
-        let k = n as f64;
-        if n == 0 {
-            self.w1 = 0.0;
-            self.w2 = 0.0;
-        } else if k * self.alpha <= 1.0 {
-            self.w1 = 1.0;
-            self.w2 = 1.0 / k;
-        } else {
-            // An equal-weight start over 1/alpha points followed by exponential
-            // forgetting converges to the geometric sums.
-            self.w1 = 1.0;
-            self.w2 = self.alpha / (2.0 - self.alpha);
-        }
-    }
-
-    /// Residuals absorbed so far.
-    pub(crate) fn count(&self) -> u64 {
-        self.n
     }
 }
 

@@ -1,7 +1,9 @@
 //! The detectors against outside oracles: statsmodels' Holt-Winters and pandas' EWMA.
 //! The fixtures are made by `scripts/oracles.py`.
 
-use coalmine::{AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig, HoltWintersParams};
+use coalmine::{
+    AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig, HoltWintersParams,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -81,7 +83,12 @@ fn holt_winters_one_step_forecasts_equal_statsmodels() {
                 hw.forecast(1)
             );
             let a = hw.observe(y).unwrap();
-            assert!(close(a.expected, *want, 1e-9), "{} t={t}: {} vs {want}", c.name, a.expected);
+            assert!(
+                close(a.expected, *want, 1e-9),
+                "{} t={t}: {} vs {want}",
+                c.name,
+                a.expected
+            );
         }
         // Multi-step forecasts: statsmodels' `forecast(h)` for h a multiple of m uses
         // the seasonal term from before its last update (s_{n-m} instead of s_n); we
@@ -94,7 +101,11 @@ fn holt_winters_one_step_forecasts_equal_statsmodels() {
             if h % m == 0 {
                 let damped: f64 = (1..=h).map(|j| c.phi.powi(j as i32)).sum();
                 let textbook = hw.level() + damped * hw.trend() + last_season;
-                assert!(close(got, textbook, 1e-9), "{} h={h}: {got} vs {textbook}", c.name);
+                assert!(
+                    close(got, textbook, 1e-9),
+                    "{} h={h}: {got} vs {textbook}",
+                    c.name
+                );
                 continue;
             }
             assert!(close(got, *want, 1e-9), "{} h={h}: {got} vs {want}", c.name);
@@ -115,7 +126,11 @@ fn ewma_means_equal_pandas() {
         for (t, (y, want)) in c.y.iter().zip(&c.mean).enumerate() {
             e.observe(y).unwrap();
             let got = e.mean().unwrap();
-            assert!(close_scaled(got, *want, 1e-12), "{} t={t}: {got} vs pandas {want}", c.name);
+            assert!(
+                close_scaled(got, *want, 1e-12),
+                "{} t={t}: {got} vs pandas {want}",
+                c.name
+            );
         }
     }
 }

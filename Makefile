@@ -1,0 +1,58 @@
+# coalmine — build and test entry points. `make test` runs every suite and installs
+# what it needs by itself (rustfmt and clippy through rustup when they are missing).
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+
+.PHONY: test toolchain fmt-check lint rust-test example bench bench-quick fixtures fixtures-check doc clean
+
+test: toolchain fmt-check lint rust-test example
+	@echo "make test: all suites passed"
+
+toolchain:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Unit, property, oracle and allocation tests, the examples' own tests, the bare-loop
+# equivalence tests of the benchmarks, and doc tests.
+rust-test:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+# The README's main command must keep working.
+example:
+	$(CARGO) run --release -p coalmine-examples --example quickstart
+
+bench:
+	$(CARGO) bench -p coalmine-benches
+
+bench-quick:
+	$(CARGO) bench -p coalmine-benches -- --quick
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet numpy pandas scipy statsmodels
+
+# Regenerate the oracle fixtures from statsmodels and pandas.
+fixtures: $(VENV)/bin/python
+	$(VENV)/bin/python scripts/oracles.py
+
+# Regenerate into a scratch folder and compare with the committed fixtures.
+fixtures-check: $(VENV)/bin/python
+	rm -rf target/fixtures-check
+	$(VENV)/bin/python scripts/oracles.py target/fixtures-check
+	$(VENV)/bin/python scripts/compare_fixtures.py crates/coalmine/tests/fixtures target/fixtures-check
+
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,136 @@
+//! Proves that the detectors allocate nothing per observation once built: a counting
+//! global allocator watches 100,000 updates of each. This file holds one test so that
+//! no other test thread allocates while it counts.
+
+// A global allocator cannot be written without `unsafe`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use coalmine::{
+    AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, FitOptions, HoltWinters,
+    HoltWintersConfig,
+};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator, which upholds
+// the `GlobalAlloc` contract; counting has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const UPDATES: usize = 100_000;
+
+/// A cheap deterministic signal with a daily-like season and some noise.
+fn signal(t: usize) -> f64 {
+    let noise = ((t.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0) - 0.5;
+    100.0 + 20.0 * ((t % 1440) as f64 * std::f64::consts::TAU / 1440.0).sin() + noise
+}
+
+/// Runs `f` and returns how many allocations it made.
+fn allocations_during(mut f: impl FnMut()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn no_allocation_per_observation() {
+    let mut ewma = Ewma::new(EwmaConfig::default()).unwrap();
+    let history: Vec<f64> = (0..1440 * 3).map(signal).collect();
+    let mut hw24 = HoltWinters::fit(
+        HoltWintersConfig {
+            season_length: 24,
+            ..HoltWintersConfig::default()
+        },
+        &history[..24 * 20],
+        &FitOptions::default(),
+    )
+    .unwrap();
+    let mut hw1440 = HoltWinters::from_history(
+        HoltWintersConfig {
+            season_length: 1440,
+            ..HoltWintersConfig::default()
+        },
+        &history,
+    )
+    .unwrap();
+
+    let mut sink = 0.0;
+    let n = allocations_during(|| {
+        for t in 0..UPDATES {
+            sink += ewma.observe(&signal(t)).unwrap().tail_probability;
+        }
+    });
+    assert_eq!(n, 0, "Ewma allocated {n} times in {UPDATES} updates");
+
+    let n = allocations_during(|| {
+        for t in 0..UPDATES {
+            sink += hw24.observe(&signal(t)).unwrap().tail_probability;
+        }
+    });
+    assert_eq!(n, 0, "HoltWinters(m=24) allocated {n} times");
+
+    let n = allocations_during(|| {
+        for t in 0..UPDATES {
+            sink += hw1440.observe(&signal(t)).unwrap().deviation;
+            sink += hw1440.forecast(30) + hw1440.forecast_std(30);
+        }
+    });
+    assert_eq!(n, 0, "HoltWinters(m=1440) allocated {n} times");
+
+    // Rejected observations allocate nothing either (the error is a plain value).
+    let n = allocations_during(|| {
+        for _ in 0..1_000 {
+            assert!(hw24.observe(&f64::NAN).is_err());
+            assert!(ewma.observe(&f64::INFINITY).is_err());
+        }
+    });
+    assert_eq!(n, 0, "rejections allocated {n} times");
+
+    let d = 9;
+    let rows = 600;
+    let data = ndarray_data(rows, d);
+    let mut ae = Autoencoder::train(
+        AutoencoderConfig {
+            epochs: 5,
+            ..AutoencoderConfig::default()
+        },
+        data.view(),
+    )
+    .unwrap();
+    let mut x = vec![0.0; d];
+    let mut shares = vec![0.0; d];
+    let n = allocations_during(|| {
+        for t in 0..UPDATES {
+            for (i, xi) in x.iter_mut().enumerate() {
+                *xi = signal(t + 97 * i);
+            }
+            sink += ae.observe(&x).unwrap().tail_probability;
+            sink += ae.score_into(&x, &mut shares).unwrap().deviation;
+        }
+    });
+    assert_eq!(n, 0, "Autoencoder allocated {n} times");
+    assert!(sink.is_finite());
+}
+
+fn ndarray_data(rows: usize, d: usize) -> ndarray::Array2<f64> {
+    ndarray::Array2::from_shape_fn((rows, d), |(r, c)| signal(r * 13 + 97 * c))
+}
