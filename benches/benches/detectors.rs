@@ -3,8 +3,11 @@
 
 use std::hint::black_box;
 
-use coalmine::{AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig};
-use coalmine_benches::{HwBare, ScaleParams, ewma_bare, hw_bare, signal};
+use coalmine::{
+    AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, HoltWinters,
+    HoltWintersConfig,
+};
+use coalmine_benches::{AeBare, HwBare, ScaleParams, ewma_bare, hw_bare, signal};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const N: usize = 10_000;
@@ -92,5 +95,69 @@ fn holt_winters(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, ewma, holt_winters);
+/// Scoring vectors of `d` metrics with a `d -> 4 -> d` autoencoder.
+fn autoencoder(c: &mut Criterion) {
+    const VECTORS: usize = 1_000;
+    for d in [9usize, 16] {
+        let h = 4;
+        let raw = signal(400 * d, 24);
+        let data = coalmine::ndarray::Array2::from_shape_fn((400, d), |(r, k)| raw[r * d + k]);
+        let config = AutoencoderConfig {
+            hidden: h,
+            epochs: 20,
+            ..AutoencoderConfig::default()
+        };
+        let mut det = Autoencoder::train(config, data.view()).unwrap();
+        let xs = signal(VECTORS * d, 24);
+        let mut bare = AeBare::new(d, h);
+        let mut g = c.benchmark_group(format!("autoencoder_d{d}_h{h}"));
+        g.throughput(Throughput::Elements(VECTORS as u64));
+        g.bench_function("api", |b| {
+            b.iter(|| {
+                let mut sum = 0.0;
+                for x in xs.chunks_exact(d) {
+                    if let Ok(a) = det.observe(black_box(x)) {
+                        sum += a.tail_probability;
+                    }
+                }
+                sum
+            })
+        });
+        g.bench_function("bare", |b| {
+            b.iter(|| {
+                let mut sum = 0.0;
+                for x in xs.chunks_exact(d) {
+                    sum += bare.score(black_box(x));
+                }
+                sum
+            })
+        });
+        g.finish();
+    }
+}
+
+/// What one tail probability costs: the Student-t tail every univariate update
+/// computes, beside the plain normal tail and a bare EWMA update without any tail.
+fn tails(c: &mut Criterion) {
+    let zs: Vec<f64> = signal(N, 24).iter().map(|x| (x - 100.0) / 7.0).collect();
+    let mut g = c.benchmark_group("tail");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("student_t_dof18", |b| {
+        b.iter(|| {
+            zs.iter()
+                .map(|&z| coalmine::stats::student_t_two_sided(black_box(z), 18.0))
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("normal", |b| {
+        b.iter(|| {
+            zs.iter()
+                .map(|&z| coalmine::stats::normal_two_sided(black_box(z)))
+                .sum::<f64>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ewma, holt_winters, autoencoder, tails);
 criterion_main!(benches);

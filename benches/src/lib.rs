@@ -193,3 +193,84 @@ mod tests {
         }
     }
 }
+
+/// The autoencoder's scoring arithmetic written as bare loops: standardise, the two
+/// matrix-vector products with tanh between them, the squared reconstruction error and
+/// each input's share of it. The detector additionally validates the input and turns
+/// the error into a calibrated tail probability and its z-value; the ratio of the two
+/// benchmarks measures exactly that extra work.
+#[derive(Debug, Clone)]
+pub struct AeBare {
+    d: usize,
+    h: usize,
+    center: Vec<f64>,
+    scale: Vec<f64>,
+    w1: Vec<f64>,
+    b1: Vec<f64>,
+    w2: Vec<f64>,
+    b2: Vec<f64>,
+    z: Vec<f64>,
+    hid: Vec<f64>,
+    shares: Vec<f64>,
+}
+
+impl AeBare {
+    /// Weights of the given shape, filled deterministically (timing does not depend on
+    /// their values).
+    pub fn new(d: usize, h: usize) -> Self {
+        let w = |n: usize, k: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| (((i * 7 + k) % 11) as f64 - 5.0) / 10.0)
+                .collect()
+        };
+        AeBare {
+            d,
+            h,
+            center: vec![100.0; d],
+            scale: vec![20.0; d],
+            w1: w(h * d, 1),
+            b1: w(h, 2),
+            w2: w(d * h, 3),
+            b2: w(d, 4),
+            z: vec![0.0; d],
+            hid: vec![0.0; h],
+            shares: vec![0.0; d],
+        }
+    }
+
+    /// Mean squared standardised reconstruction error of `x`; fills the shares.
+    // Index loops on purpose: this is the no-abstraction baseline.
+    #[allow(clippy::needless_range_loop)]
+    #[inline]
+    pub fn score(&mut self, x: &[f64]) -> f64 {
+        let (d, h) = (self.d, self.h);
+        for i in 0..d {
+            self.z[i] = (x[i] - self.center[i]) / self.scale[i];
+        }
+        for j in 0..h {
+            let row = &self.w1[j * d..(j + 1) * d];
+            let mut acc = self.b1[j];
+            for i in 0..d {
+                acc += row[i] * self.z[i];
+            }
+            self.hid[j] = acc.tanh();
+        }
+        let mut total = 0.0;
+        for i in 0..d {
+            let row = &self.w2[i * h..(i + 1) * h];
+            let mut acc = self.b2[i];
+            for j in 0..h {
+                acc += row[j] * self.hid[j];
+            }
+            let r = acc - self.z[i];
+            self.shares[i] = r * r;
+            total += r * r;
+        }
+        if total > 0.0 {
+            for s in &mut self.shares {
+                *s /= total;
+            }
+        }
+        total / d as f64
+    }
+}
