@@ -433,6 +433,19 @@ impl Autoencoder {
     }
 }
 
+/// Two models are equal when they would score every vector identically: same
+/// configuration, standardiser, weights and calibration (scratch buffers and the
+/// observation counter are not part of the model).
+impl PartialEq for Autoencoder {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.center == other.center
+            && self.scale == other.scale
+            && self.net == other.net
+            && self.holdout == other.holdout
+    }
+}
+
 impl AnomalyDetector for Autoencoder {
     type Input = [f64];
 

@@ -56,6 +56,45 @@ pub enum Error {
         /// The largest magnitude accepted.
         limit: f64,
     },
+    /// A name appears twice where names must be unique.
+    #[error("duplicate {what} name `{name}`")]
+    Duplicate {
+        /// What kind of name (metric, segment, feature).
+        what: &'static str,
+        /// The repeated name.
+        name: String,
+    },
+    /// A name refers to something that does not exist.
+    #[error("unknown {what} `{name}`")]
+    UnknownName {
+        /// What kind of name (metric, segment, feature).
+        what: &'static str,
+        /// The name that was not found.
+        name: String,
+    },
+    /// A value breaks its metric's kind (a negative count, a ratio above 1).
+    #[error("invalid value {value} for {what}: {reason}")]
+    InvalidValue {
+        /// What the value was for.
+        what: &'static str,
+        /// The offending value.
+        value: f64,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// A serialised profile was written by another format version.
+    #[error(
+        "profile format version {found} is not supported (this build reads version {supported})"
+    )]
+    ProfileVersion {
+        /// The version found in the file.
+        found: u64,
+        /// The version this build reads and writes.
+        supported: u64,
+    },
+    /// A serialised profile (or checkpoint) is truncated, malformed or inconsistent.
+    #[error("corrupt profile: {0}")]
+    CorruptProfile(String),
     /// A size is beyond what coalmine accepts (guards against absurd allocations).
     #[error("size of `{what}` is {got}, above the limit of {limit}")]
     TooLarge {

@@ -29,8 +29,10 @@ mod error;
 pub mod ewma;
 pub mod holt_winters;
 mod optimise;
+pub mod profile;
 mod rng;
 mod scale;
+pub mod schema;
 pub mod stats;
 
 pub use anomaly::{Anomaly, AnomalyDetector};
@@ -40,6 +42,8 @@ pub use ewma::{Ewma, EwmaConfig};
 pub use holt_winters::{FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams};
 /// The ndarray version coalmine's matrix types come from, so callers need not match it.
 pub use ndarray;
+pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig};
+pub use schema::{Direction, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec};
 
 /// The largest magnitude an observation or state value may have. Metrics never come
 /// near it; it exists so that squares and sums of accepted values stay finite, which
