@@ -30,6 +30,7 @@ pub mod ewma;
 pub mod holt_winters;
 mod optimise;
 pub mod profile;
+pub mod risk;
 mod rng;
 mod scale;
 pub mod schema;

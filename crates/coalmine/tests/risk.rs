@@ -1,0 +1,409 @@
+//! Behaviour of the risk computation on simulated rollouts: what must raise risk and
+//! what must not.
+
+use coalmine::profile::{BehaviorProfile, ProfileBuilder, ProfileConfig};
+use coalmine::risk::{RiskConfig, RiskEngine, Source};
+use coalmine::schema::{
+    Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec,
+};
+
+const DAY: usize = 48;
+const METRICS: usize = 5;
+const ERRORS: usize = 0;
+const LATENCY: usize = 1;
+const CHECKOUT: usize = 2;
+const SEARCH: usize = 3;
+const MEMORY: usize = 4;
+
+fn spec() -> SchemaSpec {
+    let metric = |name: &str, direction, kind, feature: Option<&str>| MetricSpec {
+        kind,
+        feature: feature.map(str::to_string),
+        ..MetricSpec::new(name, direction)
+    };
+    let mut memory = metric(
+        "memory_mb",
+        Direction::IncreaseIsBad,
+        MetricKind::Gauge,
+        None,
+    );
+    memory.limit = Some(1400.0);
+    SchemaSpec {
+        metrics: vec![
+            metric(
+                "error_rate",
+                Direction::IncreaseIsBad,
+                MetricKind::Ratio,
+                None,
+            ),
+            metric(
+                "latency_ms",
+                Direction::IncreaseIsBad,
+                MetricKind::Gauge,
+                None,
+            ),
+            metric(
+                "checkout_calls",
+                Direction::DecreaseIsBad,
+                MetricKind::Count,
+                Some("checkout"),
+            ),
+            metric(
+                "search_calls",
+                Direction::DecreaseIsBad,
+                MetricKind::Count,
+                Some("search"),
+            ),
+            memory,
+        ],
+        segments: vec![
+            SegmentSpec {
+                name: "enterprise".into(),
+                weight: 4.0,
+            },
+            SegmentSpec {
+                name: "free".into(),
+                weight: 1.0,
+            },
+        ],
+        features: vec![
+            FeatureSpec {
+                name: "checkout".into(),
+                weight: 2.0,
+            },
+            FeatureSpec {
+                name: "search".into(),
+                weight: 1.0,
+            },
+        ],
+    }
+}
+
+/// A small deterministic normal generator (xorshift + Box-Muller).
+struct Noise(u64);
+impl Noise {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// What a fault does to the canary (or to both cohorts, for global events).
+#[derive(Clone, Copy, Default)]
+struct Effect {
+    errors: f64,
+    latency: f64,
+    checkout: f64,
+    search: f64,
+    memory_per_tick: f64,
+    traffic: f64,
+}
+
+/// One cohort's metrics for segment `s` at tick `t`; `noise_scale` grows as the cohort
+/// shrinks.
+fn metrics(
+    t: usize,
+    s: usize,
+    noise_scale: f64,
+    e: Effect,
+    since: usize,
+    n: &mut Noise,
+) -> [f64; METRICS] {
+    let phase = std::f64::consts::TAU * (t % DAY) as f64 / DAY as f64;
+    let size = if s == 0 { 1.0 } else { 2.0 };
+    let traffic = (1.0 + 0.5 * phase.sin()) * (1.0 + e.traffic);
+    let z = |n: &mut Noise| n.normal() * noise_scale;
+    let elapsed = t.saturating_sub(since) as f64;
+    [
+        (0.01 + e.errors + 0.001 * z(n)).clamp(0.0, 1.0),
+        120.0 + 20.0 * traffic + e.latency + 3.0 * z(n),
+        (200.0 * size * traffic * (1.0 + e.checkout) + 6.0 * z(n)).max(0.0),
+        (500.0 * size * traffic * (1.0 + e.search) + 10.0 * z(n)).max(0.0),
+        800.0 + 10.0 * traffic + e.memory_per_tick * elapsed + 4.0 * z(n),
+    ]
+}
+
+fn profile() -> BehaviorProfile {
+    let schema = Schema::new(spec()).unwrap();
+    let mut b = ProfileBuilder::new(schema, ProfileConfig::default()).unwrap();
+    let mut n = Noise(7);
+    for t in 0..DAY * 6 {
+        let mut row = Vec::with_capacity(2 * METRICS);
+        for s in 0..2 {
+            row.extend(metrics(t, s, 1.0, Effect::default(), 0, &mut n));
+        }
+        b.push_tick(&row).unwrap();
+    }
+    b.build().unwrap()
+}
+
+struct Run {
+    risks: Vec<f64>,
+    predicted: Vec<f64>,
+    engine: RiskEngine,
+}
+
+/// Streams `ticks` ticks after the history; from `onset`, `canary_effect` applies to
+/// the canary in the segments listed and `global` to both cohorts.
+fn run(
+    p: &BehaviorProfile,
+    ticks: usize,
+    onset: usize,
+    segments: &[usize],
+    canary_effect: Effect,
+    global: Effect,
+) -> Run {
+    let mut engine = RiskEngine::new(p, RiskConfig::default()).unwrap();
+    let mut n = Noise(99);
+    let (mut risks, mut predicted) = (vec![], vec![]);
+    let start = DAY * 6;
+    for k in 0..ticks {
+        let t = start + k;
+        let on = k >= onset;
+        let mut control = Vec::with_capacity(2 * METRICS);
+        let mut canary = Vec::with_capacity(2 * METRICS);
+        for s in 0..2 {
+            let g = if on { global } else { Effect::default() };
+            control.extend(metrics(t, s, 1.0, g, start + onset, &mut n));
+            let mut e = g;
+            if on && segments.contains(&s) {
+                e.errors += canary_effect.errors;
+                e.latency += canary_effect.latency;
+                e.checkout += canary_effect.checkout;
+                e.search += canary_effect.search;
+                e.memory_per_tick += canary_effect.memory_per_tick;
+            }
+            canary.extend(metrics(t, s, 3.0, e, start + onset, &mut n));
+        }
+        let a = engine.assess(&control, &canary).unwrap();
+        risks.push(a.risk);
+        predicted.push(a.predicted_risk);
+    }
+    Run {
+        risks,
+        predicted,
+        engine,
+    }
+}
+
+fn max_after(xs: &[f64], from: usize) -> f64 {
+    xs[from..].iter().cloned().fold(0.0, f64::max)
+}
+
+#[test]
+fn a_healthy_canary_stays_low() {
+    let p = profile();
+    let r = run(&p, 60, 1000, &[], Effect::default(), Effect::default());
+    // 0.5 is the default pause threshold; a lone false positive of the per-tick family
+    // (1 % per tick) may lift the risk briefly, never to a pause.
+    assert!(max_after(&r.risks, 0) < 0.5, "{:?}", r.risks);
+    let high = r.risks.iter().filter(|&&x| x > 0.2).count();
+    assert!(high <= 3, "{:?}", r.risks);
+}
+
+#[test]
+fn an_error_spike_raises_risk_quickly_and_names_errors() {
+    let p = profile();
+    let fault = Effect {
+        errors: 0.05,
+        ..Effect::default()
+    };
+    let r = run(&p, 40, 20, &[0, 1], fault, Effect::default());
+    assert!(max_after(&r.risks[..20], 0) < 0.3, "{:?}", &r.risks[..20]);
+    assert!(r.risks[25] > 0.6, "{:?}", &r.risks[20..30]);
+    let a = r.engine.last();
+    assert_eq!(a.contributors[0].metric, ERRORS, "{a:#?}");
+    assert!(a.contributors[0].significant);
+}
+
+#[test]
+fn a_global_surge_in_both_cohorts_does_not_raise_risk() {
+    let p = profile();
+    let surge = Effect {
+        traffic: 1.5,
+        latency: 40.0,
+        errors: 0.02,
+        ..Effect::default()
+    };
+    let r = run(&p, 50, 20, &[], Effect::default(), surge);
+    assert!(max_after(&r.risks, 0) < 0.3, "{:?}", r.risks);
+    // The canary is far from the profile, but not from control.
+    let a = r.engine.last();
+    assert!(a.contributors.iter().all(|c| !c.significant), "{a:#?}");
+}
+
+#[test]
+fn an_improvement_is_not_a_risk() {
+    let p = profile();
+    let better = Effect {
+        errors: -0.009,
+        latency: -30.0,
+        checkout: 0.3,
+        search: 0.3,
+        ..Effect::default()
+    };
+    let r = run(&p, 50, 10, &[0, 1], better, Effect::default());
+    assert!(max_after(&r.risks, 0) < 0.3, "{:?}", r.risks);
+}
+
+#[test]
+fn a_single_tick_spike_is_not_persistent() {
+    let p = profile();
+    let spike = Effect {
+        errors: 0.2,
+        ..Effect::default()
+    };
+    let mut engine = RiskEngine::new(&p, RiskConfig::default()).unwrap();
+    // Drive the engine by hand: one faulty tick in the middle.
+    let mut n = Noise(5);
+    let start = DAY * 6;
+    let mut persistence = vec![];
+    let mut risks = vec![];
+    for k in 0..20 {
+        let t = start + k;
+        let mut control = vec![];
+        let mut canary = vec![];
+        for s in 0..2 {
+            control.extend(metrics(t, s, 1.0, Effect::default(), 0, &mut n));
+            let e = if k == 10 { spike } else { Effect::default() };
+            canary.extend(metrics(t, s, 3.0, e, 0, &mut n));
+        }
+        let a = engine.assess(&control, &canary).unwrap();
+        persistence.push(a.factors.persistence);
+        risks.push(a.risk);
+    }
+    assert!(persistence[10] <= 0.3, "{persistence:?}");
+    assert!(risks.iter().all(|&r| r < 0.5), "{risks:?}");
+    assert!(persistence[19] < 0.1);
+}
+
+#[test]
+fn a_fault_in_a_heavy_segment_outweighs_the_same_fault_in_a_light_one() {
+    let p = profile();
+    let fault = Effect {
+        latency: 25.0,
+        ..Effect::default()
+    };
+    let heavy = run(&p, 40, 10, &[0], fault, Effect::default());
+    let light = run(&p, 40, 10, &[1], fault, Effect::default());
+    let (h, l) = (heavy.engine.last(), light.engine.last());
+    assert!(
+        h.factors.segment_weight > l.factors.segment_weight,
+        "{h:#?} {l:#?}"
+    );
+    assert!(max_after(&heavy.risks, 15) > max_after(&light.risks, 15));
+}
+
+#[test]
+fn a_drop_in_one_features_usage_is_detected_and_attributed() {
+    let p = profile();
+    let fault = Effect {
+        checkout: -0.4,
+        ..Effect::default()
+    };
+    let r = run(&p, 40, 15, &[0, 1], fault, Effect::default());
+    assert!(max_after(&r.risks[..15], 0) < 0.3);
+    let a = r.engine.last();
+    assert!(a.risk > 0.6, "{a:#?}");
+    assert_eq!(a.top_feature, Some(0), "{a:#?}");
+    assert!(a.factors.feature_correlation > 0.5);
+    assert!(
+        a.contributors
+            .iter()
+            .any(|c| c.metric == CHECKOUT && c.significant && c.feature == Some(0))
+    );
+    assert!(
+        a.contributors
+            .iter()
+            .all(|c| c.metric != ERRORS || !c.significant)
+    );
+    let _ = (LATENCY, SEARCH);
+}
+
+#[test]
+fn a_memory_leak_is_predicted_before_it_crosses_its_limit() {
+    let p = profile();
+    // +12 MB per tick from ~810 MB: the 1400 MB limit is crossed after ~49 ticks.
+    let leak = Effect {
+        memory_per_tick: 12.0,
+        ..Effect::default()
+    };
+    let r = run(&p, 60, 0, &[0, 1], leak, Effect::default());
+    let a = r.engine.last();
+    let warned = r
+        .predicted
+        .iter()
+        .position(|&x| x >= 0.9)
+        .unwrap_or(usize::MAX);
+    assert!(warned < 45, "predicted {:?}", r.predicted);
+    assert!(r.predicted[warned] > r.risks[warned]);
+    assert!(
+        a.limit_breach.is_some_and(|(_, m, _)| m == MEMORY),
+        "{a:#?}"
+    );
+    assert!(a.contributors.iter().any(|c| c.source == Source::Limit));
+}
+
+#[test]
+fn bad_ticks_are_rejected_and_change_nothing() {
+    let p = profile();
+    let mut engine = RiskEngine::new(&p, RiskConfig::default()).unwrap();
+    let ok: Vec<f64> = (0..2 * METRICS)
+        .map(|i| if i % METRICS == 0 { 0.01 } else { 100.0 })
+        .collect();
+    engine.assess(&ok, &ok).unwrap();
+    let before = serde_json::to_string(&engine).unwrap();
+    assert!(engine.assess(&ok[1..], &ok).is_err());
+    let mut inf = ok.clone();
+    inf[3] = f64::INFINITY;
+    assert!(engine.assess(&ok, &inf).is_err());
+    let mut negative = ok.clone();
+    negative[CHECKOUT] = -5.0;
+    assert!(engine.assess(&negative, &ok).is_err());
+    let mut ratio = ok.clone();
+    ratio[ERRORS] = 2.0;
+    assert!(engine.assess(&ok, &ratio).is_err());
+    assert_eq!(serde_json::to_string(&engine).unwrap(), before);
+    // Missing values are a policy, not an error.
+    let mut missing = ok.clone();
+    missing[1] = f64::NAN;
+    let a = engine.assess(&ok, &missing).unwrap();
+    assert_eq!(a.evidence.missing, 1);
+}
+
+#[test]
+fn a_restored_engine_continues_identically() {
+    let p = profile();
+    let r = run(
+        &p,
+        30,
+        10,
+        &[0],
+        Effect {
+            latency: 20.0,
+            ..Effect::default()
+        },
+        Effect::default(),
+    );
+    let mut a = r.engine;
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: RiskEngine = serde_json::from_str(&json).unwrap();
+    let mut n = Noise(3);
+    for k in 0..10 {
+        let mut control = vec![];
+        let mut canary = vec![];
+        for s in 0..2 {
+            control.extend(metrics(DAY * 7 + k, s, 1.0, Effect::default(), 0, &mut n));
+            canary.extend(metrics(DAY * 7 + k, s, 3.0, Effect::default(), 0, &mut n));
+        }
+        let x = a.assess(&control, &canary).unwrap().clone();
+        let y = b.assess(&control, &canary).unwrap().clone();
+        assert_eq!(x, y);
+    }
+}
