@@ -159,5 +159,61 @@ fn tails(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ewma, holt_winters, autoencoder, tails);
+/// One tick of the risk path for 10 segments x 20 metrics, reported per
+/// (segment, metric) observation (both cohorts).
+fn risk(c: &mut Criterion) {
+    use coalmine::risk::{RiskConfig, RiskEngine};
+    use coalmine::{
+        Direction, MetricSpec, ProfileBuilder, ProfileConfig, Schema, SchemaSpec, SegmentSpec,
+    };
+    let (segments, metrics) = (10usize, 20usize);
+    let cells = segments * metrics;
+    let schema = Schema::new(SchemaSpec {
+        metrics: (0..metrics)
+            .map(|m| MetricSpec::new(format!("m{m}"), Direction::IncreaseIsBad))
+            .collect(),
+        segments: (0..segments)
+            .map(|s| SegmentSpec {
+                name: format!("s{s}"),
+                weight: 1.0,
+            })
+            .collect(),
+        features: vec![],
+    })
+    .unwrap();
+    let history = signal(24 * 7 * cells + 1000, 24);
+    let mut builder = ProfileBuilder::new(schema, ProfileConfig::default()).unwrap();
+    for t in 0..24 * 7 {
+        builder
+            .push_tick(&history[t * cells..(t + 1) * cells])
+            .unwrap();
+    }
+    let profile = builder.build().unwrap();
+    let mut engine = RiskEngine::new(&profile, RiskConfig::default()).unwrap();
+    let live = signal(2_000 * cells + 1, 24);
+    let ticks: Vec<(&[f64], &[f64])> = (0..2_000)
+        .map(|t| {
+            (
+                &live[t * cells..(t + 1) * cells],
+                &live[t * cells + 1..(t + 1) * cells + 1],
+            )
+        })
+        .collect();
+    let mut g = c.benchmark_group("risk_10x20");
+    g.throughput(Throughput::Elements(cells as u64));
+    let mut k = 0;
+    g.bench_function("assess_tick", |b| {
+        b.iter(|| {
+            let (control, canary) = ticks[k % ticks.len()];
+            k += 1;
+            engine
+                .assess(black_box(control), black_box(canary))
+                .map(|a| a.risk)
+                .unwrap_or(0.0)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ewma, holt_winters, autoencoder, tails, risk);
 criterion_main!(benches);

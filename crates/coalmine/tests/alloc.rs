@@ -8,9 +8,14 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use coalmine::risk::{RiskConfig, RiskEngine};
+use coalmine::schema::FeatureSpec;
 use coalmine::{
     AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, FitOptions, HoltWinters,
     HoltWintersConfig,
+};
+use coalmine::{
+    Direction, MetricSpec, ProfileBuilder, ProfileConfig, Schema, SchemaSpec, SegmentSpec,
 };
 
 struct Counting;
@@ -128,6 +133,57 @@ fn no_allocation_per_observation() {
         }
     });
     assert_eq!(n, 0, "Autoencoder allocated {n} times");
+
+    // The per-tick risk path: 3 segments x 4 metrics, with missing values and a fault.
+    let (segments, metrics) = (3, 4);
+    let schema = Schema::new(SchemaSpec {
+        metrics: (0..metrics)
+            .map(|m| {
+                let mut spec = MetricSpec::new(format!("m{m}"), Direction::IncreaseIsBad);
+                spec.feature = (m == 2).then(|| "f".to_string());
+                spec.limit = (m == 3).then_some(1e6);
+                spec
+            })
+            .collect(),
+        segments: (0..segments)
+            .map(|s| SegmentSpec {
+                name: format!("s{s}"),
+                weight: 1.0 + s as f64,
+            })
+            .collect(),
+        features: vec![FeatureSpec {
+            name: "f".into(),
+            weight: 2.0,
+        }],
+    })
+    .unwrap();
+    let cells = segments * metrics;
+    let mut builder = ProfileBuilder::new(schema, ProfileConfig::default()).unwrap();
+    let mut row = vec![0.0; cells];
+    for t in 0..24 * 6 {
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = signal(t * 60 + 7 * i);
+        }
+        builder.push_tick(&row).unwrap();
+    }
+    let profile = builder.build().unwrap();
+    let mut engine = RiskEngine::new(&profile, RiskConfig::default()).unwrap();
+    let (mut control, mut canary) = (vec![0.0; cells], vec![0.0; cells]);
+    let n = allocations_during(|| {
+        for t in 0..20_000 {
+            for i in 0..cells {
+                control[i] = signal(t * 60 + 7 * i);
+                canary[i] = signal(t * 60 + 7 * i + 1) + if t > 10_000 { 5.0 } else { 0.0 };
+            }
+            if t % 17 == 0 {
+                canary[t % cells] = f64::NAN;
+            }
+            sink += engine.assess(&control, &canary).unwrap().risk;
+        }
+        // Rejected ticks allocate nothing either.
+        assert!(engine.assess(&control[1..], &canary).is_err());
+    });
+    assert_eq!(n, 0, "RiskEngine::assess allocated {n} times");
     assert!(sink.is_finite());
 }
 
