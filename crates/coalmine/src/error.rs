@@ -56,6 +56,14 @@ pub enum Error {
         /// The largest magnitude accepted.
         limit: f64,
     },
+    /// A tick's timestamp is not after the previous tick's (out of order or duplicate).
+    #[error("timestamp {got} is not after the previous tick's {last}")]
+    Timestamp {
+        /// The previous tick's timestamp.
+        last: f64,
+        /// The rejected timestamp.
+        got: f64,
+    },
     /// A name appears twice where names must be unique.
     #[error("duplicate {what} name `{name}`")]
     Duplicate {

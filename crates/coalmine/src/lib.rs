@@ -23,18 +23,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod analysis;
 mod anomaly;
 pub mod autoencoder;
 mod error;
 pub mod ewma;
+pub mod feedback;
 pub mod holt_winters;
 mod optimise;
+pub mod policy;
 pub mod profile;
 pub mod risk;
 mod rng;
 mod scale;
 pub mod schema;
 pub mod stats;
+pub mod traffic;
 
 pub use anomaly::{Anomaly, AnomalyDetector};
 pub use autoencoder::{Autoencoder, AutoencoderConfig};

@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::feedback::{Feedback, Outcome};
 use crate::schema::{Schema, SchemaSpec};
 use crate::{
     Anomaly, AnomalyDetector, Autoencoder, AutoencoderConfig, Error, Ewma, EwmaConfig, FitOptions,
@@ -190,6 +191,9 @@ pub struct BehaviorProfile {
     schema: SchemaSpec,
     segments: Vec<SegmentProfile>,
     history_ticks: u64,
+    /// Outcomes of past rollouts and the thresholds they imply.
+    #[serde(default)]
+    feedback: Feedback,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +221,45 @@ impl BehaviorProfile {
     /// The profile of (segment `s`, metric `m`).
     pub fn series(&self, s: usize, m: usize) -> &SeriesProfile {
         &self.segments[s].series[m]
+    }
+
+    /// Outcomes of past rollouts and the thresholds they imply.
+    pub fn feedback(&self) -> &Feedback {
+        &self.feedback
+    }
+
+    /// Records a finished rollout's outcome (see [`Feedback::record`]); returns the
+    /// new thresholds `(t1, t2)`.
+    pub fn record_outcome(
+        &mut self,
+        outcome: Outcome,
+        peak_risk: f64,
+    ) -> Result<(f64, f64), Error> {
+        self.feedback.record(outcome, peak_risk)
+    }
+
+    /// Folds a healthy rollout into the profile: every series' detector continues from
+    /// the state the rollout left it in (it followed the control cohort throughout),
+    /// and its location moves towards the canary's smoothed level by the feedback's
+    /// `fold_rate` (exponential decay of older behaviour). Refuses an analysis of
+    /// another schema.
+    pub fn fold_healthy(&mut self, analysis: &crate::analysis::Analysis) -> Result<(), Error> {
+        let engine = analysis.risk_engine();
+        if engine.schema_spec() != &self.schema {
+            return Err(Error::CorruptProfile("analysis of another schema".into()));
+        }
+        let rate = self.feedback.config().fold_rate;
+        let nm = self.schema.metrics.len();
+        for (s, seg) in self.segments.iter_mut().enumerate() {
+            for (m, series) in seg.series.iter_mut().enumerate() {
+                let (detector, canary_level) = engine.series_state(s * nm + m);
+                series.detector = detector.clone();
+                if let Some(level) = canary_level {
+                    series.location = (1.0 - rate) * series.location + rate * level;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// History ticks the profile was learnt from.
@@ -403,6 +446,7 @@ impl ProfileBuilder {
             schema: self.schema.spec().clone(),
             segments,
             history_ticks: self.ticks as u64,
+            feedback: Feedback::default(),
         })
     }
 

@@ -426,7 +426,11 @@ struct SeriesState {
     harm: Trend,
     canary: Trend,
     paired: u64,
-    /// This tick: harmful net z (`NaN` when not observed), net z, z vs profile, p.
+    /// This tick: whether both cohorts were observed; harmful net z, net z, z vs
+    /// profile, p. (No NaN in the state: checkpoints are JSON, which has no NaN.)
+    observed: bool,
+    /// Degrees of freedom of the noise scale at the last observation.
+    dof: f64,
     harm_z: f64,
     net_z: f64,
     profile_z: f64,
@@ -540,7 +544,9 @@ impl RiskEngine {
                     harm: Trend::default(),
                     canary: Trend::default(),
                     paired: 0,
-                    harm_z: f64::NAN,
+                    harm_z: 0.0,
+                    observed: false,
+                    dof: 1.0,
                     net_z: 0.0,
                     profile_z: 0.0,
                     p: 1.0,
@@ -590,6 +596,18 @@ impl RiskEngine {
     /// The configuration.
     pub fn config(&self) -> &RiskConfig {
         &self.config
+    }
+
+    /// The schema description the engine follows.
+    pub fn schema_spec(&self) -> &crate::schema::SchemaSpec {
+        &self.schema_spec
+    }
+
+    /// Series `i`'s detector (fed the control cohort) and the canary's smoothed level,
+    /// if the canary was observed.
+    pub fn series_state(&self, i: usize) -> (&SeriesDetector, Option<f64>) {
+        let st = &self.series[i];
+        (&st.detector, (st.canary.n > 0).then_some(st.canary.level))
     }
 
     /// The last assessment.
@@ -680,7 +698,8 @@ impl RiskEngine {
                 // Values were checked; a state overflow is treated as a missing tick.
                 st.detector.skip();
             }
-            st.harm_z = f64::NAN;
+            st.harm_z = 0.0;
+            st.observed = false;
             st.p = 1.0;
             if yb.is_nan() || yc.is_nan() {
                 evidence.missing += 1;
@@ -702,8 +721,12 @@ impl RiskEngine {
             let (_, p_window) = harmful_p(metric.direction, st.window.score(), dof);
             let p = (2.0 * p_tick.min(p_window)).min(1.0);
             st.harm_z = h;
+            st.observed = true;
+            st.dof = dof;
             st.p = p;
-            st.harm.absorb(h, cfg.trend_alpha, cfg.trend_beta);
+            // Winsorised like the accumulator: the trend is for drifts, not spikes.
+            st.harm
+                .absorb(h.clamp(-4.0, 4.0), cfg.trend_alpha, cfg.trend_beta);
             st.canary.absorb(yc, cfg.trend_alpha, cfg.trend_beta);
             st.paired += 1;
             evidence.min_paired_ticks = evidence.min_paired_ticks.min(st.paired);
@@ -799,13 +822,13 @@ impl RiskEngine {
         let total_evidence: f64 = self
             .series
             .iter()
-            .filter(|st| !st.harm_z.is_nan())
+            .filter(|st| st.observed)
             .map(|st| st.harm_z.max(0.0))
             .sum();
         sc.feature_sum.iter_mut().for_each(|x| *x = 0.0);
         sc.feature_count.iter_mut().for_each(|x| *x = 0.0);
         for (i, st) in self.series.iter().enumerate() {
-            if let (Some(f), false) = (schema.metric_feature(i % nm), st.harm_z.is_nan()) {
+            if let (Some(f), false) = (schema.metric_feature(i % nm), !st.observed) {
                 let share = schema.segment_share(i / nm);
                 sc.feature_sum[f] += share * st.net_z;
                 sc.feature_count[f] += share;
@@ -847,14 +870,17 @@ impl RiskEngine {
         sc.predicted.clear();
         let mut limit_breach: Option<(usize, usize, f64)> = None;
         for (i, st) in self.series.iter().enumerate() {
-            if st.harm.n < 3 {
+            // A slope from a handful of ticks is noise: project only after a few.
+            if st.harm.n < 5 {
                 continue;
             }
             let metric = schema.metric(i % nm);
             let zh = st.harm.ahead(h);
+            let two_sided = stats::student_t_two_sided(zh, st.dof);
             let ph = match metric.direction {
-                Direction::Any => stats::normal_two_sided(zh),
-                _ => stats::normal_upper(zh),
+                Direction::Any => two_sided,
+                _ if zh > 0.0 => 0.5 * two_sided,
+                _ => 1.0 - 0.5 * two_sided,
             };
             sc.predicted.push((ph.min(st.p), i));
             if let Some(limit) = metric.limit {

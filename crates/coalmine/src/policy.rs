@@ -1,0 +1,405 @@
+//! From risk to action: continue, pause, or roll back.
+//!
+//! The seed's semantics are exact: with thresholds `t1 < t2`, `risk < t1` continues,
+//! `t1 <= risk < t2` pauses, `risk >= t2` rolls back ([`DecisionPolicy::classify`]).
+//! On top of that the stateful [`DecisionPolicy::decide`] adds what real rollouts need:
+//! a critical metric's significant anomaly rolls back by itself; a prediction at or
+//! above `t2` for consecutive ticks rolls back early (and says so); a pause is left only
+//! after the risk stays below `t1 − margin` for some ticks (hysteresis); a pause that
+//! lasts too long becomes a rollback; and a rollback is final.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::risk::{Contributor, RiskAssessment};
+
+/// Settings of the decision policy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
+    /// A pause is left only when the risk stays below `pause_at − resume_margin`...
+    pub resume_margin: f64,
+    /// ...for this many consecutive ticks.
+    pub resume_ticks: u32,
+    /// A pause unresolved after this many ticks becomes a rollback (0 = never).
+    pub max_pause_ticks: u32,
+    /// Roll back when the predicted risk reaches `rollback_at` for this many
+    /// consecutive ticks (0 = ignore predictions).
+    pub prediction_ticks: u32,
+    /// Roll back when a metric flagged `critical` is significant.
+    pub critical_rollback: bool,
+    /// A pause scales the canary's share by this factor, in `(0, 1)`.
+    pub shrink_factor: f64,
+    /// A pause multiplies the evaluation interval by this factor, in `(0, 1]`.
+    pub interval_factor: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            pause_at: 0.5,
+            rollback_at: 1.0,
+            resume_margin: 0.1,
+            resume_ticks: 3,
+            max_pause_ticks: 30,
+            prediction_ticks: 2,
+            critical_rollback: true,
+            shrink_factor: 0.5,
+            interval_factor: 0.5,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Checks ranges and `pause_at < rollback_at`.
+    pub fn validate(&self) -> Result<(), Error> {
+        let finite_pos = |name, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::param(name, v, "must be finite and > 0"))
+            }
+        };
+        finite_pos("pause_at", self.pause_at)?;
+        finite_pos("rollback_at", self.rollback_at)?;
+        if self.pause_at >= self.rollback_at {
+            return Err(Error::param(
+                "pause_at",
+                self.pause_at,
+                "must be below rollback_at (t1 < t2)",
+            ));
+        }
+        if !(self.resume_margin.is_finite() && self.resume_margin >= 0.0) {
+            return Err(Error::param(
+                "resume_margin",
+                self.resume_margin,
+                "must be >= 0",
+            ));
+        }
+        if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
+            return Err(Error::param(
+                "shrink_factor",
+                self.shrink_factor,
+                "must be in (0, 1)",
+            ));
+        }
+        if !(self.interval_factor > 0.0 && self.interval_factor <= 1.0) {
+            return Err(Error::param(
+                "interval_factor",
+                self.interval_factor,
+                "must be in (0, 1]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The three levels of the seed's threshold rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// `risk < t1`.
+    Continue,
+    /// `t1 <= risk < t2`.
+    Pause,
+    /// `risk >= t2`.
+    Rollback,
+}
+
+/// Why a decision was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The risk is below `t1` (or the pause has cleared).
+    RiskLow,
+    /// The risk is between `t1` and `t2`, or the pause has not cleared yet.
+    RiskElevated,
+    /// The risk reached `t2`.
+    RiskHigh,
+    /// The predicted risk reached `t2` for consecutive ticks.
+    Predicted,
+    /// A metric flagged critical is significantly anomalous.
+    CriticalMetric,
+    /// A pause lasted longer than allowed.
+    PauseTimeout,
+    /// The rollout was already rolled back.
+    AlreadyRolledBack,
+    /// No evidence this tick (every series missing): nothing moves.
+    NoData,
+}
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    /// Rolled back on a prediction: harm has not fully shown yet.
+    Warning,
+    /// Rolled back on present evidence.
+    Critical,
+}
+
+/// What to tell a person when rolling back. The one-line summary is built on demand
+/// (see `Analysis::summary`), so deciding allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// How urgent.
+    pub severity: AlertSeverity,
+    /// The strongest contributor, if any.
+    pub top: Option<Contributor>,
+}
+
+/// A suggested remediation while paused.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Remediation {
+    /// The segment whose instances to look at (restart, drain).
+    pub segment: usize,
+    /// The metric that points there.
+    pub metric: usize,
+}
+
+/// What to do now.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Keep going (the traffic controller decides whether to advance).
+    Continue,
+    /// Hold, shrink the canary and look more closely.
+    Pause {
+        /// Multiply the evaluation interval by this.
+        interval_factor: f64,
+        /// A suggestion of where to look.
+        remediation: Option<Remediation>,
+    },
+    /// Send all traffic back to the stable version and alert.
+    Rollback {
+        /// The alert to raise.
+        alert: Alert,
+    },
+}
+
+impl Action {
+    /// The action's level.
+    pub fn level(&self) -> Level {
+        match self {
+            Action::Continue => Level::Continue,
+            Action::Pause { .. } => Level::Pause,
+            Action::Rollback { .. } => Level::Rollback,
+        }
+    }
+}
+
+/// The stateful policy of one rollout. See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionPolicy {
+    config: PolicyConfig,
+    paused_for: u32,
+    calm_for: u32,
+    predicted_for: u32,
+    rolled_back: bool,
+}
+
+impl DecisionPolicy {
+    /// A policy with validated settings.
+    pub fn new(config: PolicyConfig) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(DecisionPolicy {
+            config,
+            paused_for: 0,
+            calm_for: 0,
+            predicted_for: 0,
+            rolled_back: false,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    /// The seed's rule, exactly: `< t1` continue, `t1 <= r < t2` pause, `>= t2` roll
+    /// back. NaN is treated as the highest risk (never silently healthy).
+    pub fn classify(&self, risk: f64) -> Level {
+        let (t1, t2) = (self.config.pause_at, self.config.rollback_at);
+        if risk.is_nan() || risk >= t2 {
+            Level::Rollback
+        } else if risk >= t1 {
+            Level::Pause
+        } else {
+            Level::Continue
+        }
+    }
+
+    /// Whether the rollout has been rolled back (final).
+    pub fn rolled_back(&self) -> bool {
+        self.rolled_back
+    }
+
+    /// Ticks spent in the current pause (0 when not paused).
+    pub fn paused_for(&self) -> u32 {
+        self.paused_for
+    }
+
+    /// Decides on one assessment.
+    pub fn decide(&mut self, a: &RiskAssessment) -> (Action, Reason) {
+        let cfg = self.config;
+        let top = a.contributors.first().copied();
+        let rollback = |severity| Action::Rollback {
+            alert: Alert { severity, top },
+        };
+        if self.rolled_back {
+            return (rollback(AlertSeverity::Critical), Reason::AlreadyRolledBack);
+        }
+        self.predicted_for = if cfg.prediction_ticks > 0 && a.predicted_risk >= cfg.rollback_at {
+            self.predicted_for + 1
+        } else {
+            0
+        };
+        let (action, reason) = if cfg.critical_rollback && a.critical_breach.is_some() {
+            (rollback(AlertSeverity::Critical), Reason::CriticalMetric)
+        } else {
+            match self.classify(a.risk) {
+                Level::Rollback => (rollback(AlertSeverity::Critical), Reason::RiskHigh),
+                _ if cfg.prediction_ticks > 0 && self.predicted_for >= cfg.prediction_ticks => {
+                    (rollback(AlertSeverity::Warning), Reason::Predicted)
+                }
+                Level::Pause => {
+                    self.calm_for = 0;
+                    (self.pause(top), Reason::RiskElevated)
+                }
+                Level::Continue if self.paused_for > 0 => {
+                    // Hysteresis: leave the pause only after a calm stretch.
+                    if a.risk < cfg.pause_at - cfg.resume_margin {
+                        self.calm_for += 1;
+                    } else {
+                        self.calm_for = 0;
+                    }
+                    if self.calm_for >= cfg.resume_ticks {
+                        (Action::Continue, Reason::RiskLow)
+                    } else {
+                        (self.pause(top), Reason::RiskElevated)
+                    }
+                }
+                Level::Continue if a.evidence.observed == 0 && a.evidence.ticks > 0 => {
+                    (Action::Continue, Reason::NoData)
+                }
+                Level::Continue => (Action::Continue, Reason::RiskLow),
+            }
+        };
+        let (action, reason) = match action {
+            Action::Pause { .. } => {
+                self.paused_for += 1;
+                if cfg.max_pause_ticks > 0 && self.paused_for > cfg.max_pause_ticks {
+                    (rollback(AlertSeverity::Critical), Reason::PauseTimeout)
+                } else {
+                    (action, reason)
+                }
+            }
+            _ => (action, reason),
+        };
+        match action {
+            Action::Rollback { .. } => self.rolled_back = true,
+            Action::Continue => {
+                self.paused_for = 0;
+                self.calm_for = 0;
+            }
+            Action::Pause { .. } => {}
+        }
+        (action, reason)
+    }
+
+    fn pause(&self, top: Option<Contributor>) -> Action {
+        Action::Pause {
+            interval_factor: self.config.interval_factor,
+            remediation: top.map(|c| Remediation {
+                segment: c.segment,
+                metric: c.metric,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::RiskFactors;
+
+    fn assessment(risk: f64) -> RiskAssessment {
+        RiskAssessment {
+            risk,
+            predicted_risk: risk,
+            factors: RiskFactors::default(),
+            evidence: crate::risk::Evidence {
+                ticks: 1,
+                observed: 1,
+                ..Default::default()
+            },
+            ..RiskAssessment::default()
+        }
+    }
+
+    #[test]
+    fn invalid_thresholds_are_errors() {
+        let bad = |f: fn(&mut PolicyConfig)| {
+            let mut c = PolicyConfig::default();
+            f(&mut c);
+            DecisionPolicy::new(c).is_err()
+        };
+        assert!(bad(|c| c.pause_at = 1.0));
+        assert!(bad(|c| c.pause_at = 2.0));
+        assert!(bad(|c| c.rollback_at = f64::NAN));
+        assert!(bad(|c| c.pause_at = 0.0));
+        assert!(bad(|c| c.shrink_factor = 1.0));
+        assert!(bad(|c| c.interval_factor = 0.0));
+    }
+
+    #[test]
+    fn hysteresis_holds_a_pause_until_risk_stays_low() {
+        let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
+        assert_eq!(p.decide(&assessment(0.6)).0.level(), Level::Pause);
+        // Below t1 but inside the margin: still paused.
+        assert_eq!(p.decide(&assessment(0.45)).0.level(), Level::Pause);
+        for _ in 0..2 {
+            assert_eq!(p.decide(&assessment(0.1)).0.level(), Level::Pause);
+        }
+        let (action, reason) = p.decide(&assessment(0.1));
+        assert_eq!((action.level(), reason), (Level::Continue, Reason::RiskLow));
+        assert_eq!(p.paused_for(), 0);
+    }
+
+    #[test]
+    fn a_long_pause_becomes_a_rollback_and_rollback_is_final() {
+        let cfg = PolicyConfig {
+            max_pause_ticks: 4,
+            ..PolicyConfig::default()
+        };
+        let mut p = DecisionPolicy::new(cfg).unwrap();
+        for _ in 0..4 {
+            assert_eq!(p.decide(&assessment(0.7)).0.level(), Level::Pause);
+        }
+        let (a, r) = p.decide(&assessment(0.7));
+        assert_eq!((a.level(), r), (Level::Rollback, Reason::PauseTimeout));
+        let (a, r) = p.decide(&assessment(0.0));
+        assert_eq!((a.level(), r), (Level::Rollback, Reason::AlreadyRolledBack));
+    }
+
+    #[test]
+    fn predictions_and_critical_metrics_roll_back_and_say_so() {
+        let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
+        let mut a = assessment(0.2);
+        a.predicted_risk = 1.2;
+        assert_eq!(p.decide(&a).0.level(), Level::Continue);
+        let (action, reason) = p.decide(&a);
+        assert_eq!(reason, Reason::Predicted);
+        assert!(
+            matches!(action, Action::Rollback { alert } if alert.severity == AlertSeverity::Warning)
+        );
+        let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
+        let mut a = assessment(0.1);
+        a.critical_breach = Some((0, 2));
+        assert_eq!(p.decide(&a).1, Reason::CriticalMetric);
+    }
+}

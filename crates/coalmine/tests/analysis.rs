@@ -1,0 +1,439 @@
+//! Scenario and property tests of a whole rollout: decisions, traffic, checkpoints,
+//! feedback.
+
+mod common;
+
+use coalmine::analysis::{Analysis, AnalysisConfig, Decision, Tick};
+use coalmine::feedback::Outcome;
+use coalmine::policy::{Action, Level, PolicyConfig, Reason};
+use coalmine::profile::BehaviorProfile;
+use coalmine::traffic::{Phase, TrafficConfig, TrafficMode};
+use common::*;
+use proptest::prelude::*;
+
+/// One rollout's inputs: from `onset` to `until` the canary in `segments` gets
+/// `effect`.
+#[derive(Clone, Copy)]
+struct Scenario<'a> {
+    ticks: usize,
+    onset: usize,
+    until: usize,
+    segments: &'a [usize],
+    effect: Effect,
+    seed: u64,
+}
+
+impl Default for Scenario<'_> {
+    fn default() -> Self {
+        Scenario {
+            ticks: 100,
+            onset: usize::MAX,
+            until: usize::MAX,
+            segments: &[0, 1],
+            effect: Effect::default(),
+            seed: 11,
+        }
+    }
+}
+
+/// The tick values for step `k`: the canary's noise grows as its share shrinks.
+fn tick_values(sc: &Scenario, k: usize, share: f64, n: &mut Noise) -> (Vec<f64>, Vec<f64>) {
+    let t = DAY * 6 + k;
+    let canary_noise = (0.25 / share.max(1e-3)).sqrt().clamp(1.0, 5.0);
+    let control_noise = (0.25 / (1.0 - share).max(0.05)).sqrt().max(1.0);
+    let on = k >= sc.onset && k < sc.until;
+    let mut control = Vec::with_capacity(2 * METRICS);
+    let mut canary = Vec::with_capacity(2 * METRICS);
+    for s in 0..2 {
+        control.extend(metrics(t, s, control_noise, Effect::default(), 0, n));
+        let e = if on && sc.segments.contains(&s) {
+            sc.effect
+        } else {
+            Effect::default()
+        };
+        canary.extend(metrics(
+            t,
+            s,
+            canary_noise,
+            e,
+            (DAY * 6).saturating_add(sc.onset),
+            n,
+        ));
+    }
+    (control, canary)
+}
+
+fn drive(a: &mut Analysis, sc: &Scenario) -> Vec<Decision> {
+    let mut n = Noise(sc.seed);
+    let mut out = Vec::with_capacity(sc.ticks);
+    for k in 0..sc.ticks {
+        let (control, canary) = tick_values(sc, k, a.decision().canary_share.max(0.01), &mut n);
+        let tick = Tick {
+            timestamp: 1_800.0 * k as f64,
+            control: &control,
+            canary: &canary,
+        };
+        let d = a.observe(&tick).unwrap().clone();
+        let done = d.phase == Phase::Promoted;
+        out.push(d);
+        // A promoted release has no canary left to compare.
+        if done {
+            break;
+        }
+    }
+    out
+}
+
+#[allow(dead_code)]
+fn dump(d: &[Decision]) {
+    for x in d {
+        eprintln!(
+            "{:3} {:?} {:?} share {:.3} risk {:.2} pred {:.2} f {:?} top {:?}",
+            x.tick,
+            x.action.level(),
+            x.reason,
+            x.canary_share,
+            x.assessment.risk,
+            x.assessment.predicted_risk,
+            x.assessment.factors,
+            x.assessment.contributors.first().map(|c| (
+                c.segment,
+                c.metric,
+                c.deviation,
+                c.p_value
+            ))
+        );
+    }
+}
+
+fn first(decisions: &[Decision], level: Level) -> Option<usize> {
+    decisions.iter().position(|d| d.action.level() == level)
+}
+
+#[test]
+fn an_obvious_error_spike_is_rolled_back_within_a_few_ticks() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let sc = Scenario {
+        onset: 30,
+        effect: Effect {
+            errors: 0.05,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    let rb = first(&d, Level::Rollback).expect("rolled back");
+    assert!((30..=34).contains(&rb), "rolled back at {rb}");
+    assert_eq!(d[rb].canary_share, 0.0);
+    assert_eq!(d.last().unwrap().phase, Phase::RolledBack);
+    assert!(a.summary().contains("ROLL BACK"), "{}", a.summary());
+}
+
+#[test]
+fn a_healthy_canary_ramps_to_full_traffic_and_is_promoted() {
+    let p = profile();
+    for seed in [1, 2, 3] {
+        let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let d = drive(
+            &mut a,
+            &Scenario {
+                ticks: 120,
+                seed,
+                ..Scenario::default()
+            },
+        );
+        if std::env::var_os("DUMP").is_some() {
+            dump(&d);
+        }
+        assert!(
+            first(&d, Level::Rollback).is_none(),
+            "seed {seed}: {}",
+            a.summary()
+        );
+        let last = d.last().unwrap();
+        assert_eq!(
+            (last.phase, last.canary_share),
+            (Phase::Promoted, 1.0),
+            "seed {seed}"
+        );
+        // The share never decreased without a pause.
+        assert!(
+            d.windows(2)
+                .all(|w| w[1].canary_share >= w[0].canary_share
+                    || w[1].action.level() == Level::Pause)
+        );
+    }
+}
+
+#[test]
+fn a_borderline_anomaly_pauses_scales_back_and_resumes_when_it_clears() {
+    let p = profile();
+    let config = AnalysisConfig {
+        policy: PolicyConfig {
+            max_pause_ticks: 60,
+            ..PolicyConfig::default()
+        },
+        ..AnalysisConfig::default()
+    };
+    let mut a = Analysis::new(&p, config).unwrap();
+    let sc = Scenario {
+        ticks: 110,
+        onset: 20,
+        until: 40,
+        effect: Effect {
+            latency: 14.0,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    if std::env::var_os("DUMP").is_some() {
+        dump(&d);
+    }
+    let pause = first(&d, Level::Pause).expect("paused");
+    assert!(pause >= 20, "paused before the onset at {pause}");
+    assert!(first(&d, Level::Rollback).is_none(), "{}", a.summary());
+    assert!(
+        d[pause].canary_share < d[pause - 1].canary_share,
+        "scaled back"
+    );
+    let resumed = (pause..d.len())
+        .find(|&k| d[k].action.level() == Level::Continue)
+        .expect("resumed");
+    assert!(resumed > 40 - 5);
+    assert!(
+        d.last().unwrap().canary_share > d[pause].canary_share,
+        "ramping again"
+    );
+}
+
+#[test]
+fn a_memory_leak_is_rolled_back_on_prediction_before_it_crosses_its_limit() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    // +10 MB per tick from ~810 MB: the 1400 MB limit is crossed about 59 ticks in.
+    let sc = Scenario {
+        ticks: 90,
+        onset: 10,
+        effect: Effect {
+            memory_per_tick: 10.0,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    if std::env::var_os("DUMP").is_some() {
+        dump(&d);
+    }
+    let rb = first(&d, Level::Rollback).expect("rolled back");
+    assert_eq!(d[rb].reason, Reason::Predicted, "{}", a.summary());
+    assert!(
+        rb < 10 + 55,
+        "rolled back at {rb}, too close to the crossing"
+    );
+    // The projection points at memory (the limit itself is checked in tests/risk.rs).
+    assert_eq!(
+        d[rb].assessment.contributors[0].metric,
+        MEMORY,
+        "{}",
+        a.summary()
+    );
+}
+
+#[test]
+fn the_ab_allocation_moves_back_to_control_as_risk_rises() {
+    let p = profile();
+    let config = AnalysisConfig {
+        traffic: TrafficConfig {
+            steps: vec![0.1, 0.3, 0.5, 1.0],
+            min_dwell_ticks: 8,
+            min_evidence_ticks: 8,
+            mode: TrafficMode::AbTest { variants: 2 },
+        },
+        ..AnalysisConfig::default()
+    };
+    let mut a = Analysis::new(&p, config).unwrap();
+    let sc = Scenario {
+        ticks: 50,
+        onset: 12,
+        effect: Effect {
+            errors: 0.05,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    assert_eq!(d[11].allocation.control, 0.7, "ramped before the fault");
+    assert_eq!(
+        (d[11].allocation.variants, d[11].allocation.per_variant),
+        (2, 0.15)
+    );
+    let rb = first(&d, Level::Rollback).unwrap();
+    assert_eq!(d[rb].allocation.control, 1.0);
+    assert_eq!(d[rb].allocation.per_variant, 0.0);
+}
+
+#[test]
+fn shadow_mode_decides_but_never_moves_traffic() {
+    let p = profile();
+    let config = AnalysisConfig {
+        traffic: TrafficConfig {
+            mode: TrafficMode::Shadow,
+            ..TrafficConfig::default()
+        },
+        ..AnalysisConfig::default()
+    };
+    let mut a = Analysis::new(&p, config).unwrap();
+    let sc = Scenario {
+        ticks: 40,
+        onset: 20,
+        effect: Effect {
+            errors: 0.05,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    assert!(first(&d, Level::Rollback).is_some());
+    assert!(d.iter().all(|x| x.shadow && x.canary_share == 0.01));
+}
+
+#[test]
+fn feedback_closes_the_loop_through_the_profile() {
+    let mut p: BehaviorProfile = profile();
+    let before = Analysis::new(&p, AnalysisConfig::default())
+        .unwrap()
+        .thresholds();
+    let (_, t2) = p
+        .record_outcome(Outcome::RolledBackFalseAlarm, 1.3)
+        .unwrap();
+    assert!(t2 > before.1);
+    let after = Analysis::new(&p, AnalysisConfig::default())
+        .unwrap()
+        .thresholds();
+    assert_eq!(after.1, t2);
+    // The learnt state persists with the profile.
+    let back = BehaviorProfile::from_json(&p.to_json()).unwrap();
+    assert_eq!(back.feedback().thresholds(), p.feedback().thresholds());
+    let (_, lower) = p.record_outcome(Outcome::PromotedLaterBad, 0.7).unwrap();
+    assert!(lower < t2);
+    // A healthy rollout folds its behaviour into the profile.
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive(
+        &mut a,
+        &Scenario {
+            ticks: 30,
+            ..Scenario::default()
+        },
+    );
+    assert_eq!(a.outcome(false), Outcome::PromotedHealthy);
+    let loc = p.series(0, LATENCY).location;
+    p.fold_healthy(&a).unwrap();
+    assert_ne!(p.series(0, LATENCY).location, loc);
+}
+
+#[test]
+fn bad_timestamps_are_rejected_and_change_nothing() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive(
+        &mut a,
+        &Scenario {
+            ticks: 5,
+            ..Scenario::default()
+        },
+    );
+    let before = a.checkpoint();
+    let (control, canary) = tick_values(&Scenario::default(), 5, 0.01, &mut Noise(1));
+    for ts in [f64::NAN, f64::INFINITY, 0.0, 1_800.0 * 4.0, -5.0] {
+        let err = a.observe(&Tick {
+            timestamp: ts,
+            control: &control,
+            canary: &canary,
+        });
+        assert!(err.is_err(), "{ts}");
+        assert_eq!(a.checkpoint(), before);
+    }
+    assert!(
+        a.observe(&Tick {
+            timestamp: 1e9,
+            control: &control,
+            canary: &canary
+        })
+        .is_ok()
+    );
+}
+
+#[test]
+fn foreign_and_corrupt_checkpoints_are_typed_errors() {
+    let p = profile();
+    let a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let json = a.checkpoint();
+    assert!(Analysis::restore(&json).is_ok());
+    assert!(Analysis::restore(&json[..json.len() / 2]).is_err());
+    assert!(Analysis::restore(&json.replacen("\"version\":1", "\"version\":9", 1)).is_err());
+    assert!(Analysis::restore(&p.to_json()).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn checkpoint_restore_at_any_tick_continues_identically(cut in 1usize..60, seed in 1u64..1000) {
+        let p = profile();
+        let sc = Scenario { ticks: 60, onset: 25, effect: Effect { latency: 12.0, ..Effect::default() }, seed, ..Scenario::default() };
+        let mut whole = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let all = drive(&mut whole, &sc);
+        // Replay up to the cut, checkpoint, restore, continue.
+        let mut first_half = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let mut n = Noise(sc.seed);
+        let mut restored: Option<Analysis> = None;
+        for (k, expected) in all.iter().enumerate() {
+            let a = restored.as_mut().unwrap_or(&mut first_half);
+            let (control, canary) = tick_values(&sc, k, a.decision().canary_share.max(0.01), &mut n);
+            let d = a.observe(&Tick { timestamp: 1_800.0 * k as f64, control: &control, canary: &canary }).unwrap().clone();
+            prop_assert_eq!(&d, expected);
+            if k + 1 == cut {
+                restored = Some(Analysis::restore(&a.checkpoint()).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_ticks_never_panic_and_never_change_state_when_rejected(
+        len_c in 0usize..14, len_k in 0usize..14,
+        values in prop::collection::vec(prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(2.0), -1e3..1e3f64, Just(1e200)], 28),
+        ts in prop_oneof![Just(f64::NAN), Just(-1.0), Just(0.0), 1.0..1e6f64],
+    ) {
+        let p = profile();
+        let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        drive(&mut a, &Scenario { ticks: 3, ..Scenario::default() });
+        let before = a.checkpoint();
+        let tick = Tick { timestamp: ts + 1e4, control: &values[..len_c], canary: &values[14..14 + len_k] };
+        match a.observe(&tick) {
+            Ok(d) => prop_assert!(d.assessment.risk.is_finite()),
+            Err(_) => prop_assert_eq!(a.checkpoint(), before),
+        }
+    }
+}
+
+#[test]
+fn the_three_way_rule_holds_at_and_around_the_thresholds() {
+    let policy = coalmine::policy::DecisionPolicy::new(PolicyConfig::default()).unwrap();
+    let (t1, t2) = (0.5, 1.0);
+    for (r, want) in [
+        (0.0, Level::Continue),
+        (t1 - 1e-12, Level::Continue),
+        (t1, Level::Pause),
+        (t1 + 1e-12, Level::Pause),
+        (t2 - 1e-12, Level::Pause),
+        (t2, Level::Rollback),
+        (t2 + 1e-12, Level::Rollback),
+        (2.0, Level::Rollback),
+        (f64::NAN, Level::Rollback),
+    ] {
+        assert_eq!(policy.classify(r), want, "risk {r}");
+    }
+    let _ = Action::Continue;
+}
