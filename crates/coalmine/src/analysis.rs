@@ -119,7 +119,10 @@ impl Analysis {
             allocation: traffic.allocation(),
             phase: traffic.phase(),
             shadow: matches!(config.traffic.mode, crate::traffic::TrafficMode::Shadow),
-            assessment: risk.last().clone(),
+            assessment: RiskAssessment {
+                contributors: Vec::with_capacity(config.risk.max_contributors + 1),
+                ..RiskAssessment::default()
+            },
         };
         Ok(Analysis {
             format: CHECKPOINT_FORMAT.into(),
@@ -167,8 +170,8 @@ impl Analysis {
         d.canary_share = self.traffic.share();
         d.allocation = self.traffic.allocation();
         d.phase = self.traffic.phase();
-        // clone_from reuses the contributor buffer: no allocation per tick.
-        d.assessment.clone_from(assessment);
+        // Reuses the contributor buffer: no allocation per tick.
+        d.assessment.copy_from(assessment);
         Ok(&self.decision)
     }
 

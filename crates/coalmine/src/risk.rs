@@ -283,6 +283,42 @@ pub struct RiskAssessment {
     pub evidence: Evidence,
 }
 
+impl RiskAssessment {
+    /// Copies `other` into `self`, reusing `self`'s contributor buffer (the derived
+    /// `clone_from` would allocate a new one every time).
+    pub fn copy_from(&mut self, other: &RiskAssessment) {
+        let RiskAssessment {
+            risk,
+            factors,
+            predicted_risk,
+            predicted_factors,
+            horizon,
+            min_p_value,
+            adjusted_p_value,
+            significant,
+            critical_breach,
+            limit_breach,
+            top_feature,
+            contributors,
+            evidence,
+        } = other;
+        self.risk = *risk;
+        self.factors = *factors;
+        self.predicted_risk = *predicted_risk;
+        self.predicted_factors = *predicted_factors;
+        self.horizon = *horizon;
+        self.min_p_value = *min_p_value;
+        self.adjusted_p_value = *adjusted_p_value;
+        self.significant = *significant;
+        self.critical_breach = *critical_breach;
+        self.limit_breach = *limit_breach;
+        self.top_feature = *top_feature;
+        self.evidence = *evidence;
+        self.contributors.clear();
+        self.contributors.extend_from_slice(contributors);
+    }
+}
+
 /// Centred, exponentially weighted variance with a prior worth `prior_ticks`
 /// observations; a constant offset moves the mean, not the variance.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
 use coalmine::risk::{RiskConfig, RiskEngine};
 use coalmine::schema::FeatureSpec;
 use coalmine::{
@@ -184,6 +185,30 @@ fn no_allocation_per_observation() {
         assert!(engine.assess(&control[1..], &canary).is_err());
     });
     assert_eq!(n, 0, "RiskEngine::assess allocated {n} times");
+
+    // A whole rollout: decisions, traffic and the copied assessment.
+    let mut analysis = Analysis::new(&profile, AnalysisConfig::default()).unwrap();
+    let n = allocations_during(|| {
+        for t in 0..20_000 {
+            for i in 0..cells {
+                control[i] = signal(t * 60 + 7 * i);
+                canary[i] = signal(t * 60 + 7 * i + 1) + if t > 15_000 { 50.0 } else { 0.0 };
+            }
+            let tick = Tick {
+                timestamp: t as f64,
+                control: &control,
+                canary: &canary,
+            };
+            sink += analysis.observe(&tick).unwrap().assessment.risk;
+        }
+        let stale = Tick {
+            timestamp: 0.0,
+            control: &control,
+            canary: &canary,
+        };
+        assert!(analysis.observe(&stale).is_err());
+    });
+    assert_eq!(n, 0, "Analysis::observe allocated {n} times");
     assert!(sink.is_finite());
 }
 
