@@ -156,9 +156,15 @@ impl Analysis {
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
         let (action, reason) = self.policy.decide(assessment);
+        // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
-        self.traffic
-            .apply(&action, paired, self.policy.config().shrink_factor);
+        let sufficient = assessment.evidence.sufficient;
+        self.traffic.apply(
+            &action,
+            paired,
+            sufficient,
+            self.policy.config().shrink_factor,
+        );
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);

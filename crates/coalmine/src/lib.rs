@@ -26,6 +26,7 @@
 pub mod analysis;
 mod anomaly;
 pub mod autoencoder;
+pub mod comparison;
 mod error;
 pub mod ewma;
 pub mod feedback;

@@ -22,6 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::comparison::{SequentialConfig, SequentialTest};
 use crate::profile::{BehaviorProfile, SeriesDetector};
 use crate::schema::{Direction, Schema};
 use crate::{AnomalyDetector, Autoencoder, Error, stats};
@@ -59,6 +60,17 @@ pub struct RiskConfig {
     pub joint_warmup: u64,
     /// Contributors named in an assessment.
     pub max_contributors: usize,
+    /// Family-wise level of the per-series sequential tests (Bonferroni over series).
+    pub sequential_alpha: f64,
+    /// Scale `τ` of the sequential tests' mixing distribution, in reference standard
+    /// deviations of the difference (`√2 ·` the profile's one-step scale). Faults worth
+    /// a rollback are usually several standard deviations, and a canary is noisier
+    /// than its history, so the default is 5; any fixed value keeps the test valid.
+    pub sequential_tau: f64,
+    /// Evidence is sufficient once every observed series could reject an effect of
+    /// this many standard deviations of its canary-minus-control difference now (its
+    /// minimum detectable effect).
+    pub target_effect: f64,
     /// Which scorer turns the factors into the risk.
     pub scorer: Scorer,
 }
@@ -78,6 +90,9 @@ impl Default for RiskConfig {
             prior_ticks: 2.0,
             joint_warmup: 12,
             max_contributors: 5,
+            sequential_alpha: 0.05,
+            sequential_tau: 5.0,
+            target_effect: 2.0,
             scorer: Scorer::Seed,
         }
     }
@@ -111,6 +126,27 @@ impl RiskConfig {
         unit("trend_beta", self.trend_beta)?;
         unit("difference_alpha", self.difference_alpha)?;
         unit("window_rate", self.window_rate)?;
+        if !(self.sequential_alpha > 0.0 && self.sequential_alpha < 1.0) {
+            return Err(Error::param(
+                "sequential_alpha",
+                self.sequential_alpha,
+                "must be in (0, 1)",
+            ));
+        }
+        if !(self.sequential_tau.is_finite() && self.sequential_tau > 0.0) {
+            return Err(Error::param(
+                "sequential_tau",
+                self.sequential_tau,
+                "must be finite and > 0",
+            ));
+        }
+        if !(self.target_effect.is_finite() && self.target_effect > 0.0) {
+            return Err(Error::param(
+                "target_effect",
+                self.target_effect,
+                "must be finite and > 0",
+            ));
+        }
         if !(self.prior_ticks.is_finite() && self.prior_ticks >= 0.0) {
             return Err(Error::param(
                 "prior_ticks",
@@ -236,6 +272,11 @@ pub struct Contributor {
     pub p_value: f64,
     /// Whether Holm's procedure found it significant this tick.
     pub significant: bool,
+    /// The series' sequential e-value (mixture likelihood ratio) since the start of
+    /// the rollout; 1 for joint contributors.
+    pub e_value: f64,
+    /// The series' always-valid p-value since the start of the rollout.
+    pub always_valid_p: f64,
 }
 
 /// How much evidence the rollout has gathered.
@@ -249,6 +290,16 @@ pub struct Evidence {
     pub missing: usize,
     /// Series observed in both cohorts this tick.
     pub observed: usize,
+    /// Every observed series has at least the sequential test's minimum samples and
+    /// could now reject an effect of `target_effect` standard deviations:
+    /// "no alarm" now means "healthy", not "not enough data yet".
+    pub sufficient: bool,
+    /// The largest minimum detectable effect among observed series, in standard
+    /// deviations of the canary-minus-control difference (`f64::MAX` before any data).
+    pub max_detectable_effect: f64,
+    /// Series whose sequential test has rejected "no difference" in the harmful
+    /// direction (family-wise level `sequential_alpha`).
+    pub sequential_rejections: usize,
 }
 
 /// The risk of a rollout at one tick, with its reasons.
@@ -457,6 +508,13 @@ struct SeriesState {
     /// Prior variance of the canary-minus-control difference: twice the profile's
     /// one-step variance.
     prior_var: f64,
+    sequential: SequentialTest,
+    seq_p: f64,
+    seq_e: f64,
+    seq_mde: f64,
+    seq_sd: f64,
+    seq_sufficient: bool,
+    seq_rejected: bool,
     noise: NoiseScale,
     window: Accumulator,
     harm: Trend,
@@ -572,9 +630,23 @@ impl RiskEngine {
             for m in 0..nm {
                 let p = profile.series(s, m);
                 let sd = p.detector.residual_scale().max(1e-9 * (1.0 + p.scale));
+                let sequential = SequentialTest::new(SequentialConfig {
+                    alpha: config.sequential_alpha / (nm * ns) as f64,
+                    direction: schema.metric(m).direction,
+                    ..SequentialConfig::with_reference_sd(
+                        config.sequential_tau * std::f64::consts::SQRT_2 * sd,
+                    )
+                })?;
                 series.push(SeriesState {
                     detector: p.detector.clone(),
                     prior_var: 2.0 * sd * sd,
+                    sequential,
+                    seq_p: 1.0,
+                    seq_e: 1.0,
+                    seq_mde: f64::MAX,
+                    seq_sd: 0.0,
+                    seq_sufficient: false,
+                    seq_rejected: false,
                     noise: NoiseScale::default(),
                     window: Accumulator::default(),
                     harm: Trend::default(),
@@ -748,6 +820,14 @@ impl RiskEngine {
             st.net_z = (d / var.max(1e-300).sqrt()).clamp(-1e12, 1e12);
             st.noise
                 .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
+            if let Ok(q) = st.sequential.observe(d) {
+                st.seq_p = q.p_value;
+                st.seq_e = q.e_value.min(f64::MAX);
+                st.seq_mde = q.minimum_detectable_effect.min(f64::MAX);
+                st.seq_sd = if q.sd.is_finite() { q.sd } else { 0.0 };
+                st.seq_sufficient = q.sufficient;
+                st.seq_rejected = q.rejected;
+            }
             // Winsorised so that one huge spike cannot keep the average significant.
             st.window.absorb(st.net_z.clamp(-4.0, 4.0), cfg.window_rate);
             st.profile_z = ((yc - forecast) / sd.max(f64::MIN_POSITIVE)).clamp(-1e12, 1e12);
@@ -770,6 +850,20 @@ impl RiskEngine {
         }
         if evidence.min_paired_ticks == u64::MAX {
             evidence.min_paired_ticks = 0;
+        }
+        evidence.max_detectable_effect = 0.0;
+        evidence.sufficient = evidence.observed > 0;
+        for st in self.series.iter().filter(|st| st.observed) {
+            // In units of the differences' own standard deviation (the profile's when
+            // that is larger): a small, noisy canary needs more ticks for the same power.
+            let sd = st.seq_sd.max(st.prior_var.sqrt()).max(f64::MIN_POSITIVE);
+            let mde = st.seq_mde / sd;
+            evidence.max_detectable_effect = evidence.max_detectable_effect.max(mde.min(f64::MAX));
+            evidence.sufficient &= st.seq_sufficient && mde <= cfg.target_effect;
+            evidence.sequential_rejections += st.seq_rejected as usize;
+        }
+        if evidence.observed == 0 {
+            evidence.max_detectable_effect = f64::MAX;
         }
 
         // Joint behaviour per segment, net of the control's own joint anomaly.
@@ -987,6 +1081,8 @@ impl RiskEngine {
                     deviation_vs_profile: st.profile_z,
                     p_value: p,
                     significant: sc.significant[idx],
+                    e_value: st.seq_e,
+                    always_valid_p: st.seq_p,
                 }
             } else {
                 let s = idx - n_series;
@@ -1001,6 +1097,8 @@ impl RiskEngine {
                     deviation_vs_profile: self.series[s * nm + m].profile_z,
                     p_value: p,
                     significant: sc.significant[idx],
+                    e_value: 1.0,
+                    always_valid_p: 1.0,
                 }
             };
             a.contributors.push(c);
@@ -1019,6 +1117,8 @@ impl RiskEngine {
                 deviation_vs_profile: st.profile_z,
                 p_value: st.p,
                 significant: sc.significant[s * nm + m],
+                e_value: st.seq_e,
+                always_valid_p: st.seq_p,
             });
         }
         a.factors = factors;

@@ -2,7 +2,9 @@
 //!
 //! A ramp of steps (by default 1 %, 5 %, 10 %, 25 %, 50 %, 100 %). `Continue` advances
 //! to the next step once the current one has lasted its minimum dwell *and* gathered
-//! its minimum evidence (paired ticks with data) — never on "no data". Reaching the
+//! its minimum evidence (paired ticks with data) — never on "no data"; the last step
+//! additionally needs the evidence to be *sufficient* (see
+//! [`crate::risk::Evidence::sufficient`]). Reaching the
 //! last step promotes the release. `Pause` scales
 //! the share back by the policy's factor (not below the first step) and holds.
 //! `Rollback` sets it to 0 for good. Reaching the last step promotes the release.
@@ -169,9 +171,11 @@ impl TrafficController {
         }
     }
 
-    /// Applies a decision; `paired` says whether this tick had data in both cohorts.
-    /// `shrink` is the pause's scale-back factor.
-    pub fn apply(&mut self, action: &Action, paired: bool, shrink: f64) {
+    /// Applies a decision; `paired` says whether this tick had data in both cohorts,
+    /// `sufficient` whether the evidence so far could detect the effect size that
+    /// matters (the last step, full promotion, needs it). `shrink` is the pause's
+    /// scale-back factor.
+    pub fn apply(&mut self, action: &Action, paired: bool, sufficient: bool, shrink: f64) {
         if matches!(self.config.mode, TrafficMode::Shadow)
             || matches!(self.phase, Phase::RolledBack | Phase::Promoted)
         {
@@ -211,8 +215,10 @@ impl TrafficController {
                 }
                 self.dwell += 1;
                 self.evidence += paired as u32;
+                let last = self.step + 2 >= self.config.steps.len();
                 if self.dwell >= self.config.min_dwell_ticks
                     && self.evidence >= self.config.min_evidence_ticks
+                    && (sufficient || !last)
                 {
                     if self.step + 1 < self.config.steps.len() {
                         self.step += 1;
@@ -256,12 +262,12 @@ mod tests {
         let mut t = TrafficController::new(cfg).unwrap();
         // No data: no promotion, however long.
         for _ in 0..10 {
-            t.apply(&Action::Continue, false, 0.5);
+            t.apply(&Action::Continue, false, true, 0.5);
         }
         assert_eq!(t.share(), 0.01);
         let mut shares = vec![];
         for _ in 0..12 {
-            t.apply(&Action::Continue, true, 0.5);
+            t.apply(&Action::Continue, true, true, 0.5);
             shares.push(t.share());
         }
         assert_eq!(t.phase(), Phase::Promoted);
@@ -278,21 +284,21 @@ mod tests {
         };
         let mut t = TrafficController::new(cfg).unwrap();
         for _ in 0..3 {
-            t.apply(&Action::Continue, true, 0.5);
+            t.apply(&Action::Continue, true, true, 0.5);
         }
         assert_eq!(t.share(), 0.25);
-        t.apply(&PAUSE, true, 0.5);
+        t.apply(&PAUSE, true, true, 0.5);
         assert_eq!(t.share(), 0.125);
         assert_eq!(t.phase(), Phase::Paused);
-        t.apply(&PAUSE, true, 0.5);
+        t.apply(&PAUSE, true, true, 0.5);
         assert_eq!(t.share(), 0.125, "a held pause does not keep shrinking");
-        t.apply(&Action::Continue, true, 0.5);
+        t.apply(&Action::Continue, true, true, 0.5);
         // Resumes from the largest step not above the scaled-back share, then ramps.
         assert_eq!(t.phase(), Phase::Ramping);
         assert_eq!(t.share(), 0.25);
-        t.apply(&ROLLBACK, true, 0.5);
+        t.apply(&ROLLBACK, true, true, 0.5);
         assert_eq!((t.share(), t.phase()), (0.0, Phase::RolledBack));
-        t.apply(&Action::Continue, true, 0.5);
+        t.apply(&Action::Continue, true, true, 0.5);
         assert_eq!(t.share(), 0.0);
     }
 
@@ -305,12 +311,12 @@ mod tests {
             mode: TrafficMode::AbTest { variants: 2 },
         };
         let mut t = TrafficController::new(cfg).unwrap();
-        t.apply(&Action::Continue, true, 0.5);
+        t.apply(&Action::Continue, true, true, 0.5);
         let a = t.allocation();
         assert_eq!((a.control, a.per_variant, a.variants), (0.5, 0.25, 2));
-        t.apply(&PAUSE, true, 0.5);
+        t.apply(&PAUSE, true, true, 0.5);
         assert!(t.allocation().control > a.control);
-        t.apply(&ROLLBACK, true, 0.5);
+        t.apply(&ROLLBACK, true, true, 0.5);
         assert_eq!(t.allocation().control, 1.0);
     }
 
@@ -324,7 +330,7 @@ mod tests {
         };
         let mut t = TrafficController::new(cfg).unwrap();
         for a in [Action::Continue, PAUSE, ROLLBACK, Action::Continue] {
-            t.apply(&a, true, 0.5);
+            t.apply(&a, true, true, 0.5);
             assert_eq!(t.share(), 0.01);
         }
     }

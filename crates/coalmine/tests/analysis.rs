@@ -123,6 +123,9 @@ fn an_obvious_error_spike_is_rolled_back_within_a_few_ticks() {
         ..Scenario::default()
     };
     let d = drive(&mut a, &sc);
+    if std::env::var_os("DUMP").is_some() {
+        dump(&d);
+    }
     let rb = first(&d, Level::Rollback).expect("rolled back");
     assert!((30..=34).contains(&rb), "rolled back at {rb}");
     assert_eq!(d[rb].canary_share, 0.0);

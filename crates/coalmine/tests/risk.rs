@@ -72,6 +72,27 @@ fn a_healthy_canary_stays_low() {
 }
 
 #[test]
+fn evidence_tells_not_enough_data_from_healthy() {
+    let p = profile();
+    let healthy = run(&p, 60, 1000, &[], Effect::default(), Effect::default());
+    let e = healthy.engine.last().evidence;
+    assert!(e.sufficient && e.max_detectable_effect <= 2.0, "{e:?}");
+    assert_eq!(e.sequential_rejections, 0);
+    // A canary that sends nothing is never "healthy".
+    let mut engine = RiskEngine::new(&p, RiskConfig::default()).unwrap();
+    let mut n = Noise(1);
+    for k in 0..60 {
+        let mut control = vec![];
+        for s in 0..2 {
+            control.extend(metrics(DAY * 6 + k, s, 1.0, Effect::default(), 0, &mut n));
+        }
+        let canary = vec![f64::NAN; control.len()];
+        let e = engine.assess(&control, &canary).unwrap().evidence;
+        assert!(!e.sufficient && e.observed == 0 && e.missing == 2 * METRICS);
+    }
+}
+
+#[test]
 fn an_error_spike_raises_risk_quickly_and_names_errors() {
     let p = profile();
     let fault = Effect {
@@ -84,6 +105,9 @@ fn an_error_spike_raises_risk_quickly_and_names_errors() {
     let a = r.engine.last();
     assert_eq!(a.contributors[0].metric, ERRORS, "{a:#?}");
     assert!(a.contributors[0].significant);
+    // The always-valid sequential evidence agrees.
+    assert!(a.evidence.sequential_rejections >= 1, "{a:#?}");
+    assert!(a.contributors[0].e_value > 1e3 && a.contributors[0].always_valid_p < 1e-3);
 }
 
 #[test]

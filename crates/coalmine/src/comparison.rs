@@ -1,0 +1,1590 @@
+//! Canary-versus-control comparison statistics: a rank test, a shift estimate with a
+//! confidence interval, and a sequential test that may be checked after every tick.
+//!
+//! # Mann-Whitney U
+//!
+//! [`mann_whitney_u`] ranks the pooled samples (ties get average ranks) and takes
+//! `U = R_x - n_x (n_x + 1) / 2`, the number of pairs with `x_i > y_j` plus half the
+//! tied pairs. Under "same distribution" `U` has mean `n_x n_y / 2` and, with the tie
+//! correction, standard deviation
+//! `sqrt(n_x n_y / 12 · ((n + 1) - Σ(t³ - t) / (n (n - 1))))` (`n = n_x + n_y`, `t` the
+//! size of each group of ties). The p-values use the normal approximation with a
+//! continuity correction of ½, exactly as `scipy.stats.mannwhitneyu(x, y,
+//! method="asymptotic", use_continuity=True)` computes them for
+//! `alternative="two-sided"`, `"greater"` and `"less"` (the oracle tests compare to
+//! 1e-12). `U / (n_x n_y)` is the common-language effect size `P(X > Y) + ½ P(X = Y)`.
+//!
+//! # Hodges-Lehmann shift
+//!
+//! [`hodges_lehmann`] estimates the shift `x - y` as the median of all `n_x n_y`
+//! pairwise differences `x_i - y_j`, with the distribution-free interval of Lehmann
+//! and Moses: with `N = n_x n_y`,
+//! `k = floor(N / 2 - z_{1-a/2} sqrt(N (n_x + n_y + 1) / 12))` and the interval
+//! `[D_(k+1), D_(N-k)]` between order statistics of the differences (1-based, clamped
+//! to valid indices). The normal approximation of `U` sets `k`; there is no tie
+//! correction, so with heavily tied data the interval is somewhat conservative.
+//!
+//! # Sequential test
+//!
+//! A fixed-horizon test checked after every tick raises false alarms far more often
+//! than its nominal level (in the integration tests' A/A simulation a Mann-Whitney test
+//! at level 0.05, repeated at each of 46 ticks, flags about a quarter of the rollouts). [`SequentialTest`] is the mixture sequential probability ratio test
+//! (mSPRT) of Johari, Pekelis and Walsh, "Always valid inference" (2017; Operations
+//! Research 2022): its p-value and confidence sequence stay valid however often they
+//! are looked at, and whenever the caller stops.
+//!
+//! It watches paired differences `d_t` (canary minus control per tick) with mean `θ`,
+//! tests `θ = 0`, and mixes the likelihood ratio over `θ ~ N(0, τ²)`. With `n`
+//! differences of mean `d̄` and a *known* variance `σ²`, and `g = τ² / σ²`:
+//!
+//! ```text
+//! Λ_n = sqrt(σ² / (σ² + n τ²)) · exp( n² τ² d̄² / (2 σ² (σ² + n τ²)) )
+//! ```
+//!
+//! `Λ_n` is a non-negative martingale under the null, so by Ville's inequality
+//! `P(sup_n Λ_n ≥ 1/α) ≤ α`: the running `p_n = min(p_{n-1}, 1/Λ_n)` (from 1) is an
+//! always-valid p-value, and the set of `θ` with `Λ_n(θ) < 1/α` (the same statistic with
+//! `d̄ - θ` in place of `d̄`) is the confidence sequence
+//!
+//! ```text
+//! d̄ ± sqrt( σ² (σ² + n τ²) / (n² τ²) · ln((σ² + n τ²) / (σ² α²)) )
+//! ```
+//!
+//! whose half-width is the smallest mean difference that would be rejected now.
+//!
+//! **Unknown variance.** Usually `σ²` is not known, and the common practical approach
+//! (the one Johari et al. discuss for unknown variance) is to plug in the running
+//! sample variance `s²` (Welford's centred algorithm, so a constant shift does not
+//! inflate it, floored at [`SequentialConfig::min_variance`]). The guarantee is then
+//! approximate. Plugging `s²` straight into the formula above is anti-conservative at
+//! small `n`, where `s²` is noisy: in simulation (normal data, `min_samples` 5) it
+//! gives about 8 % false alarms over 50 ticks and nearly 10 % over 1,000 at α = 5 %. So with an estimated variance this
+//! module uses the scale-invariant form of the same normal mixture, the Bayes factor
+//! of the one-sample t statistic `t² = n d̄² / s²` with `ν = n - 1` (Rouder et al.,
+//! 2009; an e-process by the group-invariance argument of Pérez-Ortiz, Lardy, de Heide
+//! and Grünwald, "E-statistics, group invariance and anytime valid testing", 2022):
+//!
+//! ```text
+//! Λ_n = (1 + n g)^(-1/2) · [ (1 + t²/ν) / (1 + t²/(ν (1 + n g))) ]^((ν + 1)/2),  g = τ²/s²
+//! ```
+//!
+//! As `n` grows it tends to the plug-in formula above (and its confidence sequence to
+//! the closed form above); at small `n` it accounts for the variance being estimated.
+//! It is exact for normal differences when `g` is fixed; here `g` uses the running
+//! `s²`, so the level is approximate, but in simulation it holds (about 3 % false alarms
+//! over 50 ticks and over 1,000 at α = 5 %, for normal, Laplace and Student-t(3)
+//! differences alike). With
+//! [`SequentialConfig::known_variance`] the exact normal mixture above is used.
+//!
+//! **One-sided tests.** With [`Direction::IncreaseIsBad`] the mixing distribution is a
+//! half-normal on `θ > 0`, which has the closed form `Λ⁺_n = 2 Λ_n Φ(w)`,
+//! `w = n d̄ τ / (σ sqrt(σ² + n τ²))`. A mixture of likelihood ratios of `θ' > 0`
+//! against 0 is a supermartingale under every `θ ≤ 0`, so the test is valid for the
+//! whole composite null "no increase" (an improvement is never evidence of harm), and
+//! it is more powerful against increases than the two-sided test. `Decrease` is the
+//! mirror image. With an estimated variance `Λ_n` is the t form and `w` uses `s²`.
+//!
+//! Evidence sufficiency: [`required_samples`] says how many ticks a given effect needs
+//! before it would be rejected, so "not enough data yet" can be told from "healthy".
+//!
+//! ```
+//! use coalmine::comparison::{Direction, SequentialConfig, SequentialTest};
+//!
+//! let config = SequentialConfig {
+//!     direction: Direction::IncreaseIsBad, // only a higher canary metric is harmful
+//!     ..SequentialConfig::with_reference_sd(2.0)
+//! };
+//! let mut test = SequentialTest::new(config)?;
+//! let mut state = test.state();
+//! for t in 0..40 {
+//!     let canary = 101.5 + ((t * 7) % 5) as f64 * 0.5;
+//!     let control = 100.0 + ((t * 3) % 5) as f64 * 0.5;
+//!     state = test.observe(canary - control)?;
+//!     if state.rejected {
+//!         break;
+//!     }
+//! }
+//! // Rejected within a few ticks; the effect is bounded by the confidence sequence.
+//! assert!(state.rejected && state.n < 20);
+//! assert!(state.confidence_interval.0 < state.mean && state.mean < state.confidence_interval.1);
+//! # Ok::<(), coalmine::Error>(())
+//! ```
+
+use std::f64::consts::LN_2;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, stats};
+
+/// The largest number of pairwise differences [`hodges_lehmann`] accepts
+/// (`n_x · n_y`), which bounds its scratch buffer at 8 MB.
+pub const MAX_PAIRS: usize = 1_000_000;
+
+/// The largest combined sample size `n_x + n_y` [`mann_whitney_u`] accepts; below it
+/// every rank sum is an exact half-integer in `f64`.
+pub const MAX_RANK_SAMPLES: usize = 1 << 26;
+
+/// The sample count beyond which [`required_samples`] gives up (and returns
+/// `u64::MAX`).
+pub const MAX_REQUIRED_SAMPLES: u64 = 1_000_000_000;
+
+/// Preallocated buffers for [`mann_whitney_u`] and [`hodges_lehmann`]: once they have
+/// grown to the largest window used, repeated calls allocate nothing.
+#[derive(Debug, Clone, Default)]
+pub struct MannWhitneyScratch {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    pairs: Vec<f64>,
+}
+
+impl MannWhitneyScratch {
+    /// Empty buffers; they grow on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for two samples of up to `n` values each (the rank test's buffers). The
+    /// `n_x · n_y` buffer of [`hodges_lehmann`] is not reserved here, as it can be large;
+    /// see [`reserve_pairs`](Self::reserve_pairs).
+    pub fn with_capacity(n: usize) -> Self {
+        let n = n.min(MAX_RANK_SAMPLES);
+        MannWhitneyScratch {
+            xs: Vec::with_capacity(n),
+            ys: Vec::with_capacity(n),
+            pairs: Vec::new(),
+        }
+    }
+
+    /// Reserves the pairwise-difference buffer of [`hodges_lehmann`] for samples of
+    /// `n_x` and `n_y` values (at most [`MAX_PAIRS`] in all).
+    pub fn reserve_pairs(&mut self, n_x: usize, n_y: usize) {
+        let want = n_x.saturating_mul(n_y).min(MAX_PAIRS);
+        self.pairs.reserve(want.saturating_sub(self.pairs.len()));
+    }
+}
+
+/// The result of a two-sided Mann-Whitney U test of `x` against `y`. See the
+/// [module documentation](self).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MannWhitney {
+    /// `U` of `x`: the number of pairs with `x_i > y_j` plus half the tied pairs
+    /// (scipy's statistic, `U1`).
+    pub u: f64,
+    /// Signed standardised statistic with the continuity correction,
+    /// `(U - n_x n_y / 2 ∓ ½) / sd(U)`: positive when `x` tends to be larger, 0 when
+    /// `U` is at its mean or every value is tied.
+    pub z: f64,
+    /// Two-sided p-value (scipy's `alternative="two-sided"`).
+    pub p_value: f64,
+    /// One-sided p-value for "`x` is stochastically greater than `y`" (scipy's
+    /// `alternative="greater"`).
+    pub p_greater: f64,
+    /// One-sided p-value for "`x` is stochastically less than `y`" (scipy's
+    /// `alternative="less"`).
+    pub p_less: f64,
+    /// Size of `x`.
+    pub n_x: usize,
+    /// Size of `y`.
+    pub n_y: usize,
+    /// Common-language effect size (probability of superiority)
+    /// `P(X > Y) + ½ P(X = Y) = U / (n_x n_y)`, in `[0, 1]`; ½ means no tendency.
+    pub effect_size: f64,
+    /// Rank-biserial correlation `2 · effect_size - 1`, in `[-1, 1]`.
+    pub rank_biserial: f64,
+}
+
+/// Checks that a sample is non-empty and finite (and, if `bounded`, within
+/// [`crate::MAX_ABS_VALUE`]), then copies it into `buf`.
+fn load_sample(
+    buf: &mut Vec<f64>,
+    sample: &[f64],
+    what: &'static str,
+    bounded: bool,
+) -> Result<(), Error> {
+    if sample.is_empty() {
+        return Err(Error::InsufficientData {
+            what,
+            needed: 1,
+            got: 0,
+        });
+    }
+    for &v in sample {
+        if bounded {
+            Error::check_value(what, v)?;
+        } else if !v.is_finite() {
+            return Err(Error::NonFinite { what, value: v });
+        }
+    }
+    buf.clear();
+    buf.extend_from_slice(sample);
+    buf.sort_unstable_by(f64::total_cmp);
+    Ok(())
+}
+
+/// `P(Z >= z)` for a standard normal, computed as scipy's `special.ndtr(-z)` so that
+/// p-values agree to the last bits (statrs' `erfc` is only good to about 1e-10
+/// relative, which the oracle tests would see).
+fn normal_sf(z: f64) -> f64 {
+    cephes::ndtr(-z).clamp(0.0, 1.0)
+}
+
+/// The Cephes normal distribution function as scipy's `xsf` library implements it
+/// (`xsf/cephes/ndtr.h`): the same coefficient tables, branches and evaluation order.
+/// Cephes Math Library Release 2.2, Copyright 1984, 1987, 1988, 1992 Stephen L.
+/// Moshier; distributed with SciPy under the BSD licence. The coefficients are kept
+/// digit for digit as published, hence the precision lint is off.
+#[allow(clippy::excessive_precision)]
+mod cephes {
+    const P: [f64; 9] = [
+        2.46196981473530512524E-10,
+        5.64189564831068821977E-1,
+        7.46321056442269912687E0,
+        4.86371970985681366614E1,
+        1.96520832956077098242E2,
+        5.26445194995477358631E2,
+        9.34528527171957607540E2,
+        1.02755188689515710272E3,
+        5.57535335369399327526E2,
+    ];
+    const Q: [f64; 8] = [
+        1.32281951154744992508E1,
+        8.67072140885989742329E1,
+        3.54937778887819891062E2,
+        9.75708501743205489753E2,
+        1.82390916687909736289E3,
+        2.24633760818710981792E3,
+        1.65666309194161350182E3,
+        5.57535340817727675546E2,
+    ];
+    const R: [f64; 6] = [
+        5.64189583547755073984E-1,
+        1.27536670759978104416E0,
+        5.01905042251180477414E0,
+        6.16021097993053585195E0,
+        7.40974269950448939160E0,
+        2.97886665372100240670E0,
+    ];
+    const S: [f64; 6] = [
+        2.26052863220117276590E0,
+        9.39603524938001434673E0,
+        1.20489539808096656605E1,
+        1.70814450747565897222E1,
+        9.60896809063285878198E0,
+        3.36907645100081516050E0,
+    ];
+    const T: [f64; 5] = [
+        9.60497373987051638749E0,
+        9.00260197203842689217E1,
+        2.23200534594684319226E3,
+        7.00332514112805075473E3,
+        5.55923013010394962768E4,
+    ];
+    const U: [f64; 5] = [
+        3.35617141647503099647E1,
+        5.21357949780152679795E2,
+        4.59432382970980127987E3,
+        2.26290000613890934246E4,
+        4.92673942608635921086E4,
+    ];
+    /// ln(2^1024), Cephes' MAXLOG.
+    const MAXLOG: f64 = 7.09782712893383996732E2;
+
+    /// `c[0] x^N + ... + c[N]`, Horner's rule as Cephes' `polevl`.
+    fn polevl(x: f64, c: &[f64]) -> f64 {
+        c.iter()
+            .skip(1)
+            .fold(c.first().copied().unwrap_or(0.0), |a, &ci| a * x + ci)
+    }
+
+    /// As [`polevl`] with an implicit leading coefficient 1 (Cephes' `p1evl`).
+    fn p1evl(x: f64, c: &[f64]) -> f64 {
+        c.iter()
+            .skip(1)
+            .fold(x + c.first().copied().unwrap_or(0.0), |a, &ci| a * x + ci)
+    }
+
+    pub(super) fn erf(x: f64) -> f64 {
+        if x.is_nan() {
+            return x;
+        }
+        if x < 0.0 {
+            return -erf(-x);
+        }
+        if x > 1.0 {
+            return 1.0 - erfc(x);
+        }
+        let z = x * x;
+        x * polevl(z, &T) / p1evl(z, &U)
+    }
+
+    pub(super) fn erfc(a: f64) -> f64 {
+        if a.is_nan() {
+            return a;
+        }
+        let x = a.abs();
+        if x < 1.0 {
+            return 1.0 - erf(a);
+        }
+        let z = -a * a;
+        let under = if a < 0.0 { 2.0 } else { 0.0 };
+        if z < -MAXLOG {
+            return under;
+        }
+        let z = z.exp();
+        let (p, q) = if x < 8.0 {
+            (polevl(x, &P), p1evl(x, &Q))
+        } else {
+            (polevl(x, &R), p1evl(x, &S))
+        };
+        let mut y = (z * p) / q;
+        if a < 0.0 {
+            y = 2.0 - y;
+        }
+        if y != 0.0 { y } else { under }
+    }
+
+    /// The standard normal CDF.
+    pub(super) fn ndtr(a: f64) -> f64 {
+        if a.is_nan() {
+            return a;
+        }
+        let x = a * std::f64::consts::FRAC_1_SQRT_2;
+        let z = x.abs();
+        if z < 1.0 {
+            0.5 + 0.5 * erf(x)
+        } else {
+            let y = 0.5 * erfc(z);
+            if x > 0.0 { 1.0 - y } else { y }
+        }
+    }
+}
+
+/// Two-sided Mann-Whitney U test of `x` against `y` (normal approximation with tie and
+/// continuity corrections; scipy's `method="asymptotic"`), with one-sided p-values and
+/// effect sizes. See the [module documentation](self).
+///
+/// When every value is tied the variance of `U` is zero: the p-values are 1 and `z` is
+/// 0. `scratch` holds sorted copies of the samples; once it is large enough the call
+/// allocates nothing.
+///
+/// # Errors
+///
+/// [`Error::InsufficientData`] if a sample is empty, [`Error::NonFinite`] for NaN or
+/// infinite values, [`Error::TooLarge`] beyond [`MAX_RANK_SAMPLES`] values in all.
+pub fn mann_whitney_u(
+    x: &[f64],
+    y: &[f64],
+    scratch: &mut MannWhitneyScratch,
+) -> Result<MannWhitney, Error> {
+    let total = x.len().saturating_add(y.len());
+    if total > MAX_RANK_SAMPLES {
+        return Err(Error::TooLarge {
+            what: "mann_whitney_u samples",
+            got: total,
+            limit: MAX_RANK_SAMPLES,
+        });
+    }
+    load_sample(&mut scratch.xs, x, "mann_whitney_u x", false)?;
+    load_sample(&mut scratch.ys, y, "mann_whitney_u y", false)?;
+    let (xs, ys) = (&scratch.xs, &scratch.ys);
+    let (nx, ny) = (xs.len(), ys.len());
+
+    // Merge the sorted samples group by group of equal values: each group of `t` values
+    // takes the average of the ranks it spans; `x`'s share goes into its rank sum.
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut ranked = 0usize;
+    let mut rank_sum_x = 0.0;
+    let mut tie_term = 0.0;
+    loop {
+        let v = match (xs.get(i), ys.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        let (i0, j0) = (i, j);
+        while i < nx && xs[i] == v {
+            i += 1;
+        }
+        while j < ny && ys[j] == v {
+            j += 1;
+        }
+        let in_x = (i - i0) as f64;
+        let t = (i - i0 + j - j0) as f64;
+        rank_sum_x += in_x * (ranked as f64 + (t + 1.0) / 2.0);
+        tie_term += t * t * t - t;
+        ranked += i - i0 + j - j0;
+    }
+
+    let (n1, n2) = (nx as f64, ny as f64);
+    let n1n2 = (nx as f64) * (ny as f64);
+    let n = n1 + n2;
+    let u1 = rank_sum_x - n1 * (n1 + 1.0) / 2.0;
+    let u2 = n1n2 - u1;
+    let mu = n1n2 / 2.0;
+    // The same expression, in the same order, as scipy's `_get_mwu_z`.
+    let sd = (n1n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)))).sqrt();
+    let effect_size = u1 / n1n2;
+    let (z, p_value, p_greater, p_less) = if sd > 0.0 && sd.is_finite() {
+        // Continuity correction: the p-value of `U` uses the survival function at
+        // `U - ½` (scipy always takes the upper tail of U1, U2 or max(U1, U2)).
+        let p_value = (2.0 * normal_sf((u1.max(u2) - mu - 0.5) / sd)).clamp(0.0, 1.0);
+        let p_greater = normal_sf((u1 - mu - 0.5) / sd);
+        let p_less = normal_sf((u2 - mu - 0.5) / sd);
+        let z = if u1 > mu {
+            (u1 - mu - 0.5) / sd
+        } else if u1 < mu {
+            (u1 - mu + 0.5) / sd
+        } else {
+            0.0
+        };
+        (z, p_value, p_greater, p_less)
+    } else {
+        (0.0, 1.0, 1.0, 1.0)
+    };
+    Ok(MannWhitney {
+        u: u1,
+        z,
+        p_value,
+        p_greater,
+        p_less,
+        n_x: nx,
+        n_y: ny,
+        effect_size,
+        rank_biserial: 2.0 * effect_size - 1.0,
+    })
+}
+
+/// A shift estimate `x - y` with a confidence interval (see [`hodges_lehmann`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShiftEstimate {
+    /// The point estimate (median of the pairwise differences `x_i - y_j`).
+    pub shift: f64,
+    /// Lower end of the confidence interval.
+    pub lower: f64,
+    /// Upper end of the confidence interval.
+    pub upper: f64,
+    /// The confidence level the interval was built for, in `(0, 1)`.
+    pub confidence: f64,
+}
+
+impl ShiftEstimate {
+    /// The estimate and its interval relative to a baseline level (typically the
+    /// control's median, as [`relative_shift`] does): each value divided by
+    /// `|baseline|`, so that `0.1` means "10 % of the baseline" and the sign still says
+    /// up or down. `None` when the baseline is 0 or not finite, or a ratio would not be
+    /// finite.
+    pub fn relative_to(&self, baseline: f64) -> Option<ShiftEstimate> {
+        let b = baseline.abs();
+        if !(b > 0.0 && b.is_finite()) {
+            return None;
+        }
+        let r = ShiftEstimate {
+            shift: self.shift / b,
+            lower: self.lower / b,
+            upper: self.upper / b,
+            confidence: self.confidence,
+        };
+        (r.shift.is_finite() && r.lower.is_finite() && r.upper.is_finite()).then_some(r)
+    }
+}
+
+/// Median of a sorted, non-empty slice (the mean of the two middle values for an even
+/// length, as numpy computes it); 0 for an empty slice.
+fn sorted_median(v: &[f64]) -> f64 {
+    let n = v.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The Hodges-Lehmann estimate of the shift `x - y` (the median of all pairwise
+/// differences `x_i - y_j`) with the distribution-free Lehmann-Moses confidence
+/// interval at level `confidence` (see the [module documentation](self)).
+///
+/// The differences go into `scratch` (`n_x · n_y` values; reserve them with
+/// [`MannWhitneyScratch::reserve_pairs`] to avoid the allocation on first use).
+///
+/// # Errors
+///
+/// [`Error::InvalidParameter`] unless `0 < confidence < 1`,
+/// [`Error::InsufficientData`] if a sample is empty, [`Error::NonFinite`] /
+/// [`Error::OutOfRange`] for values that are not finite or beyond
+/// [`crate::MAX_ABS_VALUE`], [`Error::TooLarge`] beyond [`MAX_PAIRS`] differences.
+pub fn hodges_lehmann(
+    x: &[f64],
+    y: &[f64],
+    confidence: f64,
+    scratch: &mut MannWhitneyScratch,
+) -> Result<ShiftEstimate, Error> {
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(Error::param("confidence", confidence, "must be in (0, 1)"));
+    }
+    let pairs = x.len().saturating_mul(y.len());
+    if pairs > MAX_PAIRS {
+        return Err(Error::TooLarge {
+            what: "hodges_lehmann pairwise differences",
+            got: pairs,
+            limit: MAX_PAIRS,
+        });
+    }
+    load_sample(&mut scratch.xs, x, "hodges_lehmann x", true)?;
+    load_sample(&mut scratch.ys, y, "hodges_lehmann y", true)?;
+    let d = &mut scratch.pairs;
+    d.clear();
+    for &a in x {
+        d.extend(y.iter().map(|&b| a - b));
+    }
+    d.sort_unstable_by(f64::total_cmp);
+
+    let n = d.len();
+    let nf = n as f64;
+    let z = stats::normal_upper_quantile((1.0 - confidence) / 2.0);
+    let spread = (nf * (x.len() + y.len() + 1) as f64 / 12.0).sqrt();
+    let k = (nf / 2.0 - z * spread).floor();
+    // D_(k+1) and D_(N-k), 1-based; k in [0, (N-1)/2] keeps them valid and ordered.
+    let k = if k > 0.0 { k as usize } else { 0 }.min((n - 1) / 2);
+    Ok(ShiftEstimate {
+        shift: sorted_median(d),
+        lower: d[k],
+        upper: d[n - 1 - k],
+        confidence,
+    })
+}
+
+/// The [`hodges_lehmann`] shift of `x` (canary) against `y` (control) relative to the
+/// median of `y`, in the manner of Kayenta's judge, which weighs a difference against
+/// the control's level: see [`ShiftEstimate::relative_to`]. `Ok(None)` when the
+/// control's median is 0.
+///
+/// # Errors
+///
+/// As [`hodges_lehmann`].
+pub fn relative_shift(
+    x: &[f64],
+    y: &[f64],
+    confidence: f64,
+    scratch: &mut MannWhitneyScratch,
+) -> Result<Option<ShiftEstimate>, Error> {
+    let estimate = hodges_lehmann(x, y, confidence, scratch)?;
+    // `hodges_lehmann` left a sorted copy of `y` in the scratch.
+    Ok(estimate.relative_to(sorted_median(&scratch.ys)))
+}
+
+/// Which sign of the mean difference (canary minus control) counts as evidence of
+/// harm in a [`SequentialTest`]: the schema's metric direction. `Any` is a two-sided
+/// test with a normal mixture; `IncreaseIsBad` (`DecreaseIsBad`) counts only a
+/// positive (negative) mean difference, with a half-normal mixture, so an improvement
+/// never rejects (its e-value stays at most 1).
+pub use crate::schema::Direction;
+
+/// Parameters of a [`SequentialTest`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequentialConfig {
+    /// Level of the test, in `(0, 1)`: the probability of ever rejecting when there is
+    /// no difference, however long the test runs and however often it is checked.
+    /// Default 0.05.
+    pub alpha: f64,
+    /// Standard deviation `τ` of the normal mixing distribution over the mean
+    /// difference, in the data's units; finite and positive. The test is most sensitive
+    /// to effects of about this size (smaller `τ` favours small effects seen over many
+    /// ticks). [`SequentialConfig::with_reference_sd`] sets it to a reference standard
+    /// deviation of the differences. Default 1 (set it for your data).
+    pub tau: f64,
+    /// Differences to see before the test may reject; the always-valid p-value is only
+    /// updated from then on (and, with an estimated variance, not before 2). Default 5.
+    pub min_samples: u64,
+    /// Which sign of difference is evidence of harm. Default [`Direction::Any`].
+    pub direction: Direction,
+    /// Floor of the estimated variance, in squared units; finite and positive. A run of
+    /// identical differences then has a tiny but positive variance, so a constant
+    /// non-zero shift is (correctly) overwhelming evidence. Default 1e-300.
+    pub min_variance: f64,
+    /// The variance of the differences when it is known (finite, positive): the test
+    /// is then the exact normal-mixture mSPRT. `None` (the default) estimates it from
+    /// the data, which makes the guarantee approximate (see the
+    /// [module documentation](self)).
+    pub known_variance: Option<f64>,
+}
+
+impl Default for SequentialConfig {
+    fn default() -> Self {
+        SequentialConfig {
+            alpha: 0.05,
+            tau: 1.0,
+            min_samples: 5,
+            direction: Direction::Any,
+            min_variance: 1e-300,
+            known_variance: None,
+        }
+    }
+}
+
+impl SequentialConfig {
+    /// The default configuration with `τ` set to `reference_sd`, a typical standard
+    /// deviation of the per-tick differences (from a baseline period, or
+    /// `sqrt(2) ·` the metric's per-tick standard deviation for independent canary and
+    /// control values). The mixture then weighs effects of about one standard
+    /// deviation, the size a canary analysis needs to catch quickly; smaller effects
+    /// are still detected, after more ticks. Validated by [`SequentialTest::new`].
+    pub fn with_reference_sd(reference_sd: f64) -> Self {
+        SequentialConfig {
+            tau: reference_sd,
+            ..SequentialConfig::default()
+        }
+    }
+
+    /// Checks every parameter's range.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] naming the first parameter out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Error::param("alpha", self.alpha, "must be in (0, 1)"));
+        }
+        if !(self.tau > 0.0 && self.tau <= crate::MAX_ABS_VALUE) {
+            return Err(Error::param(
+                "tau",
+                self.tau,
+                "must be positive and at most MAX_ABS_VALUE",
+            ));
+        }
+        if !(self.min_variance > 0.0 && self.min_variance.is_finite()) {
+            return Err(Error::param(
+                "min_variance",
+                self.min_variance,
+                "must be finite and positive",
+            ));
+        }
+        if let Some(v) = self.known_variance {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(Error::param(
+                    "known_variance",
+                    v,
+                    "must be finite and positive",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first sample count at which the p-value is updated and the test may reject.
+    fn first_test(&self) -> u64 {
+        let floor = if self.known_variance.is_some() { 1 } else { 2 };
+        self.min_samples.max(floor)
+    }
+
+    /// The variance the statistic uses after `n` differences with centred sum of
+    /// squares `m2`; `None` while it cannot be estimated.
+    fn variance(&self, n: u64, m2: f64) -> Option<f64> {
+        match self.known_variance {
+            Some(v) => Some(v),
+            None if n >= 2 => Some((m2 / (n - 1) as f64).max(self.min_variance)),
+            None => None,
+        }
+    }
+
+    /// `ln Λ_n` for `n` differences of mean `mean` and variance `s2` (the direction's
+    /// mixture; the t form when the variance is estimated). Never NaN.
+    fn log_e_value(&self, n: u64, mean: f64, s2: f64) -> f64 {
+        let nf = n as f64;
+        let tau2 = self.tau * self.tau;
+        // ln(1 + n g) with g = τ²/s²; ln(n g); ln t² with t² = n d̄²/s².
+        let ln_g1 = ln_one_plus_ratio(nf * tau2, s2);
+        let ln_ng = nf.ln() + tau2.ln() - s2.ln();
+        let ln_t2 = if mean == 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            nf.ln() + 2.0 * mean.abs().ln() - s2.ln()
+        };
+        // w² = t² n g / (1 + n g): the half-normal mixture's argument, and in the
+        // normal form `ln Λ = -½ ln(1 + n g) + ½ w²`.
+        let ln_w2 = ln_t2 + ln_ng - ln_g1;
+        let harmful_sign = match self.direction {
+            Direction::Any => None,
+            Direction::IncreaseIsBad => Some(1.0),
+            Direction::DecreaseIsBad => Some(-1.0),
+        };
+        let w = |sign: f64| sign * mean.signum() * (0.5 * ln_w2).exp();
+        let value = if self.known_variance.is_some() {
+            match harmful_sign {
+                None => -0.5 * ln_g1 + 0.5 * ln_w2.exp(),
+                Some(sign) => LN_2 - 0.5 * ln_g1 + half_square_plus_ln_cdf(w(sign)),
+            }
+        } else {
+            let nu = nf - 1.0;
+            let ln_u = ln_t2 - nu.ln();
+            let two_sided =
+                -0.5 * ln_g1 + 0.5 * (nu + 1.0) * (softplus(ln_u) - softplus(ln_u - ln_g1));
+            match harmful_sign {
+                None => two_sided,
+                Some(sign) => LN_2 + two_sided + ln_normal_cdf(w(sign)),
+            }
+        };
+        if value.is_nan() {
+            0.0
+        } else {
+            value.clamp(-f64::MAX, f64::MAX)
+        }
+    }
+
+    /// Half-width of the two-sided confidence sequence at level `alpha` after `n`
+    /// differences with variance `s2`: `∞` while nothing could be rejected.
+    fn half_width(&self, n: u64, s2: f64) -> f64 {
+        let nf = n as f64;
+        let tau2 = self.tau * self.tau;
+        let ln_g1 = ln_one_plus_ratio(nf * tau2, s2);
+        let ln_inv_alpha = -self.alpha.ln();
+        let h2 = if self.known_variance.is_some() {
+            (s2 / nf) * (1.0 + s2 / (nf * tau2)) * (ln_g1 + 2.0 * ln_inv_alpha)
+        } else {
+            // Solve (ν+1)/2 · ln((1 + u) / (1 + u/G)) = ln(1/α) + ½ ln G for u = t²/ν;
+            // the left side is below (ν+1)/2 · ln G for every u, so there may be none.
+            let nu = nf - 1.0;
+            let ln_r = 2.0 * (ln_inv_alpha + 0.5 * ln_g1) / (nu + 1.0);
+            if ln_r >= ln_g1 {
+                return f64::INFINITY;
+            }
+            let u = ln_r.exp_m1() / -(ln_r - ln_g1).exp_m1();
+            nu * u * s2 / nf
+        };
+        if h2.is_nan() {
+            f64::INFINITY
+        } else {
+            h2.max(0.0).sqrt()
+        }
+    }
+
+    /// The smallest number of differences after which this test would reject when
+    /// their mean is exactly `effect` and their standard deviation `sd`, i.e. the first
+    /// `n >= min_samples` with `Λ_n(d̄ = effect) >= 1/α` (with the known variance if one
+    /// is configured, else `sd²` in the estimated-variance form). The observed mean
+    /// scatters around the true effect and the test stops at its first crossing, so
+    /// more than half of the runs with that true effect have rejected by then (in
+    /// simulation the median first rejection comes some 10-25 % earlier).
+    ///
+    /// Returns `u64::MAX` when that never happens within [`MAX_REQUIRED_SAMPLES`]: an
+    /// effect of 0, an effect in the direction that is not harmful, or invalid input
+    /// (a configuration that fails [`validate`](Self::validate), a non-finite effect,
+    /// an `sd` that is not finite and positive).
+    pub fn required_samples(&self, effect: f64, sd: f64) -> u64 {
+        if self.validate().is_err() || !effect.is_finite() || !(sd > 0.0 && sd.is_finite()) {
+            return u64::MAX;
+        }
+        let s2 = self
+            .known_variance
+            .unwrap_or((sd * sd).max(self.min_variance));
+        let threshold = -self.alpha.ln();
+        let rejects = |n: u64| self.log_e_value(n, effect, s2) >= threshold;
+        // ln Λ_n first dips (the -½ ln(1 + n g) term) and then grows without bound, so
+        // once it crosses the threshold it stays above: scan the start, where the t
+        // form moves fast, then double and bisect.
+        let start = self.first_test();
+        let scan_end = start.saturating_add(4096);
+        if let Some(n) = (start..scan_end).find(|&n| rejects(n)) {
+            return n;
+        }
+        let (mut lo, mut hi) = (scan_end - 1, scan_end);
+        while !rejects(hi) {
+            if hi >= MAX_REQUIRED_SAMPLES {
+                return u64::MAX;
+            }
+            lo = hi;
+            hi = hi.saturating_mul(2).min(MAX_REQUIRED_SAMPLES);
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if rejects(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
+    }
+}
+
+/// `ln(1 + a/b)` for positive `a`, `b`, without overflow when `a/b` would overflow.
+fn ln_one_plus_ratio(a: f64, b: f64) -> f64 {
+    let r = a / b;
+    if r.is_finite() {
+        r.ln_1p()
+    } else {
+        a.ln() - b.ln()
+    }
+}
+
+/// `ln(1 + e^x)` without overflow.
+fn softplus(x: f64) -> f64 {
+    if x > 35.0 {
+        x + (-x).exp()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Below this argument the logarithm of the normal CDF uses its asymptotic series.
+const LN_CDF_ASYMPTOTIC: f64 = -30.0;
+
+/// `ln Φ(w) + w²/2` for `w` below [`LN_CDF_ASYMPTOTIC`]: the Mills-ratio series
+/// `-ln(-w) - ½ ln(2π) + ln(1 - 1/w² + 3/w⁴ - 15/w⁶)` (relative error below 1e-9 there).
+fn ln_cdf_tail_plus_half_square(w: f64) -> f64 {
+    let r = 1.0 / (w * w);
+    -(-w).ln() - 0.5 * (std::f64::consts::TAU).ln()
+        + (1.0 - r + 3.0 * r * r - 15.0 * r * r * r).ln()
+}
+
+/// `ln Φ(w)` for a standard normal CDF `Φ`, finite for finite `w`.
+fn ln_normal_cdf(w: f64) -> f64 {
+    if w >= LN_CDF_ASYMPTOTIC {
+        stats::normal_upper(-w).ln()
+    } else {
+        ln_cdf_tail_plus_half_square(w) - 0.5 * w * w
+    }
+}
+
+/// `w²/2 + ln Φ(w)`, computed without cancelling infinities for very negative `w`.
+fn half_square_plus_ln_cdf(w: f64) -> f64 {
+    if w >= LN_CDF_ASYMPTOTIC {
+        0.5 * w * w + stats::normal_upper(-w).ln()
+    } else {
+        ln_cdf_tail_plus_half_square(w)
+    }
+}
+
+/// The smallest number of per-tick differences after which the default
+/// [`SequentialTest`] (two-sided, estimated variance, `min_samples` 5) with level
+/// `alpha` and mixing scale `tau` would reject when the differences have mean `effect`
+/// and standard deviation `sd`: see [`SequentialConfig::required_samples`]. A
+/// one-sided test needs at most as many for an effect in its harmful direction.
+///
+/// While fewer ticks than this have been seen, an accepted null means "not enough
+/// data yet" rather than "healthy" for effects of that size. Returns `u64::MAX` for an
+/// effect of 0, invalid input, or more than [`MAX_REQUIRED_SAMPLES`].
+pub fn required_samples(effect: f64, sd: f64, tau: f64, alpha: f64) -> u64 {
+    SequentialConfig {
+        alpha,
+        tau,
+        ..SequentialConfig::default()
+    }
+    .required_samples(effect, sd)
+}
+
+/// What a [`SequentialTest`] knows after an observation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SequentialState {
+    /// Differences seen.
+    pub n: u64,
+    /// Their mean `d̄` (0 before the first).
+    pub mean: f64,
+    /// The standard deviation the statistic uses: the known one, or the estimate
+    /// (floored); 0 while the variance cannot be estimated yet (fewer than 2
+    /// differences).
+    pub sd: f64,
+    /// `ln Λ_n`, the log of the current mixture likelihood ratio (0 = no evidence).
+    pub log_likelihood_ratio: f64,
+    /// The always-valid p-value `min_k 1/Λ_k` over the ticks `k` since the test could
+    /// first reject (see [`SequentialConfig::min_samples`]); 1 before that. It never
+    /// increases.
+    pub p_value: f64,
+    /// The current e-value `Λ_n` (saturating at `f64::MAX`).
+    pub e_value: f64,
+    /// Whether the null "no difference" (for one-sided tests, "no harmful difference")
+    /// is rejected at level `alpha`: `p_value <= alpha` with `n >= min_samples`. Once
+    /// true it stays true until [`SequentialTest::reset`].
+    pub rejected: bool,
+    /// The always-valid two-sided confidence sequence for the mean difference at level
+    /// `alpha`: `mean ± minimum_detectable_effect`, infinite while it cannot be
+    /// computed. It is valid at every tick simultaneously (intersecting the intervals
+    /// over time stays valid too).
+    pub confidence_interval: (f64, f64),
+    /// Half-width of the confidence sequence: the smallest `|mean difference|` that
+    /// the two-sided test would reject now (for a one-sided test an upper bound on the
+    /// smallest harmful mean that would). `∞` while none would be.
+    pub minimum_detectable_effect: f64,
+    /// Whether `n >= min_samples`.
+    pub sufficient: bool,
+}
+
+/// The streaming mixture sequential probability ratio test on paired per-tick
+/// differences (canary minus control). See the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(try_from = "SequentialTestState")]
+pub struct SequentialTest {
+    config: SequentialConfig,
+    n: u64,
+    mean: f64,
+    m2: f64,
+    p_value: f64,
+}
+
+/// The serialised form, validated before it becomes a [`SequentialTest`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SequentialTestState {
+    config: SequentialConfig,
+    n: u64,
+    mean: f64,
+    m2: f64,
+    p_value: f64,
+}
+
+impl TryFrom<SequentialTestState> for SequentialTest {
+    type Error = Error;
+
+    fn try_from(s: SequentialTestState) -> Result<Self, Error> {
+        let mut t = SequentialTest::new(s.config)?;
+        // The mean of accepted values may exceed MAX_ABS_VALUE by rounding; it only
+        // has to be finite.
+        if !s.mean.is_finite() {
+            return Err(Error::NonFinite {
+                what: "mean",
+                value: s.mean,
+            });
+        }
+        if !(s.m2 >= 0.0 && s.m2.is_finite()) {
+            return Err(Error::param("m2", s.m2, "must be finite and >= 0"));
+        }
+        if !(0.0..=1.0).contains(&s.p_value) {
+            return Err(Error::param("p_value", s.p_value, "must be in [0, 1]"));
+        }
+        if s.n == 0 && (s.mean != 0.0 || s.m2 != 0.0 || s.p_value != 1.0) {
+            return Err(Error::param(
+                "n",
+                0.0,
+                "an empty test must have mean 0, m2 0 and p-value 1",
+            ));
+        }
+        t.n = s.n;
+        t.mean = s.mean;
+        t.m2 = s.m2;
+        t.p_value = s.p_value;
+        Ok(t)
+    }
+}
+
+impl<'de> Deserialize<'de> for SequentialTest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let state = SequentialTestState::deserialize(d)?;
+        SequentialTest::try_from(state).map_err(serde::de::Error::custom)
+    }
+}
+
+impl SequentialTest {
+    /// A test that has seen nothing, validating the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] as [`SequentialConfig::validate`].
+    pub fn new(config: SequentialConfig) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(SequentialTest {
+            config,
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            p_value: 1.0,
+        })
+    }
+
+    /// The configuration the test was built with.
+    pub fn config(&self) -> &SequentialConfig {
+        &self.config
+    }
+
+    /// Differences seen since creation or the last [`reset`](Self::reset).
+    pub fn observations(&self) -> u64 {
+        self.n
+    }
+
+    /// Forgets every observation (the configuration stays).
+    pub fn reset(&mut self) {
+        self.n = 0;
+        self.mean = 0.0;
+        self.m2 = 0.0;
+        self.p_value = 1.0;
+    }
+
+    /// Adds one difference `d` (canary minus control for one tick) and returns the new
+    /// state. The statistic is updated on every call; the always-valid p-value only
+    /// from the first tick at which the test may reject (`min_samples`, and at least 2
+    /// with an estimated variance), so that the noisy first variance estimates cannot
+    /// set its running minimum. With a known variance that start costs nothing in
+    /// validity (Ville's bound covers every subset of ticks).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] or [`Error::OutOfRange`] for a value that is not finite or
+    /// beyond [`crate::MAX_ABS_VALUE`]; the test is then unchanged.
+    pub fn observe(&mut self, d: f64) -> Result<SequentialState, Error> {
+        let d = Error::check_value("difference", d)?;
+        self.n += 1;
+        let delta = d - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (d - self.mean);
+        if self.n >= self.config.first_test() {
+            if let Some(s2) = self.config.variance(self.n, self.m2) {
+                let log_e = self.config.log_e_value(self.n, self.mean, s2);
+                self.p_value = self.p_value.min((-log_e).exp());
+            }
+        }
+        Ok(self.state())
+    }
+
+    /// The current state, as the last [`observe`](Self::observe) returned it.
+    pub fn state(&self) -> SequentialState {
+        let c = &self.config;
+        let (sd, log_e, half_width) = match c.variance(self.n, self.m2) {
+            Some(s2) if self.n > 0 => (
+                s2.sqrt(),
+                c.log_e_value(self.n, self.mean, s2),
+                c.half_width(self.n, s2),
+            ),
+            _ => (0.0, 0.0, f64::INFINITY),
+        };
+        let sufficient = self.n >= c.min_samples;
+        SequentialState {
+            n: self.n,
+            mean: self.mean,
+            sd,
+            log_likelihood_ratio: log_e,
+            p_value: self.p_value,
+            e_value: log_e.exp().min(f64::MAX),
+            rejected: sufficient && self.p_value <= c.alpha,
+            confidence_interval: (self.mean - half_width, self.mean + half_width),
+            minimum_detectable_effect: half_width,
+            sufficient,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn normals(rng: &mut Rng, n: usize, mean: f64, sd: f64) -> Vec<f64> {
+        (0..n).map(|_| mean + sd * rng.normal()).collect()
+    }
+
+    #[test]
+    fn mann_whitney_rejects_bad_input() {
+        let mut s = MannWhitneyScratch::new();
+        for (x, y) in [(&[][..], &[1.0][..]), (&[1.0][..], &[][..])] {
+            assert!(matches!(
+                mann_whitney_u(x, y, &mut s),
+                Err(Error::InsufficientData { got: 0, .. })
+            ));
+            assert!(matches!(
+                hodges_lehmann(x, y, 0.95, &mut s),
+                Err(Error::InsufficientData { got: 0, .. })
+            ));
+        }
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(matches!(
+                mann_whitney_u(&[1.0, bad], &[1.0], &mut s),
+                Err(Error::NonFinite { .. })
+            ));
+            assert!(matches!(
+                mann_whitney_u(&[1.0], &[bad, 2.0], &mut s),
+                Err(Error::NonFinite { .. })
+            ));
+            assert!(matches!(
+                hodges_lehmann(&[1.0], &[bad], 0.9, &mut s),
+                Err(Error::NonFinite { .. })
+            ));
+        }
+        // Large finite values are fine for ranks, not for differences.
+        assert!(mann_whitney_u(&[1e300], &[-1e300], &mut s).is_ok());
+        assert!(matches!(
+            hodges_lehmann(&[1e300], &[-1e300], 0.9, &mut s),
+            Err(Error::OutOfRange { .. })
+        ));
+        for c in [0.0, 1.0, -0.5, f64::NAN] {
+            assert!(matches!(
+                hodges_lehmann(&[1.0], &[2.0], c, &mut s),
+                Err(Error::InvalidParameter {
+                    name: "confidence",
+                    ..
+                })
+            ));
+        }
+        let big = vec![0.0; 1001];
+        assert!(matches!(
+            hodges_lehmann(&big, &big[..1000], 0.9, &mut s),
+            Err(Error::TooLarge { got: 1_001_000, .. })
+        ));
+        assert!(hodges_lehmann(&big[..1000], &big[..1000], 0.9, &mut s).is_ok());
+    }
+
+    #[test]
+    fn all_tied_data_has_no_evidence() {
+        let mut s = MannWhitneyScratch::new();
+        let r = mann_whitney_u(&[3.0; 4], &[3.0; 9], &mut s).unwrap();
+        assert_eq!((r.u, r.z), (18.0, 0.0));
+        assert_eq!((r.p_value, r.p_greater, r.p_less), (1.0, 1.0, 1.0));
+        assert_eq!((r.effect_size, r.rank_biserial), (0.5, 0.0));
+        let hl = hodges_lehmann(&[3.0; 4], &[3.0; 9], 0.95, &mut s).unwrap();
+        assert_eq!((hl.shift, hl.lower, hl.upper), (0.0, 0.0, 0.0));
+        // Signed zeros are one value.
+        let r = mann_whitney_u(&[0.0, -0.0], &[-0.0, 0.0, 0.0], &mut s).unwrap();
+        assert_eq!((r.u, r.p_value), (3.0, 1.0));
+    }
+
+    #[test]
+    fn small_example_by_hand() {
+        // x = {1, 3, 5}, y = {2, 4}: pairs with x > y are (3,2), (5,2), (5,4) → U = 3.
+        let mut s = MannWhitneyScratch::new();
+        let r = mann_whitney_u(&[5.0, 1.0, 3.0], &[4.0, 2.0], &mut s).unwrap();
+        assert_eq!(r.u, 3.0);
+        assert_eq!((r.n_x, r.n_y), (3, 2));
+        assert_eq!(r.effect_size, 0.5);
+        assert_eq!(r.z, 0.0);
+        assert_eq!(r.p_value, 1.0);
+        // Complete separation.
+        let r = mann_whitney_u(&[10.0, 11.0, 12.0, 13.0], &[1.0, 2.0, 3.0], &mut s).unwrap();
+        assert_eq!((r.u, r.effect_size, r.rank_biserial), (12.0, 1.0, 1.0));
+        assert!(r.z > 0.0 && r.p_greater < r.p_less && r.p_value < 0.06);
+        assert!((r.p_value - 2.0 * r.p_greater).abs() < 1e-15);
+    }
+
+    #[test]
+    fn scratch_reuse_gives_identical_results_without_growing() {
+        let mut s = MannWhitneyScratch::with_capacity(64);
+        s.reserve_pairs(64, 64);
+        let caps = (s.xs.capacity(), s.ys.capacity(), s.pairs.capacity());
+        let sizes = [5usize, 17, 64, 40];
+        let mut first = Vec::new();
+        for round in 0..3 {
+            for (k, &n) in sizes.iter().enumerate() {
+                let x = normals(&mut Rng::new(n as u64), n, 0.3, 1.0);
+                let y = normals(&mut Rng::new(n as u64 + 100), 64 - n / 2, 0.0, 1.0);
+                let a = mann_whitney_u(&x, &y, &mut s).unwrap();
+                let b = hodges_lehmann(&x, &y, 0.9, &mut s).unwrap();
+                let fresh = mann_whitney_u(&x, &y, &mut MannWhitneyScratch::new()).unwrap();
+                assert_eq!(a, fresh);
+                if round == 0 {
+                    first.push((a, b));
+                } else {
+                    assert_eq!(first[k], (a, b));
+                }
+            }
+        }
+        assert_eq!(caps, (s.xs.capacity(), s.ys.capacity(), s.pairs.capacity()));
+    }
+
+    #[test]
+    fn hodges_lehmann_interval_covers_the_true_shift() {
+        let mut s = MannWhitneyScratch::new();
+        let mut covered = 0;
+        for seed in 0..200 {
+            let mut rng = Rng::new(seed);
+            let x = normals(&mut rng, 30, 2.5, 1.0);
+            let y = normals(&mut rng, 25, 0.0, 1.0);
+            let e = hodges_lehmann(&x, &y, 0.95, &mut s).unwrap();
+            assert!(e.lower <= e.shift && e.shift <= e.upper);
+            assert!((e.shift - 2.5).abs() < 1.5);
+            if e.lower <= 2.5 && 2.5 <= e.upper {
+                covered += 1;
+            }
+        }
+        // 95 % nominal; 200 draws.
+        assert!((180..=200).contains(&covered), "covered {covered}");
+        // An exact shift of a sample against itself.
+        let y = [1.0, 4.0, 2.0, 8.0, 5.0];
+        let x: Vec<f64> = y.iter().map(|v| v + 10.0).collect();
+        let e = hodges_lehmann(&x, &y, 0.8, &mut s).unwrap();
+        assert_eq!(e.shift, 10.0);
+        assert!(e.lower < 10.0 && e.upper > 10.0 && e.confidence == 0.8);
+        // Tiny samples: the interval is everything.
+        let e = hodges_lehmann(&[1.0, 2.0], &[0.0], 0.95, &mut s).unwrap();
+        assert_eq!((e.shift, e.lower, e.upper), (1.5, 1.0, 2.0));
+    }
+
+    #[test]
+    fn relative_shift_divides_by_the_control_median() {
+        let mut s = MannWhitneyScratch::new();
+        let y = [100.0, 98.0, 102.0, 101.0, 99.0];
+        let x: Vec<f64> = y.iter().map(|v| v + 5.0).collect();
+        let r = relative_shift(&x, &y, 0.9, &mut s).unwrap().unwrap();
+        assert_eq!(r.shift, 0.05);
+        let neg: Vec<f64> = y.iter().map(|v| -v).collect();
+        let xn: Vec<f64> = neg.iter().map(|v| v + 5.0).collect();
+        let r = relative_shift(&xn, &neg, 0.9, &mut s).unwrap().unwrap();
+        assert_eq!(r.shift, 0.05);
+        assert_eq!(
+            relative_shift(&[1.0], &[0.0, 0.0, 1.0], 0.9, &mut s).unwrap(),
+            None
+        );
+        let e = ShiftEstimate {
+            shift: 1.0,
+            lower: 0.0,
+            upper: 2.0,
+            confidence: 0.9,
+        };
+        assert_eq!(e.relative_to(f64::NAN), None);
+        assert_eq!(e.relative_to(1e-320), None);
+        assert_eq!(e.relative_to(-4.0).unwrap().upper, 0.5);
+    }
+
+    fn test_with(config: SequentialConfig) -> SequentialTest {
+        SequentialTest::new(config).unwrap()
+    }
+
+    #[test]
+    fn invalid_sequential_configurations_are_errors() {
+        let base = SequentialConfig::default();
+        for (name, c) in [
+            ("alpha", SequentialConfig { alpha: 0.0, ..base }),
+            ("alpha", SequentialConfig { alpha: 1.0, ..base }),
+            (
+                "alpha",
+                SequentialConfig {
+                    alpha: f64::NAN,
+                    ..base
+                },
+            ),
+            ("tau", SequentialConfig { tau: 0.0, ..base }),
+            (
+                "tau",
+                SequentialConfig {
+                    tau: f64::INFINITY,
+                    ..base
+                },
+            ),
+            ("tau", SequentialConfig { tau: -1.0, ..base }),
+            (
+                "min_variance",
+                SequentialConfig {
+                    min_variance: 0.0,
+                    ..base
+                },
+            ),
+            (
+                "known_variance",
+                SequentialConfig {
+                    known_variance: Some(-1.0),
+                    ..base
+                },
+            ),
+            (
+                "known_variance",
+                SequentialConfig {
+                    known_variance: Some(f64::NAN),
+                    ..base
+                },
+            ),
+        ] {
+            match SequentialTest::new(c) {
+                Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(SequentialTest::new(SequentialConfig::with_reference_sd(3.0)).is_ok());
+    }
+
+    #[test]
+    fn bad_observations_leave_the_test_unchanged() {
+        let mut t = test_with(SequentialConfig::default());
+        for d in [0.5, -0.2, 0.1] {
+            t.observe(d).unwrap();
+        }
+        let before = t.clone();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e101] {
+            assert!(t.observe(bad).is_err());
+            assert_eq!(t, before);
+        }
+    }
+
+    #[test]
+    fn early_ticks_cannot_reject() {
+        let mut t = test_with(SequentialConfig::default());
+        let s = t.state();
+        assert_eq!(
+            (s.n, s.p_value, s.e_value, s.rejected, s.sufficient),
+            (0, 1.0, 1.0, false, false)
+        );
+        assert_eq!(s.minimum_detectable_effect, f64::INFINITY);
+        let s = t.observe(100.0).unwrap();
+        assert_eq!((s.sd, s.log_likelihood_ratio, s.p_value), (0.0, 0.0, 1.0));
+        for _ in 0..3 {
+            let s = t.observe(100.0 + 1e-9).unwrap();
+            assert!(!s.rejected && s.p_value == 1.0 && !s.sufficient);
+        }
+        let s = t.observe(100.0).unwrap();
+        assert!(s.sufficient && s.rejected && s.p_value < 1e-6, "{s:?}");
+    }
+
+    #[test]
+    fn constant_differences() {
+        // A constant non-zero shift with no noise is overwhelming evidence...
+        let mut t = test_with(SequentialConfig::default());
+        for _ in 0..5 {
+            t.observe(1.0).unwrap();
+        }
+        let s = t.state();
+        assert!(s.rejected && s.confidence_interval.0 > 0.0, "{s:?}");
+        assert!(s.log_likelihood_ratio.is_finite() && s.e_value.is_finite());
+        // ...and a constant zero difference is none.
+        let mut t = test_with(SequentialConfig::default());
+        for _ in 0..1000 {
+            let s = t.observe(0.0).unwrap();
+            assert!(!s.rejected && s.p_value == 1.0);
+        }
+        // Extreme values stay finite.
+        for direction in [
+            Direction::Any,
+            Direction::IncreaseIsBad,
+            Direction::DecreaseIsBad,
+        ] {
+            for known_variance in [None, Some(1e-300)] {
+                let mut t = test_with(SequentialConfig {
+                    direction,
+                    known_variance,
+                    tau: 1e100,
+                    ..SequentialConfig::default()
+                });
+                for i in 0..10 {
+                    let s = t.observe(if i % 2 == 0 { 1e100 } else { 9e99 }).unwrap();
+                    assert!(!s.log_likelihood_ratio.is_nan() && !s.p_value.is_nan());
+                    assert!(!s.minimum_detectable_effect.is_nan());
+                }
+                let mut t = test_with(SequentialConfig {
+                    direction,
+                    known_variance,
+                    ..SequentialConfig::default()
+                });
+                for _ in 0..10 {
+                    let s = t.observe(-1e100).unwrap();
+                    assert!(!s.log_likelihood_ratio.is_nan() && !s.p_value.is_nan());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn p_value_is_monotone_and_matches_the_e_values() {
+        for direction in [
+            Direction::Any,
+            Direction::IncreaseIsBad,
+            Direction::DecreaseIsBad,
+        ] {
+            let mut rng = Rng::new(11);
+            let mut t = test_with(SequentialConfig {
+                direction,
+                ..SequentialConfig::with_reference_sd(1.0)
+            });
+            let mut last = 1.0;
+            let mut min_inv_e: f64 = 1.0;
+            for i in 0..300 {
+                let d = rng.normal() + if i > 150 { 0.3 } else { 0.0 };
+                let s = t.observe(d).unwrap();
+                assert!(s.p_value <= last);
+                if s.n >= 5 {
+                    min_inv_e = min_inv_e.min(1.0 / s.e_value);
+                }
+                assert!((s.p_value - min_inv_e.min(1.0)).abs() <= 1e-12 * s.p_value.max(1e-300));
+                last = s.p_value;
+            }
+        }
+    }
+
+    #[test]
+    fn known_variance_matches_the_closed_form() {
+        let (tau, s2, alpha) = (0.7_f64, 2.0_f64, 0.05_f64);
+        let c = SequentialConfig {
+            tau,
+            alpha,
+            known_variance: Some(s2),
+            ..SequentialConfig::default()
+        };
+        for n in [1u64, 5, 50, 1000] {
+            for mean in [0.0, 0.1, -0.4, 1.3] {
+                let nf = n as f64;
+                let t2 = tau * tau;
+                let want = 0.5 * (s2 / (s2 + nf * t2)).ln()
+                    + nf * nf * t2 * mean * mean / (2.0 * s2 * (s2 + nf * t2));
+                let got = c.log_e_value(n, mean, s2);
+                assert!(
+                    (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                    "{n} {mean}"
+                );
+                let h = ((s2 * (s2 + nf * t2) / (nf * nf * t2))
+                    * ((s2 + nf * t2) / (s2 * alpha * alpha)).ln())
+                .sqrt();
+                assert!((c.half_width(n, s2) - h).abs() < 1e-12 * h);
+                // The boundary of the confidence sequence is where Λ = 1/α.
+                assert!((c.log_e_value(n, h, s2) + alpha.ln()).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn estimated_variance_form_inverts_and_tends_to_the_plug_in() {
+        let (tau, alpha) = (1.2_f64, 0.05_f64);
+        let c = SequentialConfig {
+            tau,
+            alpha,
+            ..SequentialConfig::default()
+        };
+        let known = |s2| SequentialConfig {
+            known_variance: Some(s2),
+            ..c
+        };
+        // (At n = 5 with g = τ²/s² = 0.48 no mean could be rejected yet.)
+        for n in [8u64, 20, 200] {
+            for s2 in [0.5, 3.0] {
+                let h = c.half_width(n, s2);
+                assert!(h.is_finite());
+                assert!(
+                    (c.log_e_value(n, h, s2) + alpha.ln()).abs() < 1e-9,
+                    "{n} {s2}"
+                );
+                assert!((c.log_e_value(n, -h, s2) + alpha.ln()).abs() < 1e-9);
+                // Harder to reject with an estimated variance.
+                assert!(h > known(s2).half_width(n, s2));
+            }
+        }
+        let (n, s2, mean) = (1_000_000u64, 2.0, 0.004);
+        let a = c.log_e_value(n, mean, s2);
+        let b = known(s2).log_e_value(n, mean, s2);
+        assert!((a - b).abs() < 1e-3 * b.abs(), "{a} {b}");
+        assert!((c.half_width(n, s2) / known(s2).half_width(n, s2) - 1.0).abs() < 1e-4);
+        // With few points no mean at all can be rejected at this tau.
+        let small = SequentialConfig { tau: 0.1, ..c };
+        assert_eq!(small.half_width(3, 1.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn one_sided_mixture_ignores_improvements() {
+        for known_variance in [None, Some(1.0)] {
+            let up = SequentialConfig {
+                direction: Direction::IncreaseIsBad,
+                known_variance,
+                ..SequentialConfig::default()
+            };
+            let down = SequentialConfig {
+                direction: Direction::DecreaseIsBad,
+                ..up
+            };
+            let any = SequentialConfig {
+                direction: Direction::Any,
+                ..up
+            };
+            for n in [5u64, 30, 300] {
+                for mean in [0.05, 0.3, 1.0, 5.0] {
+                    let (u, d, a) = (
+                        up.log_e_value(n, mean, 1.0),
+                        down.log_e_value(n, mean, 1.0),
+                        any.log_e_value(n, mean, 1.0),
+                    );
+                    // Λ⁺ = 2 Λ Φ(w): between Λ and 2Λ for a harmful mean ...
+                    assert!(u >= a - 1e-12 && u <= a + LN_2 + 1e-12, "{n} {mean}");
+                    // ... and below Λ for an improvement; symmetric.
+                    assert!(d < a);
+                    assert!((down.log_e_value(n, -mean, 1.0) - u).abs() < 1e-12);
+                }
+                assert!((up.log_e_value(n, 0.0, 1.0) - any.log_e_value(n, 0.0, 1.0)).abs() < 1e-12);
+            }
+            let mut t = test_with(up);
+            for i in 0..200 {
+                let s = t.observe(-3.0 + (i % 3) as f64 * 0.1).unwrap();
+                assert!(!s.rejected && s.p_value == 1.0, "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn serde_round_trip_continues_identically() {
+        let mut rng = Rng::new(5);
+        let mut t = test_with(SequentialConfig {
+            direction: Direction::DecreaseIsBad,
+            ..SequentialConfig::with_reference_sd(0.8)
+        });
+        for _ in 0..37 {
+            t.observe(rng.normal() * 0.8 - 0.2).unwrap();
+        }
+        let json = serde_json::to_string(&t).unwrap();
+        let mut back: SequentialTest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        for _ in 0..50 {
+            let d = rng.normal() * 0.8 - 0.2;
+            assert_eq!(back.observe(d).unwrap(), t.observe(d).unwrap());
+        }
+        assert_eq!(back, t);
+        let bad = json.replace("\"alpha\":0.05", "\"alpha\":2.0");
+        assert!(serde_json::from_str::<SequentialTest>(&bad).is_err());
+        let bad = json.replacen("\"p_value\":", "\"p_value\":-", 1);
+        assert!(serde_json::from_str::<SequentialTest>(&bad).is_err());
+        assert!(serde_json::from_str::<SequentialTest>(&json[..json.len() / 2]).is_err());
+        let config: SequentialConfig =
+            serde_json::from_str(r#"{"direction":"increase_is_bad"}"#).unwrap();
+        assert_eq!(config.direction, Direction::IncreaseIsBad);
+        assert_eq!(config.alpha, 0.05);
+    }
+
+    #[test]
+    fn reset_starts_over() {
+        let mut t = test_with(SequentialConfig::default());
+        for _ in 0..10 {
+            t.observe(3.0).unwrap();
+        }
+        assert!(t.state().rejected);
+        t.reset();
+        assert_eq!(t, test_with(SequentialConfig::default()));
+        assert_eq!(t.observations(), 0);
+    }
+
+    #[test]
+    fn required_samples_is_monotone_and_exact() {
+        let mut last = 0;
+        for effect in [2.0, 1.0, 0.5, 0.25, 0.1, 0.02] {
+            let n = required_samples(effect, 1.0, 1.0, 0.05);
+            assert!(n >= last && n >= 5, "{effect}: {n}");
+            assert_eq!(n, required_samples(-effect, 1.0, 1.0, 0.05));
+            last = n;
+            let c = SequentialConfig::default();
+            let threshold = -c.alpha.ln();
+            assert!(c.log_e_value(n, effect, 1.0) >= threshold);
+            if n > c.first_test() {
+                assert!(c.log_e_value(n - 1, effect, 1.0) < threshold);
+            }
+        }
+        assert!(last > 1000);
+        assert_eq!(required_samples(0.0, 1.0, 1.0, 0.05), u64::MAX);
+        assert_eq!(required_samples(1e-7, 1.0, 1.0, 0.05), u64::MAX);
+        assert_eq!(required_samples(1.0, 0.0, 1.0, 0.05), u64::MAX);
+        assert_eq!(required_samples(1.0, 1.0, 1.0, 1.5), u64::MAX);
+        assert_eq!(required_samples(f64::NAN, 1.0, 1.0, 0.05), u64::MAX);
+        // A one-sided test needs no more for a harmful effect and never rejects an
+        // improvement.
+        let up = SequentialConfig {
+            direction: Direction::IncreaseIsBad,
+            ..SequentialConfig::default()
+        };
+        assert!(up.required_samples(0.5, 1.0) <= required_samples(0.5, 1.0, 1.0, 0.05));
+        assert_eq!(up.required_samples(-0.5, 1.0), u64::MAX);
+        // Known variance: a little fewer.
+        let known = SequentialConfig {
+            known_variance: Some(1.0),
+            ..SequentialConfig::default()
+        };
+        assert!(known.required_samples(0.5, 1.0) <= required_samples(0.5, 1.0, 1.0, 0.05));
+    }
+
+    #[test]
+    fn ln_normal_cdf_is_continuous_at_the_switch() {
+        let below = ln_normal_cdf(LN_CDF_ASYMPTOTIC - 1e-9);
+        let above = ln_normal_cdf(LN_CDF_ASYMPTOTIC);
+        assert!(
+            (below - above).abs() < 1e-7 * above.abs(),
+            "{below} {above}"
+        );
+        assert_eq!(ln_normal_cdf(f64::INFINITY), 0.0);
+        assert!(half_square_plus_ln_cdf(-1e200).is_finite());
+    }
+}
