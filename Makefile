@@ -30,6 +30,7 @@ rust-test:
 # The README's main command must keep working.
 example:
 	$(CARGO) run --release -p coalmine-examples --example quickstart
+	$(CARGO) run --release -p coalmine-examples --example rollout
 
 bench:
 	$(CARGO) bench -p coalmine-benches
@@ -41,14 +42,16 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet numpy pandas scipy statsmodels
 
-# Regenerate the oracle fixtures from statsmodels and pandas.
+# Regenerate the oracle fixtures from statsmodels, pandas and scipy.
 fixtures: $(VENV)/bin/python
 	$(VENV)/bin/python scripts/oracles.py
+	$(VENV)/bin/python scripts/oracles_comparison.py
 
 # Regenerate into a scratch folder and compare with the committed fixtures.
 fixtures-check: $(VENV)/bin/python
 	rm -rf target/fixtures-check
 	$(VENV)/bin/python scripts/oracles.py target/fixtures-check
+	$(VENV)/bin/python scripts/oracles_comparison.py target/fixtures-check
 	$(VENV)/bin/python scripts/compare_fixtures.py crates/coalmine/tests/fixtures target/fixtures-check
 
 doc:

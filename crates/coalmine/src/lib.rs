@@ -60,3 +60,8 @@ pub const MAX_ABS_VALUE: f64 = 1e100;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The integration guide's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/integration.md")]
+pub struct IntegrationDoctests;
