@@ -155,7 +155,7 @@ impl Analysis {
         }
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
-        let (action, reason) = self.policy.decide(assessment);
+        let (mut action, reason) = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
         let sufficient = assessment.evidence.sufficient;
@@ -165,6 +165,9 @@ impl Analysis {
             sufficient,
             self.policy.config().shrink_factor,
         );
+        if let Action::Pause { canary_share, .. } = &mut action {
+            *canary_share = self.traffic.share();
+        }
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);

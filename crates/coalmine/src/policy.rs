@@ -169,6 +169,9 @@ pub enum Action {
     Continue,
     /// Hold, shrink the canary and look more closely.
     Pause {
+        /// The canary share to scale back to (filled in by the analysis from its
+        /// traffic controller; the policy alone leaves it at 0).
+        canary_share: f64,
         /// Multiply the evaluation interval by this.
         interval_factor: f64,
         /// A suggestion of where to look.
@@ -313,6 +316,7 @@ impl DecisionPolicy {
 
     fn pause(&self, top: Option<Contributor>) -> Action {
         Action::Pause {
+            canary_share: 0.0,
             interval_factor: self.config.interval_factor,
             remediation: top.map(|c| Remediation {
                 segment: c.segment,

@@ -248,6 +248,7 @@ mod tests {
         },
     };
     const PAUSE: Action = Action::Pause {
+        canary_share: 0.0,
         interval_factor: 0.5,
         remediation: None,
     };

@@ -201,6 +201,12 @@ fn a_borderline_anomaly_pauses_scales_back_and_resumes_when_it_clears() {
         d[pause].canary_share < d[pause - 1].canary_share,
         "scaled back"
     );
+    assert!(
+        matches!(d[pause].action, Action::Pause { canary_share, interval_factor, .. }
+            if canary_share == d[pause].canary_share && interval_factor < 1.0),
+        "the pause carries the share to scale back to: {:?}",
+        d[pause].action
+    );
     let resumed = (pause..d.len())
         .find(|&k| d[k].action.level() == Level::Continue)
         .expect("resumed");
