@@ -27,8 +27,9 @@ rust-test:
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-# The README's main command must keep working.
+# The README's main command and the examples must keep working.
 example:
+	$(CARGO) run --release -p coalmine-cli -- demo --report target/coalmine-demo.html
 	$(CARGO) run --release -p coalmine-examples --example quickstart
 	$(CARGO) run --release -p coalmine-examples --example rollout
 

@@ -38,6 +38,7 @@ pub mod risk;
 mod rng;
 mod scale;
 pub mod schema;
+pub mod scoring;
 pub mod stats;
 pub mod traffic;
 
