@@ -42,11 +42,11 @@ impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             pause_at: 0.5,
-            rollback_at: 1.0,
+            rollback_at: 0.8,
             resume_margin: 0.1,
             resume_ticks: 3,
             max_pause_ticks: 30,
-            prediction_ticks: 2,
+            prediction_ticks: 3,
             critical_rollback: true,
             shrink_factor: 0.5,
             interval_factor: 0.5,
@@ -395,7 +395,10 @@ mod tests {
         let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
         let mut a = assessment(0.2);
         a.predicted_risk = 1.2;
-        assert_eq!(p.decide(&a).0.level(), Level::Continue);
+        // Predictions must persist for `prediction_ticks` ticks before they act.
+        for _ in 1..PolicyConfig::default().prediction_ticks {
+            assert_eq!(p.decide(&a).0.level(), Level::Continue);
+        }
         let (action, reason) = p.decide(&a);
         assert_eq!(reason, Reason::Predicted);
         assert!(

@@ -60,6 +60,9 @@ pub struct RiskConfig {
     pub joint_warmup: u64,
     /// Contributors named in an assessment.
     pub max_contributors: usize,
+    /// Consecutive significant ticks after which a metric flagged `critical` is
+    /// reported as a critical breach (at least 1).
+    pub critical_ticks: u32,
     /// Family-wise level of the per-series sequential tests (Bonferroni over series).
     pub sequential_alpha: f64,
     /// Scale `τ` of the sequential tests' mixing distribution, in reference standard
@@ -90,6 +93,7 @@ impl Default for RiskConfig {
             prior_ticks: 2.0,
             joint_warmup: 12,
             max_contributors: 5,
+            critical_ticks: 2,
             sequential_alpha: 0.05,
             sequential_tau: 5.0,
             target_effect: 2.0,
@@ -174,6 +178,9 @@ impl RiskConfig {
                 self.horizon as f64,
                 "must be at most 1e6",
             ));
+        }
+        if self.critical_ticks == 0 {
+            return Err(Error::param("critical_ticks", 0.0, "must be at least 1"));
         }
         if self.max_contributors > 1_000 {
             return Err(Error::param(
@@ -321,7 +328,8 @@ pub struct RiskAssessment {
     pub adjusted_p_value: f64,
     /// Series (and joint models) significant under Holm's procedure this tick.
     pub significant: usize,
-    /// A critical metric that is significant this tick, as (segment, metric).
+    /// A critical metric significant on `critical_ticks` consecutive ticks, as
+    /// (segment, metric).
     pub critical_breach: Option<(usize, usize)>,
     /// The earliest projected crossing of a metric's limit within the horizon:
     /// (segment, metric, ticks from now).
@@ -523,6 +531,8 @@ struct SeriesState {
     /// This tick: whether both cohorts were observed; harmful net z, net z, z vs
     /// profile, p. (No NaN in the state: checkpoints are JSON, which has no NaN.)
     observed: bool,
+    /// Consecutive ticks on which Holm found this series significant.
+    significant_run: u32,
     /// Degrees of freedom of the noise scale at the last observation.
     dof: f64,
     harm_z: f64,
@@ -654,6 +664,7 @@ impl RiskEngine {
                     paired: 0,
                     harm_z: 0.0,
                     observed: false,
+                    significant_run: 0,
                     dof: 1.0,
                     net_z: 0.0,
                     profile_z: 0.0,
@@ -924,9 +935,25 @@ impl RiskEngine {
         self.persistence = (1.0 - cfg.persistence_rate) * self.persistence
             + cfg.persistence_rate * any as u8 as f64;
 
+        // A critical metric breaches when it stays significant for `critical_ticks`
+        // consecutive ticks: one tick is a 1-in-100 event under the per-tick family.
+        let mut critical_breach = None;
+        for (i, st) in self.series.iter_mut().enumerate() {
+            st.significant_run = if sc.significant[i] {
+                st.significant_run.saturating_add(1)
+            } else {
+                0
+            };
+            if critical_breach.is_none()
+                && st.significant_run >= cfg.critical_ticks
+                && schema.metric(i % nm).critical
+            {
+                critical_breach = Some((i / nm, i % nm));
+            }
+        }
+
         // 6: impacted segment weight.
         sc.segment_crit.iter_mut().for_each(|x| *x = 0.0);
-        let mut critical_breach = None;
         for &(_, idx) in sc.tests.iter().take(significant) {
             let (s, m) = if idx < n_series {
                 (idx / nm, idx % nm)
@@ -937,9 +964,6 @@ impl RiskEngine {
             };
             if m < nm {
                 sc.segment_crit[s] = sc.segment_crit[s].max(schema.criticality(m));
-                if idx < n_series && schema.metric(m).critical && critical_breach.is_none() {
-                    critical_breach = Some((s, m));
-                }
             }
         }
         let segment_weight: f64 = (0..ns)
