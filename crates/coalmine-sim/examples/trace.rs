@@ -63,8 +63,17 @@ fn main() {
                 )
             });
         let f = d.assessment.factors;
+        let limit = d
+            .assessment
+            .limit_breach
+            .map_or(String::new(), |(s, m, ticks)| {
+                format!(
+                    " | limit: seg {s} {} in {ticks:.1} ticks",
+                    names.get(m).unwrap_or(&"?")
+                )
+            });
         println!(
-            "{:3} share {:.3} {:?} {:?} risk {:.2} pred {:.2} [sev {:.2} per {:.2} seg {:.2} feat {:.2}] {}",
+            "{:3} share {:.3} {:?} {:?} risk {:.2} pred {:.2} [sev {:.2} per {:.2} seg {:.2} feat {:.2}] {}{}",
             t.k,
             t.share,
             d.action.level(),
@@ -75,7 +84,8 @@ fn main() {
             f.persistence,
             f.segment_weight,
             f.feature_correlation,
-            top
+            top,
+            limit
         );
     });
     match result {

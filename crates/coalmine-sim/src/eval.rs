@@ -335,6 +335,24 @@ pub struct Target {
     pub is_share: bool,
     /// Met, missed, or `None` without runs.
     pub met: Option<bool>,
+    /// For a share: `(count, runs)` behind it.
+    pub count: Option<(usize, usize)>,
+    /// For a share: its 95 % Wilson score interval.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// The 95 % Wilson score interval of `k` successes in `n` trials (`(0, 1)` for none).
+pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let z: f64 = 1.959_963_984_540_054;
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 /// The result of an evaluation.
@@ -451,8 +469,11 @@ pub fn evaluate_with_progress(
     config: &EvalConfig,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<EvalReport, Error> {
-    let total = config.kinds.len() * config.seeds as usize;
-    let mut runs = Vec::with_capacity(total);
+    let total = config
+        .kinds
+        .len()
+        .saturating_mul(usize::try_from(config.seeds).unwrap_or(usize::MAX));
+    let mut runs = Vec::with_capacity(total.min(1 << 16));
     let mut done = 0;
     for seed in config.first_seed..config.first_seed.saturating_add(config.seeds) {
         // Kinds that only change the canary share the service's history: learn its
@@ -515,9 +536,11 @@ impl EvalReport {
                             s: &Summary,
                             at_least: Option<f64>,
                             at_most: Option<f64>,
-                            value: f64| {
-            let measured = (s.runs > 0).then_some(value);
+                            count: usize| {
+            let measured = (s.runs > 0).then_some(ratio(count, s.runs));
             Target {
+                count: Some((count, s.runs)),
+                interval: (s.runs > 0).then(|| wilson_interval(count, s.runs)),
                 name: name.to_string(),
                 goal: goal.to_string(),
                 measured,
@@ -533,7 +556,7 @@ impl EvalReport {
                 &harmful,
                 Some(0.95),
                 None,
-                harmful.rollback_rate,
+                harmful.rolled_back,
             ),
             share_target(
                 "healthy rollouts rolled back",
@@ -541,13 +564,15 @@ impl EvalReport {
                 &healthy,
                 None,
                 Some(0.02),
-                healthy.rollback_rate,
+                healthy.rolled_back,
             ),
             Target {
                 name: "median detection delay, step faults".into(),
                 goal: "≤ 5 ticks".into(),
                 measured: step.delay_median,
                 is_share: false,
+                count: None,
+                interval: None,
                 met: if step.runs == 0 {
                     None
                 } else {
@@ -560,7 +585,7 @@ impl EvalReport {
                 &gradual,
                 Some(0.90),
                 None,
-                gradual.before_static_rate,
+                gradual.before_static,
             ),
         ];
         let groups = [harmful, healthy, step, gradual]
@@ -669,7 +694,15 @@ impl EvalReport {
         for t in &self.targets {
             let measured = match (t.measured, t.is_share) {
                 (None, _) => "n/a".to_string(),
-                (Some(v), true) => pct(v),
+                (Some(v), true) => match (t.count, t.interval) {
+                    (Some((k, n)), Some((lo, hi))) => format!(
+                        "{} ({k}/{n}; 95 % CI {:.1}–{:.1} %)",
+                        pct(v),
+                        100.0 * lo,
+                        100.0 * hi
+                    ),
+                    _ => pct(v),
+                },
                 (Some(v), false) => format!("{v:.1} ticks"),
             };
             let status = match t.met {
@@ -682,6 +715,17 @@ impl EvalReport {
                 t.name, t.goal, measured, status
             ));
         }
+        let a = &c.analysis;
+        out.push_str(&format!(
+            "\nAnalysis settings: risk `{}`; policy `{}`; traffic steps `{:?}` (dwell {}, \
+             evidence {}); learned thresholds {}.\n",
+            serde_json::to_string(&a.risk).unwrap_or_default(),
+            serde_json::to_string(&a.policy).unwrap_or_default(),
+            a.traffic.steps,
+            a.traffic.min_dwell_ticks,
+            a.traffic.min_evidence_ticks,
+            a.learned_thresholds,
+        ));
         out
     }
 }
@@ -754,6 +798,18 @@ mod tests {
         );
         let s = Summary::of("aa", false, [&healthy]);
         assert_eq!((s.rolled_back, s.rollback_rate), (1, 1.0));
+    }
+
+    #[test]
+    fn wilson_intervals_cover_the_estimate() {
+        let (lo, hi) = wilson_interval(13, 160);
+        assert!(
+            (lo - 0.048).abs() < 0.002 && (hi - 0.134).abs() < 0.002,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson_interval(0, 0), (0.0, 1.0));
+        let (lo, hi) = wilson_interval(0, 20);
+        assert!(lo == 0.0 && hi > 0.1 && hi < 0.2);
     }
 
     #[test]

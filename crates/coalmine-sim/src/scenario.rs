@@ -8,11 +8,11 @@
 //!
 //! # The service
 //!
-//! | segment | weight | active users at mean load | daily peak |
-//! | --- | --- | --- | --- |
-//! | `enterprise` | 3 | 1,500 | 14:00, strong cycle |
-//! | `pro` | 2 | 4,000 | 16:00 |
-//! | `free` | 1 | 12,000 | 20:00, weaker cycle |
+//! | segment | weight | active users at mean load | API calls per user per tick | daily peak |
+//! | --- | --- | --- | --- | --- |
+//! | `enterprise` | 3 | 1,500 | 120 | 14:00, strong cycle |
+//! | `pro` | 2 | 4,000 | 80 | 16:00 |
+//! | `free` | 1 | 12,000 | 30 | 20:00, weaker cycle |
 //!
 //! Values are per-tick cohort aggregates (means and rates over the cohort's users,
 //! never per-user data), in the order of [`metric_names`]: `api_calls` (calls per user
@@ -24,11 +24,14 @@
 //! and latency rise mildly with load.
 //!
 //! **Noise.** A cohort with `n` users in a segment has sampling noise with standard
-//! deviation `σ_user / √n` (binomial for the error ratio; per instance, 40 users to an
-//! instance, for CPU and memory), so a 1 % canary is about ten times noisier than the
-//! whole population the history was recorded on. Session length and latency have
-//! occasional Student-t(3) outliers. Load and infrastructure have common AR(1) shocks
-//! that move both cohorts alike.
+//! deviation `σ_user / √n` (per instance, 40 users to an instance, for CPU and memory),
+//! so a 1 % canary is about ten times noisier than the whole population the history
+//! was recorded on. Errors are counted: a Poisson count over the cohort's requests
+//! (a 1 % enterprise canary sees about five errors per tick), with some
+//! overdispersion between users. Session length and latency have occasional
+//! Student-t(3) outliers. Load and infrastructure have common AR(1) shocks that move
+//! both cohorts alike. Each (segment, metric) draws from its own stream, so a fault
+//! on one metric leaves the others' values bit-identical.
 //!
 //! **Determinism.** Every random quantity comes from a stream keyed by the seed and
 //! what it is for (and the tick), so [`Scenario::live_tick`] is a pure function of
@@ -768,6 +771,18 @@ impl Scenario {
         scenario
     }
 
+    /// The same scenario without its fault or event: same service, same history, same
+    /// noise, so that comparing the two isolates what the injection changes (the
+    /// counterfactual healthy rollout).
+    pub fn without_injection(&self) -> Scenario {
+        Scenario {
+            injection: None,
+            affected: Vec::new(),
+            static_trip_tick: None,
+            ..self.clone()
+        }
+    }
+
     /// Number of history ticks (the rollout's first tick comes right after them).
     pub fn history_len(&self) -> usize {
         self.config.history_days * self.config.ticks_per_day + self.start_of_day
@@ -826,7 +841,9 @@ impl Scenario {
 
     /// Timestamp of absolute tick `t` (history ticks first, then live ticks).
     fn timestamp(&self, t: usize) -> i64 {
-        EPOCH + t as i64 * self.config.tick_seconds
+        (t as i64)
+            .saturating_mul(self.config.tick_seconds)
+            .saturating_add(EPOCH)
     }
 
     /// The deterministic daily (and weekly) load of segment `s` at absolute tick `t`,
@@ -862,7 +879,8 @@ impl Scenario {
                 let at = (t as u64).wrapping_sub(j);
                 // History innovations belong to the service (shared by every kind of
                 // this seed); live innovations to the rollout.
-                let mut rng = if at < history {
+                // (`j > t`: before the first history tick, still the service's.)
+                let mut rng = if j > t as u64 || at < history {
                     Rng::stream(&[self.seed, kind, s as u64, at])
                 } else {
                     Rng::stream(&[self.seed, kind, s as u64, at, self.live_key()])
@@ -955,14 +973,16 @@ impl Scenario {
     }
 
     /// Appends one cohort's values at absolute tick `t`: `fraction` of each segment's
-    /// users, effects per segment, noise from `rng`. A fraction of 0 gives NaN.
+    /// users, effects per segment, noise from the streams keyed by `key` (one per
+    /// segment and metric, so that an effect on one metric leaves the others' noise
+    /// alone). A fraction of 0 gives NaN.
     fn cohort_values(
         &self,
         t: usize,
         fraction: f64,
         shocks: &Shocks,
         effect: impl Fn(usize) -> Effect,
-        rng: &mut Rng,
+        key: &[u64],
         out: &mut Vec<f64>,
     ) {
         let heavy = self.service.heavy_tails;
@@ -972,6 +992,14 @@ impl Scenario {
                 continue;
             }
             let e = effect(s);
+            let sub = |metric: usize| {
+                let mut parts = [0u64; 8];
+                let len = key.len().min(6);
+                parts[..len].copy_from_slice(&key[..len]);
+                parts[len] = s as u64;
+                parts[len + 1] = metric as u64;
+                Rng::stream(&parts[..len + 2])
+            };
             let (load_shock, infra) = shocks[s];
             let load = self.daily_load(s, t) * load_shock.exp() * e.users;
             let lf = load - 1.0;
@@ -981,36 +1009,46 @@ impl Scenario {
             let rate = (1.0 + 0.1 * lf).max(0.2);
 
             let api_mean = m.api * rate * (0.3 * load_shock).exp() * e.api;
-            let api = (api_mean * (1.0 + 0.8 / root_n * draw(rng, heavy, false))).max(0.0);
+            let api = (api_mean * (1.0 + 0.8 / root_n * draw(&mut sub(API_CALLS), heavy, false)))
+                .max(0.0);
             let session_mean = m.session * (1.0 + 0.05 * lf).max(0.2) * e.session;
-            let session = (session_mean * (1.0 + 1.0 / root_n * draw(rng, heavy, true))).max(0.0);
-            let usage = |mean: f64, rng: &mut Rng| {
-                (mean + (2.0 * mean / n).sqrt() * draw(rng, heavy, false)).max(0.0)
+            let session = (session_mean
+                * (1.0 + 1.0 / root_n * draw(&mut sub(SESSION_DURATION), heavy, true)))
+            .max(0.0);
+            let usage = |mean: f64, metric: usize| {
+                (mean + (2.0 * mean / n).sqrt() * draw(&mut sub(metric), heavy, false)).max(0.0)
             };
-            let checkout = usage(m.checkout * rate * e.checkout, rng);
-            let search = usage(m.search * rate * e.search, rng);
-            let cpu = (10.0 + 0.37 * api + e.cpu_add + 6.0 / root_inst * draw(rng, heavy, false))
-                .clamp(0.0, 100.0);
+            let checkout = usage(m.checkout * rate * e.checkout, CHECKOUT_USAGE);
+            let search = usage(m.search * rate * e.search, SEARCH_USAGE);
+            let cpu = (10.0
+                + 0.37 * api
+                + e.cpu_add
+                + 6.0 / root_inst * draw(&mut sub(CPU), heavy, false))
+            .clamp(0.0, 100.0);
             let memory = (600.0
                 + 1.3 * api
                 + 60.0 * lf
                 + e.memory_add
-                + 30.0 / root_inst * draw(rng, heavy, false))
+                + 30.0 / root_inst * draw(&mut sub(MEMORY_MB), heavy, false))
             .max(0.0);
-            let network =
-                (0.025 * api + 0.4 * 0.025 * api_mean / root_n * draw(rng, heavy, false)).max(0.0);
+            let network = (0.025 * api
+                + 0.4 * 0.025 * api_mean / root_n * draw(&mut sub(NETWORK_MB), heavy, false))
+            .max(0.0);
             let p = (m.error * (1.0 + 0.4 * lf).max(0.2) * (2.0 * infra).exp() * e.error_mult
                 + e.error_add)
                 .clamp(0.0, 1.0);
             // Errors are counted: Poisson over the cohort's requests (small cohorts see
             // a handful of errors per tick), with some overdispersion between users.
             let requests = (n * api).max(1.0);
-            let rate = (p * (1.0 + 0.5 / root_n * draw(rng, heavy, false))).max(0.0);
-            let error = (poisson(rng, requests * rate, heavy) / requests).clamp(0.0, 1.0);
+            let mut errors = sub(ERROR_RATE);
+            let rate = (p * (1.0 + 0.5 / root_n * draw(&mut errors, heavy, false))).max(0.0);
+            let error = (poisson(&mut errors, requests * rate, heavy) / requests).clamp(0.0, 1.0);
             let latency_mean =
                 m.latency * (1.0 + 0.15 * lf).max(0.2) * infra.exp() * e.latency_mult
                     + e.latency_add;
-            let latency = (latency_mean * (1.0 + 0.6 / root_n * draw(rng, heavy, true))).max(1.0);
+            let latency = (latency_mean
+                * (1.0 + 0.6 / root_n * draw(&mut sub(LATENCY_MS), heavy, true)))
+            .max(1.0);
             out.extend([
                 api, session, checkout, search, cpu, memory, network, error, latency,
             ]);
@@ -1022,9 +1060,9 @@ impl Scenario {
         let mut history = Vec::with_capacity(len);
         for t in 0..len {
             let mut values = Vec::with_capacity(N_SEGMENTS * N_METRICS);
-            let mut rng = Rng::stream(&[self.seed, tag::HISTORY, self.service_key(), t as u64]);
+            let key = [self.seed, tag::HISTORY, self.service_key(), t as u64];
             let shocks = self.shocks(t);
-            self.cohort_values(t, 1.0, &shocks, |_| Effect::NONE, &mut rng, &mut values);
+            self.cohort_values(t, 1.0, &shocks, |_| Effect::NONE, &key, &mut values);
             let mut gaps = Rng::stream(&[self.seed, tag::HISTORY_GAPS, t as u64]);
             if gaps.chance(self.service.history_missing_ticks) {
                 values.fill(f64::NAN);
@@ -1103,16 +1141,16 @@ impl Scenario {
     /// The canary's values at live tick `k` as if it served all traffic (the
     /// counterfactual a static threshold on the fully rolled-out release would see).
     fn full_traffic_canary(&self, k: usize) -> Vec<f64> {
-        let t = self.history_len() + k;
+        let t = self.history_len().saturating_add(k);
         let mut out = Vec::with_capacity(N_SEGMENTS * N_METRICS);
-        let mut rng = Rng::stream(&[self.seed, tag::STATIC, self.live_key(), t as u64]);
+        let key = [self.seed, tag::STATIC, self.live_key(), t as u64];
         let shocks = self.shocks(t);
         self.cohort_values(
             t,
             1.0,
             &shocks,
             |s| self.effect(k, Cohort::Canary, s),
-            &mut rng,
+            &key,
             &mut out,
         );
         out
@@ -1159,27 +1197,27 @@ impl Scenario {
         } else {
             share.clamp(0.0, 1.0)
         };
-        let t = self.history_len() + k;
+        let t = self.history_len().saturating_add(k);
         let shocks = self.shocks(t);
         let key = self.live_key();
         let mut control = Vec::with_capacity(N_SEGMENTS * N_METRICS);
-        let mut rng = Rng::stream(&[self.seed, tag::CONTROL, key, t as u64]);
+        let control_key = [self.seed, tag::CONTROL, key, t as u64];
         self.cohort_values(
             t,
             1.0 - share,
             &shocks,
             |s| self.effect(k, Cohort::Control, s),
-            &mut rng,
+            &control_key,
             &mut control,
         );
         let mut canary = Vec::with_capacity(N_SEGMENTS * N_METRICS);
-        let mut rng = Rng::stream(&[self.seed, tag::CANARY, key, t as u64]);
+        let canary_key = [self.seed, tag::CANARY, key, t as u64];
         self.cohort_values(
             t,
             share,
             &shocks,
             |s| self.effect(k, Cohort::Canary, s),
-            &mut rng,
+            &canary_key,
             &mut canary,
         );
         if self.gaps.value_rate > 0.0 {
