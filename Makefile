@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test toolchain fmt-check lint rust-test example bench bench-quick fixtures fixtures-check doc clean
+.PHONY: test toolchain fmt-check lint rust-test example bench bench-quick fixtures fixtures-check doc clean nab
 
 test: toolchain fmt-check lint rust-test example
 	@echo "make test: all suites passed"
@@ -60,3 +60,7 @@ doc:
 
 clean:
 	$(CARGO) clean
+
+# NAB: score the labelled subset with `coalmine score` and print NAB's scores.
+nab:
+	scripts/nab.sh ../shared/nab target/nab

@@ -484,7 +484,10 @@ fn demo_prints_both_verdicts_and_writes_a_report() {
         "{out}"
     );
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(html.matches("<svg").count() >= 4, "a risk chart and metric charts per release");
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "a risk chart and metric charts per release"
+    );
 }
 
 #[test]
