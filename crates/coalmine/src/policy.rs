@@ -46,7 +46,7 @@ impl Default for PolicyConfig {
             resume_margin: 0.1,
             resume_ticks: 3,
             max_pause_ticks: 30,
-            prediction_ticks: 3,
+            prediction_ticks: 2,
             critical_rollback: true,
             shrink_factor: 0.5,
             interval_factor: 0.5,

@@ -82,7 +82,7 @@ impl Default for RiskConfig {
     fn default() -> Self {
         RiskConfig {
             significance: 0.01,
-            severity_saturation: 8.0,
+            severity_saturation: 6.0,
             persistence_rate: 0.25,
             correlation_window: 12,
             horizon: 10,

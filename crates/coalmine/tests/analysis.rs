@@ -185,7 +185,7 @@ fn a_borderline_anomaly_pauses_scales_back_and_resumes_when_it_clears() {
         onset: 20,
         until: 40,
         effect: Effect {
-            latency: 14.0,
+            latency: 12.0,
             ..Effect::default()
         },
         ..Scenario::default()
