@@ -7,7 +7,7 @@ VENV := .venv
 
 .PHONY: test toolchain fmt-check lint rust-test example bench bench-quick fixtures fixtures-check doc clean nab
 
-test: toolchain fmt-check lint rust-test example
+test: toolchain fmt-check lint rust-test doc example
 	@echo "make test: all suites passed"
 
 toolchain:

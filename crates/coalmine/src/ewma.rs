@@ -2,7 +2,7 @@
 //!
 //! The mean follows `m_t = (1 - alpha) m_{t-1} + alpha x_t` with `m_1 = x_1`, which is
 //! pandas' `Series.ewm(alpha=alpha, adjust=False).mean()`. The forecast for `x_t` is
-//! `m_{t-1}`; the residual's scale is the [`ResidualScale`] described in
+//! `m_{t-1}`; the residual's scale is the shared residual scale described in
 //! `docs/algorithms.md`.
 
 use serde::{Deserialize, Serialize};
