@@ -97,7 +97,7 @@ impl Default for RiskConfig {
             sequential_alpha: 0.05,
             sequential_tau: 5.0,
             target_effect: 2.0,
-            scorer: Scorer::Seed,
+            scorer: Scorer::Persistent,
         }
     }
 }
@@ -228,20 +228,38 @@ impl RiskScorer for SeedScorer {
     }
 }
 
+/// The seed's formula with its second term also weighted by persistence:
+/// `risk = persistence * (severity + segment_weight * feature_correlation)`. One
+/// extreme tick can then no longer reach a rollback threshold through the segment and
+/// feature term alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PersistentScorer;
+
+impl RiskScorer for PersistentScorer {
+    fn score(&self, f: &RiskFactors) -> f64 {
+        f.persistence * (f.severity + f.segment_weight * f.feature_correlation)
+    }
+}
+
 /// The available scorers, as plain data (so a configuration and a checkpoint can name
-/// one).
+/// one). The default is [`Scorer::Persistent`]: on the evaluation harness it halves the
+/// false rollbacks of [`Scorer::Seed`] (0.4 % against 1.0 % on 800 held-out healthy
+/// rollouts) with the same detection of faults (see `docs/evaluation.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scorer {
-    /// [`SeedScorer`], the default.
-    #[default]
+    /// [`SeedScorer`]: the seed's formula exactly.
     Seed,
+    /// [`PersistentScorer`], the default.
+    #[default]
+    Persistent,
 }
 
 impl RiskScorer for Scorer {
     fn score(&self, f: &RiskFactors) -> f64 {
         match self {
             Scorer::Seed => SeedScorer.score(f),
+            Scorer::Persistent => PersistentScorer.score(f),
         }
     }
 }
@@ -1208,6 +1226,17 @@ mod tests {
         };
         assert_eq!(SeedScorer.score(&f), 0.7 * 0.5 + 0.4 * 0.25);
         assert_eq!(Scorer::Seed.score(&f), SeedScorer.score(&f));
+        assert_eq!(PersistentScorer.score(&f), 0.5 * (0.7 + 0.4 * 0.25));
+        assert_eq!(Scorer::Persistent.score(&f), PersistentScorer.score(&f));
+        // One tick of a spike: no persistence yet, no risk from the persistent scorer.
+        let spike = RiskFactors {
+            severity: 1.0,
+            persistence: 0.0,
+            segment_weight: 1.0,
+            feature_correlation: 1.0,
+        };
+        assert_eq!(PersistentScorer.score(&spike), 0.0);
+        assert_eq!(SeedScorer.score(&spike), 1.0);
         let zero = RiskFactors::default();
         assert_eq!(SeedScorer.score(&zero), 0.0);
         let one = RiskFactors {
