@@ -348,6 +348,8 @@ fn the_html_report_renders_in_chromium() {
         eprintln!("SKIPPED: chromium is not installed, so the HTML report was not rendered");
         return;
     };
+    let demo = scratch("render-demo.html");
+    assert_eq!(code(&run(&["demo", "--report", p(&demo)])), 0);
     let report = scratch("render.html");
     let o = run(&[
         "analyze",
@@ -361,7 +363,14 @@ fn the_html_report_renders_in_chromium() {
         p(&report),
     ]);
     assert_eq!(code(&o), 4);
-    let shot = scratch("render.png");
+    for (report, png) in [(report, "render.png"), (demo, "render-demo.png")] {
+        assert_renders(chromium, &report, png);
+    }
+}
+
+/// Screenshots `report` with headless Chromium into `png` and checks it is not blank.
+fn assert_renders(chromium: &str, report: &Path, png: &str) {
+    let shot = scratch(png);
     let _ = std::fs::remove_file(&shot);
     let profile_dir = scratch("chromium-profile");
     let status = Command::new(chromium)
