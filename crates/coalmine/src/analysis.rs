@@ -263,35 +263,12 @@ impl Analysis {
 
     /// Restores a checkpoint made by [`Analysis::checkpoint`].
     pub fn restore(text: &str) -> Result<Self, Error> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: Option<String>,
-            version: Option<u64>,
-        }
-        if text.len() > crate::profile::MAX_PROFILE_BYTES {
-            return Err(Error::TooLarge {
-                what: "checkpoint bytes",
-                got: text.len(),
-                limit: crate::profile::MAX_PROFILE_BYTES,
-            });
-        }
-        let header: Header = serde_json::from_str(text)
-            .map_err(|e| Error::CorruptProfile(format!("not a checkpoint: {e}")))?;
-        if header.format.as_deref() != Some(CHECKPOINT_FORMAT) {
-            return Err(Error::CorruptProfile(
-                "not a coalmine analysis checkpoint".into(),
-            ));
-        }
-        match header.version {
-            Some(CHECKPOINT_VERSION) => {}
-            Some(found) => {
-                return Err(Error::ProfileVersion {
-                    found,
-                    supported: CHECKPOINT_VERSION,
-                });
-            }
-            None => return Err(Error::CorruptProfile("no checkpoint version".into())),
-        }
+        crate::profile::check_header(
+            text,
+            CHECKPOINT_FORMAT,
+            CHECKPOINT_VERSION,
+            "checkpoint bytes",
+        )?;
         let a: Analysis =
             serde_json::from_str(text).map_err(|e| Error::CorruptProfile(e.to_string()))?;
         a.policy.config().validate()?;

@@ -202,6 +202,39 @@ struct Header {
     version: Option<u64>,
 }
 
+/// Checks a serialised document's size and its `format` and `version` fields before
+/// the whole of it is parsed (shared by profiles and analysis checkpoints).
+pub(crate) fn check_header(
+    text: &str,
+    format: &str,
+    version: u64,
+    what: &'static str,
+) -> Result<(), Error> {
+    if text.len() > MAX_PROFILE_BYTES {
+        return Err(Error::TooLarge {
+            what,
+            got: text.len(),
+            limit: MAX_PROFILE_BYTES,
+        });
+    }
+    let header: Header = serde_json::from_str(text)
+        .map_err(|e| Error::CorruptProfile(format!("not a {format} document: {e}")))?;
+    if header.format.as_deref() != Some(format) {
+        return Err(Error::CorruptProfile(format!(
+            "format is {:?}, expected {format:?}",
+            header.format
+        )));
+    }
+    match header.version {
+        Some(v) if v == version => Ok(()),
+        Some(found) => Err(Error::ProfileVersion {
+            found,
+            supported: version,
+        }),
+        None => Err(Error::CorruptProfile("no format version".into())),
+    }
+}
+
 impl BehaviorProfile {
     /// The schema the profile was learnt for (validated).
     pub fn schema(&self) -> Result<Schema, Error> {
@@ -276,31 +309,7 @@ impl BehaviorProfile {
     /// Reads a profile written by [`BehaviorProfile::to_json`], checking format,
     /// version, size and internal consistency.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        if text.len() > MAX_PROFILE_BYTES {
-            return Err(Error::TooLarge {
-                what: "profile bytes",
-                got: text.len(),
-                limit: MAX_PROFILE_BYTES,
-            });
-        }
-        let header: Header = serde_json::from_str(text)
-            .map_err(|e| Error::CorruptProfile(format!("not a coalmine profile: {e}")))?;
-        if header.format.as_deref() != Some(PROFILE_FORMAT) {
-            return Err(Error::CorruptProfile(format!(
-                "format is {:?}, expected {PROFILE_FORMAT:?}",
-                header.format
-            )));
-        }
-        match header.version {
-            Some(PROFILE_VERSION) => {}
-            Some(found) => {
-                return Err(Error::ProfileVersion {
-                    found,
-                    supported: PROFILE_VERSION,
-                });
-            }
-            None => return Err(Error::CorruptProfile("no format version".into())),
-        }
+        check_header(text, PROFILE_FORMAT, PROFILE_VERSION, "profile bytes")?;
         let profile: BehaviorProfile =
             serde_json::from_str(text).map_err(|e| Error::CorruptProfile(e.to_string()))?;
         profile.check()?;

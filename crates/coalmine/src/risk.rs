@@ -629,22 +629,23 @@ impl Scratch {
     }
 }
 
-/// The harmful part of a net deviation and its p-value under Student's t with `dof`
-/// degrees of freedom: one-sided for directed metrics, two-sided for `Any`.
-fn harmful_p(direction: Direction, z: f64, dof: f64) -> (f64, f64) {
-    let two_sided = stats::student_t_two_sided(z, dof);
+/// The p-value of a deviation already turned in the harmful direction, under Student's
+/// t with `dof` degrees of freedom: one-sided for directed metrics, two-sided for `Any`.
+fn harm_p(direction: Direction, harm: f64, dof: f64) -> f64 {
     match direction {
-        Direction::Any => (z.abs(), two_sided),
-        d => {
-            let h = d.sign() * z;
-            let p = if h > 0.0 {
-                0.5 * two_sided
-            } else {
-                1.0 - 0.5 * two_sided
-            };
-            (h, p)
-        }
+        Direction::Any => stats::student_t_two_sided(harm, dof),
+        _ => stats::student_t_upper(harm, dof),
     }
+}
+
+/// The harmful part of a net deviation (`|z|` for `Any`, `±z` for directed metrics)
+/// and its p-value.
+fn harmful_p(direction: Direction, z: f64, dof: f64) -> (f64, f64) {
+    let h = match direction {
+        Direction::Any => z.abs(),
+        d => d.sign() * z,
+    };
+    (h, harm_p(direction, h, dof))
 }
 
 impl RiskEngine {
@@ -920,12 +921,7 @@ impl RiskEngine {
             }
             let (var, dof) = j.baseline.variance(1.0, 0.0);
             j.z = ((delta - j.baseline.mean) / var.max(1e-12).sqrt()).clamp(-1e12, 1e12);
-            let two_sided = stats::student_t_two_sided(j.z, dof);
-            j.p = if j.z > 0.0 {
-                0.5 * two_sided
-            } else {
-                1.0 - 0.5 * two_sided
-            };
+            j.p = stats::student_t_upper(j.z, dof);
             j.top_metric = top;
             sc.tests.push((j.p, n_series + s));
         }
@@ -1048,12 +1044,7 @@ impl RiskEngine {
             }
             let metric = schema.metric(i % nm);
             let zh = st.harm.ahead(h);
-            let two_sided = stats::student_t_two_sided(zh, st.dof);
-            let ph = match metric.direction {
-                Direction::Any => two_sided,
-                _ if zh > 0.0 => 0.5 * two_sided,
-                _ => 1.0 - 0.5 * two_sided,
-            };
+            let ph = harm_p(metric.direction, zh, st.dof);
             sc.predicted.push((ph.min(st.p), i));
             if let Some(limit) = metric.limit {
                 let gap = limit - st.canary.level;

@@ -61,6 +61,18 @@ pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
     }
 }
 
+/// Upper tail probability of Student's t with `dof` degrees of freedom: `P(T >= t)`
+/// (same conventions as [`student_t_two_sided`]).
+#[inline]
+pub fn student_t_upper(t: f64, dof: f64) -> f64 {
+    let two_sided = student_t_two_sided(t, dof);
+    if t > 0.0 {
+        0.5 * two_sided
+    } else {
+        1.0 - 0.5 * two_sided
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +98,10 @@ mod tests {
         assert_eq!(student_t_two_sided(0.0, 3.0), 1.0);
         assert_eq!(student_t_two_sided(f64::INFINITY, 3.0), 0.0);
         assert_eq!(student_t_two_sided(f64::NAN, 3.0), 1.0);
+        // One-sided: 2 * scipy.stats.t.sf(2, 5) / 2, and its complement below zero.
+        assert!((student_t_upper(2.0, 5.0) - 0.10193947882985835 / 2.0).abs() < 1e-10);
+        assert!((student_t_upper(-2.0, 5.0) - (1.0 - 0.10193947882985835 / 2.0)).abs() < 1e-10);
+        assert_eq!(student_t_upper(0.0, 5.0), 0.5);
         // Converges to the normal.
         let z = 2.5;
         assert!((student_t_two_sided(z, 1e5) - normal_two_sided(z)).abs() < 1e-9);
