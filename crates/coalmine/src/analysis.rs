@@ -265,12 +265,14 @@ impl Analysis {
     pub fn restore(text: &str) -> Result<Self, Error> {
         crate::profile::check_header(
             text,
+            crate::profile::Document::Checkpoint,
             CHECKPOINT_FORMAT,
             CHECKPOINT_VERSION,
             "checkpoint bytes",
         )?;
-        let a: Analysis =
-            serde_json::from_str(text).map_err(|e| Error::CorruptProfile(e.to_string()))?;
+        let a: Analysis = serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
+            reason: e.to_string(),
+        })?;
         a.policy.config().validate()?;
         TrafficController::new(a.traffic.config().clone())?;
         Ok(a)

@@ -90,19 +90,45 @@ pub enum Error {
         /// Why it is invalid.
         reason: &'static str,
     },
-    /// A serialised profile was written by another format version.
+    /// A saved profile was written by another format version.
     #[error(
         "profile format version {found} is not supported (this build reads version {supported})"
     )]
     ProfileVersion {
-        /// The version found in the file.
+        /// The version found in the document.
         found: u64,
         /// The version this build reads and writes.
         supported: u64,
     },
-    /// A serialised profile (or checkpoint) is truncated, malformed or inconsistent.
-    #[error("corrupt profile: {0}")]
-    CorruptProfile(String),
+    /// A saved profile is truncated, malformed or internally inconsistent.
+    #[error("corrupt profile: {reason}")]
+    CorruptProfile {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An analysis checkpoint was written by another format version.
+    #[error(
+        "checkpoint format version {found} is not supported (this build reads version {supported})"
+    )]
+    CheckpointVersion {
+        /// The version found in the document.
+        found: u64,
+        /// The version this build reads and writes.
+        supported: u64,
+    },
+    /// An analysis checkpoint is truncated, malformed or internally inconsistent.
+    #[error("corrupt checkpoint: {reason}")]
+    CorruptCheckpoint {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Two things that must share a schema do not (a profile and an analysis, a
+    /// profile and a configuration).
+    #[error("schema mismatch: {reason}")]
+    SchemaMismatch {
+        /// What differs.
+        reason: String,
+    },
     /// A size is beyond what coalmine accepts (guards against absurd allocations).
     #[error("size of `{what}` is {got}, above the limit of {limit}")]
     TooLarge {
@@ -113,9 +139,40 @@ pub enum Error {
         /// The largest size accepted.
         limit: usize,
     },
+    /// An internal invariant does not hold. This is a bug in coalmine: please report
+    /// it with the input that caused it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// Which invariant.
+        reason: &'static str,
+    },
 }
 
 impl Error {
+    /// The error's stable numeric code, for bindings and logs. Codes are documented
+    /// in `docs/integration.md`, never change meaning and are never reused; 0 is kept
+    /// for success and 1000 and above for the bindings' own conditions.
+    pub fn code(&self) -> u32 {
+        match self {
+            Error::InvalidParameter { .. } => 1,
+            Error::NonFinite { .. } => 2,
+            Error::LengthMismatch { .. } => 3,
+            Error::InsufficientData { .. } => 4,
+            Error::OutOfRange { .. } => 5,
+            Error::Timestamp { .. } => 6,
+            Error::Duplicate { .. } => 7,
+            Error::UnknownName { .. } => 8,
+            Error::InvalidValue { .. } => 9,
+            Error::ProfileVersion { .. } => 10,
+            Error::CorruptProfile { .. } => 11,
+            Error::CheckpointVersion { .. } => 12,
+            Error::CorruptCheckpoint { .. } => 13,
+            Error::SchemaMismatch { .. } => 14,
+            Error::TooLarge { .. } => 15,
+            Error::Internal { .. } => 16,
+        }
+    }
+
     pub(crate) fn param(name: &'static str, value: f64, reason: &'static str) -> Self {
         Error::InvalidParameter {
             name,
@@ -136,6 +193,110 @@ impl Error {
             })
         } else {
             Ok(value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes are a public contract: this pins every one of them, and that no two
+    /// variants share a code.
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let all = [
+            (Error::param("x", 0.0, "r"), 1),
+            (
+                Error::NonFinite {
+                    what: "x",
+                    value: f64::NAN,
+                },
+                2,
+            ),
+            (
+                Error::LengthMismatch {
+                    what: "x",
+                    expected: 1,
+                    got: 2,
+                },
+                3,
+            ),
+            (
+                Error::InsufficientData {
+                    what: "x",
+                    needed: 1,
+                    got: 0,
+                },
+                4,
+            ),
+            (
+                Error::OutOfRange {
+                    what: "x",
+                    value: 1e101,
+                    limit: 1e100,
+                },
+                5,
+            ),
+            (
+                Error::Timestamp {
+                    last: 1.0,
+                    got: 1.0,
+                },
+                6,
+            ),
+            (
+                Error::Duplicate {
+                    what: "x",
+                    name: "a".into(),
+                },
+                7,
+            ),
+            (
+                Error::UnknownName {
+                    what: "x",
+                    name: "a".into(),
+                },
+                8,
+            ),
+            (
+                Error::InvalidValue {
+                    what: "x",
+                    value: -1.0,
+                    reason: "r",
+                },
+                9,
+            ),
+            (
+                Error::ProfileVersion {
+                    found: 0,
+                    supported: 1,
+                },
+                10,
+            ),
+            (Error::CorruptProfile { reason: "r".into() }, 11),
+            (
+                Error::CheckpointVersion {
+                    found: 0,
+                    supported: 1,
+                },
+                12,
+            ),
+            (Error::CorruptCheckpoint { reason: "r".into() }, 13),
+            (Error::SchemaMismatch { reason: "r".into() }, 14),
+            (
+                Error::TooLarge {
+                    what: "x",
+                    got: 2,
+                    limit: 1,
+                },
+                15,
+            ),
+            (Error::Internal { reason: "r" }, 16),
+        ];
+        for (i, (e, code)) in all.iter().enumerate() {
+            assert_eq!(e.code(), *code, "{e}");
+            assert!(all[..i].iter().all(|(o, _)| o.code() != e.code()));
         }
     }
 }

@@ -202,10 +202,34 @@ struct Header {
     version: Option<u64>,
 }
 
+/// The kinds of saved document, so that errors say which one is at fault.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Document {
+    Profile,
+    Checkpoint,
+}
+
+impl Document {
+    pub(crate) fn corrupt(self, reason: String) -> Error {
+        match self {
+            Document::Profile => Error::CorruptProfile { reason },
+            Document::Checkpoint => Error::CorruptCheckpoint { reason },
+        }
+    }
+
+    fn version(self, found: u64, supported: u64) -> Error {
+        match self {
+            Document::Profile => Error::ProfileVersion { found, supported },
+            Document::Checkpoint => Error::CheckpointVersion { found, supported },
+        }
+    }
+}
+
 /// Checks a serialised document's size and its `format` and `version` fields before
 /// the whole of it is parsed (shared by profiles and analysis checkpoints).
 pub(crate) fn check_header(
     text: &str,
+    document: Document,
     format: &str,
     version: u64,
     what: &'static str,
@@ -218,20 +242,17 @@ pub(crate) fn check_header(
         });
     }
     let header: Header = serde_json::from_str(text)
-        .map_err(|e| Error::CorruptProfile(format!("not a {format} document: {e}")))?;
+        .map_err(|e| document.corrupt(format!("not a {format} document: {e}")))?;
     if header.format.as_deref() != Some(format) {
-        return Err(Error::CorruptProfile(format!(
+        return Err(document.corrupt(format!(
             "format is {:?}, expected {format:?}",
             header.format
         )));
     }
     match header.version {
         Some(v) if v == version => Ok(()),
-        Some(found) => Err(Error::ProfileVersion {
-            found,
-            supported: version,
-        }),
-        None => Err(Error::CorruptProfile("no format version".into())),
+        Some(found) => Err(document.version(found, version)),
+        None => Err(document.corrupt("no format version".into())),
     }
 }
 
@@ -279,7 +300,9 @@ impl BehaviorProfile {
     pub fn fold_healthy(&mut self, analysis: &crate::analysis::Analysis) -> Result<(), Error> {
         let engine = analysis.risk_engine();
         if engine.schema_spec() != &self.schema {
-            return Err(Error::CorruptProfile("analysis of another schema".into()));
+            return Err(Error::SchemaMismatch {
+                reason: "the analysis was made with another schema than the profile's".into(),
+            });
         }
         let rate = self.feedback.config().fold_rate;
         let nm = self.schema.metrics.len();
@@ -309,16 +332,24 @@ impl BehaviorProfile {
     /// Reads a profile written by [`BehaviorProfile::to_json`], checking format,
     /// version, size and internal consistency.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        check_header(text, PROFILE_FORMAT, PROFILE_VERSION, "profile bytes")?;
+        check_header(
+            text,
+            Document::Profile,
+            PROFILE_FORMAT,
+            PROFILE_VERSION,
+            "profile bytes",
+        )?;
         let profile: BehaviorProfile =
-            serde_json::from_str(text).map_err(|e| Error::CorruptProfile(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| Error::CorruptProfile {
+                reason: e.to_string(),
+            })?;
         profile.check()?;
         Ok(profile)
     }
 
     fn check(&self) -> Result<(), Error> {
         let schema = Schema::new(self.schema.clone())?;
-        let corrupt = |msg: String| Err(Error::CorruptProfile(msg));
+        let corrupt = |reason: String| Err(Error::CorruptProfile { reason });
         if self.segments.len() != schema.n_segments() {
             return corrupt(format!(
                 "{} segment profiles for {} segments",
@@ -743,27 +774,27 @@ mod tests {
         for cut in [0, 1, json.len() / 3, json.len() - 1] {
             assert!(matches!(
                 BehaviorProfile::from_json(&json[..cut]),
-                Err(Error::CorruptProfile(_))
+                Err(Error::CorruptProfile { .. })
             ));
         }
         assert!(matches!(
             BehaviorProfile::from_json("{\"a\":1}"),
-            Err(Error::CorruptProfile(_))
+            Err(Error::CorruptProfile { .. })
         ));
         assert!(matches!(
             BehaviorProfile::from_json("[1,2,3]"),
-            Err(Error::CorruptProfile(_))
+            Err(Error::CorruptProfile { .. })
         ));
         let other = json.replacen(PROFILE_FORMAT, "someone-else", 1);
         assert!(matches!(
             BehaviorProfile::from_json(&other),
-            Err(Error::CorruptProfile(_))
+            Err(Error::CorruptProfile { .. })
         ));
         // A schema with one more metric than the series stored.
         let grown = json.replacen("\"metrics\":[", "\"metrics\":[{\"name\":\"extra\"},", 1);
         assert!(matches!(
             BehaviorProfile::from_json(&grown),
-            Err(Error::CorruptProfile(_))
+            Err(Error::CorruptProfile { .. })
         ));
         // An absurd season length inside a detector.
         let absurd = json.replacen("\"season_length\":48", "\"season_length\":99999999999", 1);

@@ -760,9 +760,9 @@ impl RiskEngine {
             let schema = Schema::new(self.schema_spec.clone())?;
             let (nm, ns) = (schema.n_metrics(), schema.n_segments());
             if self.series.len() != nm * ns || self.joint.len() != ns {
-                return Err(Error::CorruptProfile(
-                    "risk state does not match its schema".into(),
-                ));
+                return Err(Error::CorruptCheckpoint {
+                    reason: "risk state does not match its schema".into(),
+                });
             }
             self.scratch = Scratch::new(nm * ns, ns, schema.n_features());
             self.schema = Some(schema);
@@ -801,7 +801,9 @@ impl RiskEngine {
     pub fn assess(&mut self, control: &[f64], canary: &[f64]) -> Result<&RiskAssessment, Error> {
         self.ensure_ready()?;
         let Some(schema) = self.schema.take() else {
-            return Err(Error::CorruptProfile("risk engine without a schema".into()));
+            return Err(Error::Internal {
+                reason: "risk engine without a schema",
+            });
         };
         let checked = self
             .check(&schema, "control tick", control)

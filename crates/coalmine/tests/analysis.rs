@@ -3,6 +3,7 @@
 
 mod common;
 
+use coalmine::Error;
 use coalmine::analysis::{Analysis, AnalysisConfig, Decision, Tick};
 use coalmine::feedback::Outcome;
 use coalmine::policy::{Action, Level, PolicyConfig, Reason};
@@ -380,9 +381,22 @@ fn foreign_and_corrupt_checkpoints_are_typed_errors() {
     let a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
     let json = a.checkpoint();
     assert!(Analysis::restore(&json).is_ok());
-    assert!(Analysis::restore(&json[..json.len() / 2]).is_err());
-    assert!(Analysis::restore(&json.replacen("\"version\":1", "\"version\":9", 1)).is_err());
-    assert!(Analysis::restore(&p.to_json()).is_err());
+    assert!(matches!(
+        Analysis::restore(&json[..json.len() / 2]),
+        Err(Error::CorruptCheckpoint { .. })
+    ));
+    assert!(matches!(
+        Analysis::restore(&json.replacen("\"version\":1", "\"version\":9", 1)),
+        Err(Error::CheckpointVersion {
+            found: 9,
+            supported: 1
+        })
+    ));
+    // A profile is not a checkpoint, and the error says which document was expected.
+    assert!(matches!(
+        Analysis::restore(&p.to_json()),
+        Err(Error::CorruptCheckpoint { .. })
+    ));
 }
 
 proptest! {
