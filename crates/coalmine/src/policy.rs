@@ -98,6 +98,15 @@ impl PolicyConfig {
     }
 }
 
+/// The two thresholds of the seed's rule, `t1 < t2`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
+}
+
 /// The three levels of the seed's threshold rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,12 +206,39 @@ impl Action {
 
 /// The stateful policy of one rollout. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DecisionPolicyState")]
 pub struct DecisionPolicy {
     config: PolicyConfig,
     paused_for: u32,
     calm_for: u32,
     predicted_for: u32,
     rolled_back: bool,
+}
+
+/// The serialised form of a [`DecisionPolicy`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionPolicyState {
+    config: PolicyConfig,
+    paused_for: u32,
+    calm_for: u32,
+    predicted_for: u32,
+    rolled_back: bool,
+}
+
+impl TryFrom<DecisionPolicyState> for DecisionPolicy {
+    type Error = Error;
+
+    fn try_from(s: DecisionPolicyState) -> Result<Self, Error> {
+        s.config.validate()?;
+        Ok(DecisionPolicy {
+            config: s.config,
+            paused_for: s.paused_for,
+            calm_for: s.calm_for,
+            predicted_for: s.predicted_for,
+            rolled_back: s.rolled_back,
+        })
+    }
 }
 
 impl DecisionPolicy {
@@ -221,6 +257,14 @@ impl DecisionPolicy {
     /// The settings.
     pub fn config(&self) -> &PolicyConfig {
         &self.config
+    }
+
+    /// The thresholds in use.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            pause_at: self.config.pause_at,
+            rollback_at: self.config.rollback_at,
+        }
     }
 
     /// The seed's rule, exactly: `< t1` continue, `t1 <= r < t2` pause, `>= t2` roll
@@ -406,7 +450,10 @@ mod tests {
         );
         let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
         let mut a = assessment(0.1);
-        a.critical_breach = Some((0, 2));
+        a.critical_breach = Some(crate::schema::SeriesId {
+            segment: 0,
+            metric: 2,
+        });
         assert_eq!(p.decide(&a).1, Reason::CriticalMetric);
     }
 }

@@ -62,6 +62,41 @@ impl Default for TrafficConfig {
     }
 }
 
+impl TrafficConfig {
+    /// Checks the ramp (between 1 and 64 steps, increasing within `(0, 1]`) and the
+    /// number of A/B variants (1 to [`MAX_VARIANTS`]).
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.steps.is_empty() || self.steps.len() > 64 {
+            return Err(Error::param(
+                "steps",
+                self.steps.len() as f64,
+                "between 1 and 64 steps are needed",
+            ));
+        }
+        let mut prev = 0.0;
+        for &s in &self.steps {
+            if !(s > prev && s <= 1.0) {
+                return Err(Error::param(
+                    "steps",
+                    s,
+                    "steps must increase within (0, 1]",
+                ));
+            }
+            prev = s;
+        }
+        if let TrafficMode::AbTest { variants } = self.mode {
+            if !(1..=MAX_VARIANTS).contains(&variants) {
+                return Err(Error::param(
+                    "variants",
+                    variants as f64,
+                    "must be in 1..=64",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where the rollout stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +124,7 @@ pub struct Allocation {
 
 /// The traffic state of one rollout. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TrafficState")]
 pub struct TrafficController {
     config: TrafficConfig,
     step: usize,
@@ -98,36 +134,48 @@ pub struct TrafficController {
     evidence: u32,
 }
 
+/// The serialised form of a [`TrafficController`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficState {
+    config: TrafficConfig,
+    step: usize,
+    share: f64,
+    phase: Phase,
+    dwell: u32,
+    evidence: u32,
+}
+
+impl TryFrom<TrafficState> for TrafficController {
+    type Error = Error;
+
+    fn try_from(s: TrafficState) -> Result<Self, Error> {
+        s.config.validate()?;
+        if s.step >= s.config.steps.len() {
+            return Err(Error::LengthMismatch {
+                what: "ramp step",
+                expected: s.config.steps.len(),
+                got: s.step,
+            });
+        }
+        if !(0.0..=1.0).contains(&s.share) {
+            return Err(Error::param("share", s.share, "must be in [0, 1]"));
+        }
+        Ok(TrafficController {
+            config: s.config,
+            step: s.step,
+            share: s.share,
+            phase: s.phase,
+            dwell: s.dwell,
+            evidence: s.evidence,
+        })
+    }
+}
+
 impl TrafficController {
     /// A controller at the first step.
     pub fn new(config: TrafficConfig) -> Result<Self, Error> {
-        if config.steps.is_empty() || config.steps.len() > 64 {
-            return Err(Error::param(
-                "steps",
-                config.steps.len() as f64,
-                "between 1 and 64 steps are needed",
-            ));
-        }
-        let mut prev = 0.0;
-        for &s in &config.steps {
-            if !(s > prev && s <= 1.0) {
-                return Err(Error::param(
-                    "steps",
-                    s,
-                    "steps must increase within (0, 1]",
-                ));
-            }
-            prev = s;
-        }
-        if let TrafficMode::AbTest { variants } = config.mode {
-            if !(1..=MAX_VARIANTS).contains(&variants) {
-                return Err(Error::param(
-                    "variants",
-                    variants as f64,
-                    "must be in 1..=64",
-                ));
-            }
-        }
+        config.validate()?;
         Ok(TrafficController {
             share: config.steps[0],
             config,
