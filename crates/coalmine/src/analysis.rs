@@ -19,10 +19,12 @@ use crate::{AnomalyDetector, Error, Interval};
 
 /// The format name written into every checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
-/// The checkpoint format version this build reads and writes. Version 2 names the
-/// series of a breach (`{segment, metric}` objects instead of arrays); version 1
-/// checkpoints are refused with [`Error::CheckpointVersion`].
-pub const CHECKPOINT_VERSION: u64 = 2;
+/// The checkpoint format version this build reads and writes. Version 2 named the
+/// series of a breach (`{segment, metric}` objects instead of arrays); version 3 moved
+/// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
+/// of the canary share. Older checkpoints are refused with
+/// [`Error::CheckpointVersion`].
+pub const CHECKPOINT_VERSION: u64 = 3;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -280,19 +282,11 @@ impl Analysis {
         }
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
-        let (mut action, reason) = self.policy.decide(assessment);
+        let (action, reason) = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
         let sufficient = assessment.evidence.sufficient;
-        self.traffic.apply(
-            &action,
-            paired,
-            sufficient,
-            self.policy.config().shrink_factor,
-        );
-        if let Action::Pause { canary_share, .. } = &mut action {
-            *canary_share = self.traffic.share();
-        }
+        self.traffic.apply(action.level(), paired, sufficient);
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);

@@ -32,8 +32,6 @@ pub struct PolicyConfig {
     pub prediction_ticks: u32,
     /// Roll back when a metric flagged `critical` is significant.
     pub critical_rollback: bool,
-    /// A pause scales the canary's share by this factor, in `(0, 1)`.
-    pub shrink_factor: f64,
     /// A pause multiplies the evaluation interval by this factor, in `(0, 1]`.
     pub interval_factor: f64,
 }
@@ -48,7 +46,6 @@ impl Default for PolicyConfig {
             max_pause_ticks: 30,
             prediction_ticks: 2,
             critical_rollback: true,
-            shrink_factor: 0.5,
             interval_factor: 0.5,
         }
     }
@@ -78,13 +75,6 @@ impl PolicyConfig {
                 "resume_margin",
                 self.resume_margin,
                 "must be >= 0",
-            ));
-        }
-        if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
-            return Err(Error::param(
-                "shrink_factor",
-                self.shrink_factor,
-                "must be in (0, 1)",
             ));
         }
         if !(self.interval_factor > 0.0 && self.interval_factor <= 1.0) {
@@ -176,11 +166,9 @@ pub struct Remediation {
 pub enum Action {
     /// Keep going (the traffic controller decides whether to advance).
     Continue,
-    /// Hold, shrink the canary and look more closely.
+    /// Hold, shrink the canary and look more closely (the share to scale back to is
+    /// the decision's `canary_share`, set by the traffic controller).
     Pause {
-        /// The canary share to scale back to (filled in by the analysis from its
-        /// traffic controller; the policy alone leaves it at 0).
-        canary_share: f64,
         /// Multiply the evaluation interval by this.
         interval_factor: f64,
         /// A suggestion of where to look.
@@ -360,7 +348,6 @@ impl DecisionPolicy {
 
     fn pause(&self, top: Option<Contributor>) -> Action {
         Action::Pause {
-            canary_share: 0.0,
             interval_factor: self.config.interval_factor,
             remediation: top.map(|c| Remediation {
                 segment: c.segment,
@@ -400,7 +387,6 @@ mod tests {
         assert!(bad(|c| c.pause_at = 2.0));
         assert!(bad(|c| c.rollback_at = f64::NAN));
         assert!(bad(|c| c.pause_at = 0.0));
-        assert!(bad(|c| c.shrink_factor = 1.0));
         assert!(bad(|c| c.interval_factor = 0.0));
     }
 
