@@ -11,7 +11,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::policy::Thresholds;
+
+/// The two thresholds of the seed's rule, `t1 < t2`: what the policy applies and what
+/// feedback learns (defined here, below both, so that neither imports the other).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
+}
 
 /// How a finished rollout turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

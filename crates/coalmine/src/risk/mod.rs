@@ -22,10 +22,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::comparison::{SequentialConfig, SequentialTest};
+use crate::Error;
+use crate::compare::{SequentialConfig, SequentialTest};
+use crate::detect::{AnomalyDetector, Autoencoder};
+use crate::math::dist;
 use crate::profile::{BehaviorProfile, SeriesDetector};
-use crate::schema::{Direction, Schema, SeriesId};
-use crate::{AnomalyDetector, Autoencoder, Error, stats};
+use crate::schema::{Direction, Schema, SchemaSpec, SeriesId};
 
 /// Settings of the risk computation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -599,7 +601,7 @@ pub struct RiskEngine {
     /// Always `Some`; taken out for the duration of an update.
     #[serde(skip)]
     schema: Option<Schema>,
-    schema_spec: crate::schema::SchemaSpec,
+    schema_spec: SchemaSpec,
     config: RiskConfig,
     series: Vec<SeriesState>,
     joint: Vec<Option<JointState>>,
@@ -620,7 +622,7 @@ pub struct RiskEngine {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RiskEngineState {
-    schema_spec: crate::schema::SchemaSpec,
+    schema_spec: SchemaSpec,
     config: RiskConfig,
     series: Vec<SeriesState>,
     joint: Vec<Option<JointState>>,
@@ -749,8 +751,8 @@ impl Scratch {
 /// t with `dof` degrees of freedom: one-sided for directed metrics, two-sided for `Any`.
 fn harm_p(direction: Direction, harm: f64, dof: f64) -> f64 {
     match direction {
-        Direction::Any => stats::student_t_two_sided(harm, dof),
-        _ => stats::student_t_upper(harm, dof),
+        Direction::Any => dist::student_t_two_sided(harm, dof),
+        _ => dist::student_t_upper(harm, dof),
     }
 }
 
@@ -857,7 +859,7 @@ impl RiskEngine {
     }
 
     /// The schema description the engine follows.
-    pub fn schema_spec(&self) -> &crate::schema::SchemaSpec {
+    pub fn schema_spec(&self) -> &SchemaSpec {
         &self.schema_spec
     }
 
@@ -1030,7 +1032,7 @@ impl RiskEngine {
             }
             let (var, dof) = j.baseline.variance(1.0, 0.0);
             j.z = ((delta - j.baseline.mean) / var.max(1e-12).sqrt()).clamp(-1e12, 1e12);
-            j.p = stats::student_t_upper(j.z, dof);
+            j.p = dist::student_t_upper(j.z, dof);
             j.top_metric = top;
             sc.tests.push((j.p, n_series + s));
         }

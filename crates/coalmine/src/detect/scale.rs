@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Anomaly, Error, stats};
+use super::Anomaly;
+use crate::Error;
+use crate::math::dist;
 
 /// Exponentially weighted mean of squared one-step residuals, with an explicit
 /// warm-up and an effective sample size that sets the Student-t degrees of freedom.
@@ -115,7 +117,7 @@ impl ResidualScale {
             expected,
             residual,
             deviation,
-            tail_probability: stats::student_t_two_sided(deviation, self.dof()),
+            tail_probability: dist::student_t_two_sided(deviation, self.dof()),
             ready: true,
         }
     }
@@ -145,7 +147,7 @@ impl ResidualScale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::math::rng::Rng;
 
     #[test]
     fn warm_up_gives_no_evidence_then_calibrates() {
@@ -159,7 +161,7 @@ mod tests {
         assert!(s.is_ready());
         // Student-t with few degrees of freedom is more cautious than the normal.
         let p = s.assess(0.0, 3.0 * s.scale()).tail_probability;
-        assert!(p > stats::normal_two_sided(3.0));
+        assert!(p > dist::normal_two_sided(3.0));
     }
 
     #[test]
