@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::math::robust::nearest_rank;
 
 /// The two thresholds of the seed's rule, `t1 < t2`: what the policy applies and what
 /// feedback learns (defined here, below both, so that neither imports the other).
@@ -222,10 +223,9 @@ impl Feedback {
         if self.healthy_peaks.len() >= c.min_healthy {
             let mut sorted = self.healthy_peaks.clone();
             sorted.sort_by(f64::total_cmp);
-            let q = 1.0 - c.target_false_rollback_rate;
-            let idx = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+            let q = nearest_rank(&sorted, 1.0 - c.target_false_rollback_rate);
             // Just above the quantile: a rollout at exactly that peak is not rolled back.
-            t2 = t2.max(sorted[idx] + 1e-9);
+            t2 = t2.max(q + 1e-9);
         }
         self.rollback_at = t2.clamp(c.min_rollback_at, c.max_rollback_at);
         self.counts[outcome as usize] += 1;

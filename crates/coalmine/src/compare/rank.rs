@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::math::dist;
+use crate::math::robust::median_sorted;
 
 /// The largest number of pairwise differences [`hodges_lehmann`] accepts
 /// (`n_x · n_y`), which bounds its scratch buffer at 8 MB.
@@ -262,17 +263,6 @@ impl ShiftEstimate {
     }
 }
 
-/// Median of a sorted, non-empty slice (the mean of the two middle values for an even
-/// length, as numpy computes it); 0 for an empty slice.
-fn sorted_median(v: &[f64]) -> f64 {
-    let n = v.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// The Hodges-Lehmann estimate of the shift `x - y` (the median of all pairwise
 /// differences `x_i - y_j`) with the distribution-free Lehmann-Moses confidence
 /// interval at level `confidence` (see the [module documentation](self)).
@@ -320,7 +310,7 @@ pub fn hodges_lehmann(
     // D_(k+1) and D_(N-k), 1-based; k in [0, (N-1)/2] keeps them valid and ordered.
     let k = if k > 0.0 { k as usize } else { 0 }.min((n - 1) / 2);
     Ok(ShiftEstimate {
-        shift: sorted_median(d),
+        shift: median_sorted(d),
         lower: d[k],
         upper: d[n - 1 - k],
         confidence,
@@ -343,7 +333,7 @@ pub fn relative_shift(
 ) -> Result<Option<ShiftEstimate>, Error> {
     let estimate = hodges_lehmann(x, y, confidence, scratch)?;
     // `hodges_lehmann` left a sorted copy of `y` in the scratch.
-    Ok(estimate.relative_to(sorted_median(&scratch.ys)))
+    Ok(estimate.relative_to(median_sorted(&scratch.ys)))
 }
 
 #[cfg(test)]

@@ -5,17 +5,17 @@ use serde::{Deserialize, Serialize};
 
 use super::Anomaly;
 use crate::Error;
-use crate::math::dist;
+use crate::math::{dist, ew};
 
 /// Exponentially weighted mean of squared one-step residuals, with an explicit
 /// warm-up and an effective sample size that sets the Student-t degrees of freedom.
 ///
-/// The k-th residual enters with weight `a_k = max(alpha, 1/k)`: equal weights while
-/// fewer than `1/alpha` residuals have been seen (an ordinary mean, so the start is
-/// not biased towards the first point), exponential forgetting afterwards. The sums
-/// of weights `w1 = Σw` and `w2 = Σw²` give the effective sample size
-/// `n_eff = w1² / w2`, and the tail probability uses Student's t with `n_eff - 1`
-/// degrees of freedom: few residuals mean heavy tails and no fake confidence.
+/// The weights are `math::ew`'s: equal while fewer than `1/alpha` residuals have been
+/// seen (an ordinary mean, so the start is not biased towards the first point),
+/// exponential forgetting afterwards. The sums of weights `w1 = Σw` and `w2 = Σw²` give
+/// the effective sample size `n_eff = w1² / w2`, and the tail probability uses
+/// Student's t with `n_eff - 1` degrees of freedom: few residuals mean heavy tails and
+/// no fake confidence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ResidualScale {
     alpha: f64,
@@ -96,7 +96,7 @@ impl ResidualScale {
     #[inline]
     pub(crate) fn dof(&self) -> f64 {
         if self.w2 > 0.0 {
-            (self.w1 * self.w1 / self.w2 - 1.0).max(1.0)
+            (ew::effective_sample_size(self.w1, self.w2) - 1.0).max(1.0)
         } else {
             1.0
         }
@@ -126,8 +126,7 @@ impl ResidualScale {
     #[inline]
     pub(crate) fn absorbed(&self, residual: f64) -> Self {
         let mut next = *self;
-        let k = (self.n + 1) as f64;
-        let a = self.alpha.max(1.0 / k);
+        let a = ew::weight(self.alpha, self.n + 1);
         // Once calibrated, winsorise so that one outlier cannot inflate the scale and
         // mask the outliers that follow it.
         let r = if self.clip > 0.0 && self.is_ready() {
@@ -136,9 +135,8 @@ impl ResidualScale {
         } else {
             residual
         };
-        next.var = (1.0 - a) * self.var + a * r * r;
-        next.w1 = (1.0 - a) * self.w1 + a;
-        next.w2 = (1.0 - a) * (1.0 - a) * self.w2 + a * a;
+        next.var = ew::mean_square(self.var, r, a);
+        (next.w1, next.w2) = ew::weight_sums(self.w1, self.w2, a);
         next.n = self.n + 1;
         next
     }

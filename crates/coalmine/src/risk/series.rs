@@ -8,7 +8,7 @@ use super::RiskConfig;
 use super::assessment::Evidence;
 use crate::compare::SequentialTest;
 use crate::detect::AnomalyDetector;
-use crate::math::dist;
+use crate::math::{dist, ew};
 use crate::profile::SeriesDetector;
 use crate::schema::{Direction, Schema};
 
@@ -26,9 +26,7 @@ impl CentredScale {
     /// `prior_ticks`; and the degrees of freedom of the blend.
     pub(super) fn variance(&self, prior: f64, prior_ticks: f64) -> (f64, f64) {
         let live = self.n.saturating_sub(1) as f64;
-        let dof = prior_ticks + live;
-        let var = (prior_ticks * prior + live * self.var) / dof.max(f64::MIN_POSITIVE);
-        (var, dof.max(1.0))
+        ew::with_prior(self.var, live, prior, prior_ticks)
     }
 
     pub(super) fn absorb(&mut self, x: f64, alpha: f64) {
@@ -38,10 +36,8 @@ impl CentredScale {
             self.var = 0.0;
             return;
         }
-        let a = alpha.max(1.0 / self.n as f64);
-        let diff = x - self.mean;
-        self.mean += a * diff;
-        self.var = (1.0 - a) * (self.var + a * diff * diff);
+        let a = ew::weight(alpha, self.n);
+        (self.mean, self.var) = ew::centred(self.mean, self.var, x, a);
     }
 }
 
@@ -62,10 +58,7 @@ impl NoiseScale {
     /// The live estimate worth `k` differences blended with a prior worth
     /// `prior_ticks`, and the degrees of freedom of the blend.
     pub(super) fn variance(&self, prior: f64, prior_ticks: f64) -> (f64, f64) {
-        let live = self.k as f64;
-        let dof = prior_ticks + live;
-        let var = (prior_ticks * prior + live * self.var) / dof.max(f64::MIN_POSITIVE);
-        (var, dof.max(1.0))
+        ew::with_prior(self.var, self.k as f64, prior, prior_ticks)
     }
 
     pub(super) fn absorb(&mut self, d: f64, alpha: f64, prior: f64, prior_ticks: f64) {
@@ -80,8 +73,7 @@ impl NoiseScale {
                 half_sq
             };
             self.k += 1;
-            let a = alpha.max(1.0 / self.k as f64);
-            self.var = (1.0 - a) * self.var + a * half_sq;
+            self.var = ew::mean(self.var, half_sq, ew::weight(alpha, self.k));
         }
         self.last = d;
         self.started = true;
@@ -102,10 +94,9 @@ pub(super) struct Accumulator {
 impl Accumulator {
     pub(super) fn absorb(&mut self, z: f64, rate: f64) {
         self.n += 1;
-        let a = rate.max(1.0 / self.n as f64);
-        self.mean = (1.0 - a) * self.mean + a * z;
-        self.w1 = (1.0 - a) * self.w1 + a;
-        self.w2 = (1.0 - a) * (1.0 - a) * self.w2 + a * a;
+        let a = ew::weight(rate, self.n);
+        self.mean = ew::mean(self.mean, z, a);
+        (self.w1, self.w2) = ew::weight_sums(self.w1, self.w2, a);
     }
 
     pub(super) fn score(&self) -> f64 {

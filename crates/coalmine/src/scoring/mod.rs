@@ -72,7 +72,7 @@ use crate::Error;
 use crate::detect::{
     AnomalyDetector, Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig,
 };
-use crate::math::dist;
+use crate::math::{dist, ew};
 use crate::profile::autocorrelation;
 
 /// Which forecaster the scorer's residuals come from.
@@ -260,9 +260,7 @@ impl ResidualScale {
             e
         };
         self.n += 1;
-        // Equal weights until 1/alpha residuals have been seen, then forgetting.
-        let a = self.alpha.max(1.0 / self.n as f64);
-        self.var = (1.0 - a) * self.var + a * r * r;
+        self.var = ew::mean_square(self.var, r, ew::weight(self.alpha, self.n));
         p
     }
 }

@@ -2,6 +2,7 @@
 //! calibration sample, its checks, and the empirical-then-exponential tail.
 
 use crate::Error;
+use crate::math::robust::quantile_sorted;
 
 /// Quantile of the held-out errors above which the exponential tail takes over.
 const TAIL_QUANTILE: f64 = 0.9;
@@ -39,20 +40,6 @@ pub(super) fn check_calibration(sorted: &[f64]) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// Linearly interpolated quantile of a non-empty ascending slice (`q` in `[0, 1]`).
-pub(super) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let Some(&last) = sorted.last() else {
-        return 0.0;
-    };
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    match (sorted.get(lo), sorted.get(hi)) {
-        (Some(&a), Some(&b)) => a + (b - a) * (pos - lo as f64),
-        _ => last,
-    }
 }
 
 /// Keeps at most `cap` evenly spaced order statistics of an ascending vector

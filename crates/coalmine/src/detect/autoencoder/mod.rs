@@ -37,13 +37,14 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use self::calibration::{Tail, check_calibration, quantile_sorted, thin_sorted};
+use self::calibration::{Tail, check_calibration, thin_sorted};
 use self::net::{Net, Scratch, fit};
 use self::state::AutoencoderState;
 use super::{Anomaly, AnomalyDetector};
 use crate::Error;
 use crate::math::dist;
 use crate::math::rng::Rng;
+use crate::math::robust::{MAD_TO_SD, quantile_sorted};
 
 mod calibration;
 mod net;
@@ -61,8 +62,6 @@ const MIN_ROWS: usize = 20;
 const MAX_CALIBRATION: usize = 2000;
 /// Floor of the per-dimension scale of the standardiser.
 const MIN_SCALE: f64 = 1e-9;
-/// Converts a median absolute deviation into a normal-consistent standard deviation.
-const MAD_TO_SD: f64 = 1.4826;
 /// Standardised training values are clipped to this magnitude so that one wild value
 /// cannot overflow the gradients.
 const TRAIN_CLIP: f64 = 1e6;
