@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::feedback::{Feedback, FeedbackConfig, Outcome};
 use crate::holt_winters::MAX_SEASON_LENGTH;
-use crate::policy::Thresholds;
 use crate::schema::{Schema, SchemaSpec};
 use crate::{
     Anomaly, AnomalyDetector, Autoencoder, AutoencoderConfig, Error, Ewma, EwmaConfig, FitOptions,
