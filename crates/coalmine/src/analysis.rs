@@ -38,8 +38,10 @@ pub struct AnalysisConfig {
     pub policy: PolicyConfig,
     /// How actions move traffic.
     pub traffic: TrafficConfig,
-    /// Use the thresholds learnt from past outcomes (kept in the profile) instead of
-    /// `policy.pause_at` / `policy.rollback_at`, once any outcome has been recorded.
+    /// Adjust `policy.pause_at` / `policy.rollback_at` by the outcomes recorded in the
+    /// profile ([`crate::Feedback::thresholds`]: nothing moves before a minimum number
+    /// of outcomes, and only within bounds around the configured values). Turn it off
+    /// to use the configured thresholds exactly.
     pub learned_thresholds: bool,
 }
 
@@ -231,8 +233,11 @@ impl Analysis {
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, Error> {
         config.validate()?;
         let mut policy_config = config.policy;
-        if config.learned_thresholds && profile.feedback().recorded() > 0 {
-            let learnt = profile.feedback().thresholds();
+        if config.learned_thresholds {
+            let learnt = profile.feedback().thresholds(Thresholds {
+                pause_at: policy_config.pause_at,
+                rollback_at: policy_config.rollback_at,
+            });
             policy_config.pause_at = learnt.pause_at;
             policy_config.rollback_at = learnt.rollback_at;
         }

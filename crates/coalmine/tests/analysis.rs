@@ -282,19 +282,33 @@ fn feedback_closes_the_loop_through_the_profile() {
     let before = Analysis::new(&p, AnalysisConfig::default())
         .unwrap()
         .thresholds();
-    let raised = p
-        .record_outcome(Outcome::RolledBackFalseAlarm, 1.3)
+    // One outcome, even a false alarm, never moves the thresholds.
+    p.record_outcome(Outcome::RolledBackFalseAlarm, 1.3)
         .unwrap();
-    assert!(raised.rollback_at > before.rollback_at);
-    let after = Analysis::new(&p, AnalysisConfig::default())
+    let after_one = Analysis::new(&p, AnalysisConfig::default())
         .unwrap()
         .thresholds();
-    assert_eq!(after, raised);
+    assert_eq!(after_one, before);
+    p.record_outcome(Outcome::PromotedHealthy, 0.2).unwrap();
+    p.record_outcome(Outcome::PromotedHealthy, 0.3).unwrap();
+    let raised = Analysis::new(&p, AnalysisConfig::default())
+        .unwrap()
+        .thresholds();
+    assert!(raised.rollback_at > 1.3, "{raised:?}");
     // The learnt state persists with the profile.
     let back = BehaviorProfile::from_json(&p.to_json()).unwrap();
-    assert_eq!(back.feedback().thresholds(), p.feedback().thresholds());
-    let lowered = p.record_outcome(Outcome::PromotedLaterBad, 0.7).unwrap();
-    assert!(lowered.rollback_at < raised.rollback_at);
+    assert_eq!(back.feedback(), p.feedback());
+    // An explicit policy without learning uses the configured thresholds exactly.
+    let fixed = AnalysisConfig {
+        learned_thresholds: false,
+        ..AnalysisConfig::default()
+    };
+    assert_eq!(Analysis::new(&p, fixed).unwrap().thresholds(), before);
+    p.record_outcome(Outcome::PromotedLaterBad, 0.7).unwrap();
+    let lowered = Analysis::new(&p, AnalysisConfig::default())
+        .unwrap()
+        .thresholds();
+    assert!(lowered.rollback_at < before.rollback_at, "{lowered:?}");
     // A healthy rollout folds its behaviour into the profile.
     let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
     drive(
