@@ -146,6 +146,9 @@ enum Command {
         #[arg(long, default_value_t = 20,
               value_parser = clap::value_parser!(u64).range(1..=sim::MAX_SEEDS))]
         seeds: u64,
+        /// Only these scenario types (repeat the option for several; default: all).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sim::scenario_names()))]
+        scenario: Vec<String>,
         /// Print JSON instead of Markdown.
         #[arg(long)]
         json: bool,
@@ -174,7 +177,11 @@ fn main() -> ExitCode {
             out,
             force,
         } => sim::simulate(&scenario, seed, &out, force, progress).map(|()| 0),
-        Command::Eval { seeds, json } => sim::eval(seeds, json, progress).map(|()| 0),
+        Command::Eval {
+            seeds,
+            scenario,
+            json,
+        } => sim::eval(seeds, &scenario, json, progress).map(|()| 0),
         Command::Learn {
             config,
             history,

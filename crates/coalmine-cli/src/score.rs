@@ -246,6 +246,7 @@ pub fn score(
     };
     stream(&mut rdr, &mut record, file, config, &mut w, bar.as_ref())?;
     if let Some(bar) = bar {
+        bar.set_position(rdr.position().byte());
         bar.finish_and_clear();
     }
     w.csv.flush().map_err(|e| w.csv.get_ref().error(e))?;

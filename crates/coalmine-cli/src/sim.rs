@@ -134,16 +134,27 @@ pub fn simulate(
 }
 
 /// `coalmine eval`.
-pub fn eval(seeds: u64, json: bool, progress: Progress) -> Result<(), CliError> {
+pub fn eval(
+    seeds: u64,
+    scenarios: &[String],
+    json: bool,
+    progress: Progress,
+) -> Result<(), CliError> {
     if !(1..=MAX_SEEDS).contains(&seeds) {
         return Err(CliError::Usage(format!(
             "--seeds {seeds}: between 1 and {MAX_SEEDS} seeds per scenario type"
         )));
     }
-    let config = EvalConfig {
+    let mut config = EvalConfig {
         seeds,
         ..EvalConfig::default()
     };
+    if !scenarios.is_empty() {
+        config.kinds = scenarios
+            .iter()
+            .map(|name| kind(name))
+            .collect::<Result<_, _>>()?;
+    }
     let total = config.kinds.len() as u64 * seeds;
     let bar = progress.count(total, "rollouts");
     let report = evaluate_with_progress(&config, |done, _| {
