@@ -107,19 +107,28 @@ pub fn learn(
 fn load_profile(path: &Path, cfg: &ConfigFile, config: &Path) -> Result<BehaviorProfile, CliError> {
     let file = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| CliError::file(&file, e.to_string()))?;
+    let too_large = |got: usize| {
+        CliError::file(
+            &file,
+            describe(&coalmine::Error::TooLarge {
+                what: "profile bytes",
+                got,
+                limit: MAX_PROFILE_BYTES,
+            }),
+        )
+    };
+    // A regular file says its size: an absurd one is refused unread.
+    if let Ok(m) = f.metadata() {
+        if m.is_file() && m.len() > MAX_PROFILE_BYTES as u64 {
+            return Err(too_large(usize::try_from(m.len()).unwrap_or(usize::MAX)));
+        }
+    }
     let mut bytes = Vec::new();
     f.take(MAX_PROFILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| CliError::file(&file, e.to_string()))?;
     if bytes.len() > MAX_PROFILE_BYTES {
-        return Err(CliError::file(
-            &file,
-            describe(&coalmine::Error::TooLarge {
-                what: "profile bytes",
-                got: bytes.len(),
-                limit: MAX_PROFILE_BYTES,
-            }),
-        ));
+        return Err(too_large(bytes.len()));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();

@@ -504,6 +504,7 @@ fn unknown_values_of_options_are_usage_errors() {
     for args in [
         vec!["score", "--input", p(&series), "--detector", "foo"],
         vec!["simulate", "--scenario", "nope", "--out", "x"],
+        vec!["eval", "--scenario", "nope"],
         vec!["eval", "--seeds", "1000000000"],
         vec!["eval", "--seeds", "0"],
         vec!["eval", "--seeds", "-3"],
@@ -833,6 +834,17 @@ fn metrics_rows_with_bad_values_name_line_and_series() {
     live.extend_from_slice(b"1767900000,canary,free,error_rate,oops\n");
     let o = analyze_live(&dir, "late.csv", &live);
     assert_error(&o, 1, &["late.csv:722:", "`oops` is not a number"]);
+    // Another header.
+    let o = analyze_live(
+        &dir,
+        "other.csv",
+        format!("time,cohort,segment,metric,value\n{good}").as_bytes(),
+    );
+    assert_error(
+        &o,
+        1,
+        &["other.csv:1:", "expected the header", "`time,cohort"],
+    );
     // A header only.
     let o = analyze_live(&dir, "header.csv", HEADER.as_bytes());
     assert_error(&o, 1, &["header.csv", "no data rows"]);
@@ -862,6 +874,73 @@ fn corrupt_and_oversized_profiles_are_refused() {
     std::fs::write(&profile, b"\xff\xfe").unwrap();
     assert_error(&args(&profile), 1, &["p.json:1:", "UTF-8"]);
     assert_error(&args(&dir.join("missing.json")), 1, &["missing.json"]);
+    // Beyond the size limit: refused before it is read (a sparse file costs nothing).
+    let huge = dir.join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    assert_error(&args(&huge), 1, &["huge.json", "profile bytes", "limit"]);
+}
+
+#[test]
+fn missing_values_are_skipped() {
+    let dir = scratch("missing");
+    // Every tenth value of the bad canary file left empty or written NaN.
+    let live = std::fs::read_to_string(fixture("live_bad.csv")).unwrap();
+    let mut holes = String::new();
+    for (i, line) in live.lines().enumerate() {
+        let (head, _) = line.rsplit_once(',').unwrap();
+        match i {
+            0 => holes.push_str(line),
+            i if i % 20 == 1 => holes.push_str(&format!("{head},")),
+            i if i % 20 == 11 => holes.push_str(&format!("{head},NaN")),
+            _ => holes.push_str(line),
+        }
+        holes.push('\n');
+    }
+    let o = analyze_live(&dir, "holes.csv", holes.as_bytes());
+    assert_eq!(code(&o), 4, "still rolled back: {}", text(&o.stderr));
+    assert!(text(&o.stderr).is_empty());
+}
+
+#[test]
+fn bad_configurations_name_the_file_and_line() {
+    let dir = scratch("configs");
+    let base = std::fs::read_to_string(config()).unwrap();
+    let history = std::fs::read(fixture("history.csv")).unwrap();
+    let many: String = (0..4100)
+        .map(|i| format!("[[metrics]]\nname = \"m{i}\"\n"))
+        .collect();
+    for (toml, needles) in [
+        (
+            base.replacen("name = \"latency_ms\"", "name = \"error_rate\"", 1),
+            vec!["config.toml", "duplicate metric name `error_rate`"],
+        ),
+        (
+            base.replace("weight = 3.0", "weight = -1.0"),
+            vec!["config.toml", "weight"],
+        ),
+        (
+            base.replace("pause_at = 0.5", "pause_at = 1.5"),
+            vec!["config.toml:", "pause_at"],
+        ),
+        (
+            base.replace("[policy]", "[policy]\nhysteresis = 2"),
+            vec!["config.toml:", "unknown field `hysteresis`"],
+        ),
+        (
+            format!("{many}[[segments]]\nname = \"s\"\n"),
+            vec!["config.toml", "`metrics` is 4100", "limit of 4096"],
+        ),
+        (
+            base.replace("kind = \"ratio\"", "kind = \"percent\""),
+            vec!["config.toml:4:", "percent"],
+        ),
+    ] {
+        let o = learn_with(&dir, &history, Some(&toml));
+        assert_error(&o, 1, &needles);
+    }
 }
 
 // ---------------------------------------------------------------------------------
