@@ -181,7 +181,33 @@ fn closed_pipe_ends_quietly() {
         body.push_str(&format!("{i},{}\n", i % 17));
     }
     std::fs::write(&long, body).unwrap();
+    let profile = dir.join("p.json");
+    let sim = dir.join("sim");
     for (args, status) in [
+        (
+            vec![
+                "--quiet",
+                "learn",
+                "--config",
+                c,
+                "--history",
+                h,
+                "--out",
+                p(&profile),
+            ],
+            0,
+        ),
+        (
+            vec![
+                "--quiet",
+                "simulate",
+                "--scenario",
+                "aa-identical",
+                "--out",
+                p(&sim),
+            ],
+            0,
+        ),
         (vec!["score", "--input", p(&long)], 0),
         (
             vec!["eval", "--seeds", "1", "--scenario", "aa-identical"],
@@ -235,6 +261,27 @@ fn full_disk_is_an_error_naming_the_output() {
             .output()
             .unwrap();
         assert_error(&o, 1, &["standard output", "/dev/full", "No space left"]);
+    }
+    // Commands that write files only do not mind.
+    let sim = dir.join("sim");
+    for args in [
+        vec![
+            "learn",
+            "--config",
+            p(&c),
+            "--history",
+            p(&h),
+            "--out",
+            p(&dir.join("p.json")),
+        ],
+        vec!["simulate", "--scenario", "aa-identical", "--out", p(&sim)],
+    ] {
+        let o = Command::new(BIN)
+            .args(&args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{args:?}: {}", text(&o.stderr));
     }
     // Files on /dev/full or in a place that cannot hold them (under a regular file).
     let nowhere = Path::new(p(&c)).join("x.out");
