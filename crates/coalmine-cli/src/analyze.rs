@@ -293,7 +293,9 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
             ));
         }
     };
-    let mut replayer = Replayer::new(&profile, cfg.analysis()?, args.report.is_some())?;
+    // The profile is valid by now: what the analysis refuses is in the configuration.
+    let mut replayer = Replayer::new(&profile, cfg.analysis()?, args.report.is_some())
+        .map_err(|e| CliError::file(&args.config.display().to_string(), describe(&e)))?;
     let size = file_size(args.live);
     let bar = if size >= LARGE_FILE {
         progress.bytes(size, "analysing")

@@ -8,7 +8,6 @@ use coalmine::risk::Source;
 use coalmine::schema::SchemaSpec;
 use coalmine::traffic::Phase;
 
-use crate::CliError;
 use crate::timestamp::Style;
 
 /// How a replay ends, and the exit status that says so.
@@ -183,7 +182,7 @@ impl Replayer {
         profile: &BehaviorProfile,
         config: AnalysisConfig,
         keep: bool,
-    ) -> Result<Self, CliError> {
+    ) -> Result<Self, coalmine::Error> {
         Ok(Replayer {
             analysis: Analysis::new(profile, config)?,
             n_series: profile.schema()?.tick_len(),

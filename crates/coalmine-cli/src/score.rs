@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use coalmine::MAX_ABS_VALUE;
 use coalmine::scoring::{
@@ -30,8 +31,6 @@ pub const HEADER: [&str; 2] = ["timestamp", "value"];
 /// Rows held before streaming starts: from this length on, NAB's learning period is
 /// its cap, [`DEFAULT_PROBATION`] (`⌊0.15 · 5001⌋ = 750`).
 pub const LOOKAHEAD: usize = 5001;
-/// Rows between two progress updates.
-const PROGRESS_EVERY: u64 = 1 << 14;
 
 /// Parses one value: finite and within the core's magnitude limit.
 fn value(raw: &[u8], file: &str, line: u64) -> Result<f64, CliError> {
@@ -223,6 +222,7 @@ pub fn score(
         return Err(CliError::file(file, "the file is empty"));
     }
     check_header(&record, &HEADER, file)?;
+    drop(record);
     let out = match output {
         Some(path) => Out::create(path)?,
         None => Out::stdout(),
@@ -244,17 +244,181 @@ pub fn score(
         detector,
         ..ScoringConfig::default()
     };
-    stream(&mut rdr, &mut record, file, config, &mut w, bar.as_ref())?;
+    let w = pipeline(rdr, file, config, w, bar.as_ref())?;
     if let Some(bar) = bar {
-        bar.set_position(rdr.position().byte());
         bar.finish_and_clear();
     }
+    let mut w = w;
     w.csv.flush().map_err(|e| w.csv.get_ref().error(e))?;
     let out = w
         .csv
         .into_inner()
         .map_err(|e| CliError::Runtime(e.error().to_string()))?;
     out.finish()
+}
+
+/// Rows handed from one stage to the next at a time.
+const BATCH: usize = 4096;
+/// Batches in flight between two stages.
+const IN_FLIGHT: usize = 4;
+
+/// A run of rows: timestamps back to back in one buffer, values and scores.
+#[derive(Debug, Default)]
+struct Batch {
+    stamps: Vec<u8>,
+    ends: Vec<usize>,
+    values: Vec<f64>,
+    scores: Vec<f64>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn stamp(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.stamps[start..self.ends[i]]
+    }
+
+    fn clear(&mut self) {
+        self.stamps.clear();
+        self.ends.clear();
+        self.values.clear();
+        self.scores.clear();
+    }
+}
+
+/// Reading, scoring and writing run on three threads, handing batches of rows along
+/// (and the emptied batches back), so that parsing and formatting overlap the scoring.
+/// Rows stay in order and every score is the sequential scorer's. An error anywhere
+/// stops all three: the reader's and the writer's are returned, and a reader gone from
+/// a pipe stops the others quietly.
+fn pipeline<R: Read + Send>(
+    mut rdr: csv::Reader<R>,
+    file: &str,
+    config: ScoringConfig,
+    mut w: RowWriter,
+    bar: Option<&ProgressBar>,
+) -> Result<RowWriter, CliError> {
+    let (to_scorer, from_reader) = sync_channel::<Result<Batch, CliError>>(IN_FLIGHT);
+    let (to_writer, from_scorer) = sync_channel::<Batch>(IN_FLIGHT);
+    let (recycle, recycled) = channel::<Batch>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut record = csv::ByteRecord::new();
+            loop {
+                let mut batch = recycled.try_recv().unwrap_or_default();
+                batch.clear();
+                let more = fill(&mut rdr, &mut record, file, &mut batch);
+                if let Some(bar) = bar {
+                    bar.set_position(rdr.position().byte());
+                }
+                let last = !matches!(more, Ok(true));
+                let sent = match more {
+                    Err(e) => to_scorer.send(Err(e)),
+                    Ok(_) if batch.len() > 0 => to_scorer.send(Ok(batch)),
+                    Ok(_) => Ok(()),
+                };
+                if last || sent.is_err() {
+                    return;
+                }
+            }
+        });
+        let writer = scope.spawn(move || -> Result<RowWriter, CliError> {
+            for batch in from_scorer {
+                for i in 0..batch.len() {
+                    w.row(batch.stamp(i), batch.values[i], batch.scores[i])
+                        .map_err(|e| write_error(&w, e))?;
+                }
+                let _ = recycle.send(batch);
+                // Nobody reads any more: stop (the pipe's reader has what it wanted).
+                if w.closed() {
+                    break;
+                }
+            }
+            Ok(w)
+        });
+        let scored = score_batches(from_reader, &to_writer, config);
+        drop(to_writer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(CliError::Runtime("the writer failed".into())));
+        // A writer error explains why scoring stopped; report it first.
+        let w = written?;
+        scored?;
+        Ok(w)
+    })
+}
+
+/// Reads up to [`BATCH`] rows into `batch`; `Ok(false)` at the end of the input.
+fn fill<R: Read>(
+    rdr: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+    file: &str,
+    batch: &mut Batch,
+) -> Result<bool, CliError> {
+    while batch.len() < BATCH {
+        if !next_record(rdr, record, file)? {
+            return Ok(false);
+        }
+        let (ts, v) = row(record, file)?;
+        batch.stamps.extend_from_slice(ts);
+        batch.ends.push(batch.stamps.len());
+        batch.values.push(v);
+    }
+    Ok(true)
+}
+
+/// Scores the batches in order and passes them on. The first [`LOOKAHEAD`] rows are
+/// held until it is known whether the input is shorter (the learning period follows
+/// from its length) or not (it is [`DEFAULT_PROBATION`]).
+fn score_batches(
+    from_reader: Receiver<Result<Batch, CliError>>,
+    to_writer: &SyncSender<Batch>,
+    config: ScoringConfig,
+) -> Result<(), CliError> {
+    let mut held: Vec<Batch> = Vec::new();
+    let mut scorer: Option<AnomalyScorer> = None;
+    for batch in from_reader {
+        let mut batch = batch?;
+        let Some(s) = scorer.as_mut() else {
+            held.push(batch);
+            if held.iter().map(Batch::len).sum::<usize>() >= LOOKAHEAD {
+                let mut s = AnomalyScorer::new(ScoringConfig {
+                    probation: DEFAULT_PROBATION,
+                    ..config
+                })?;
+                for mut b in held.drain(..) {
+                    b.scores.extend(b.values.iter().map(|&v| s.score(v)));
+                    if to_writer.send(b).is_err() {
+                        return Ok(());
+                    }
+                }
+                scorer = Some(s);
+            }
+            continue;
+        };
+        batch
+            .scores
+            .extend(batch.values.iter().map(|&v| s.score(v)));
+        if to_writer.send(batch).is_err() {
+            // The writer has stopped; its result says why.
+            return Ok(());
+        }
+    }
+    if scorer.is_none() {
+        // The whole input was held: the learning period follows from its length.
+        let values: Vec<f64> = held.iter().flat_map(|b| b.values.iter().copied()).collect();
+        let mut scores = score_series(&values, config)?.into_iter();
+        for mut b in held {
+            b.scores.extend(scores.by_ref().take(b.len()));
+            if to_writer.send(b).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn row<'r>(record: &'r csv::ByteRecord, file: &str) -> Result<(&'r [u8], f64), CliError> {
@@ -270,61 +434,6 @@ fn row<'r>(record: &'r csv::ByteRecord, file: &str) -> Result<(&'r [u8], f64), C
         ));
     }
     Ok((&record[0], value(&record[1], file, line)?))
-}
-
-fn stream<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-    file: &str,
-    config: ScoringConfig,
-    w: &mut RowWriter,
-    bar: Option<&ProgressBar>,
-) -> Result<(), CliError> {
-    // The first rows, timestamps back to back in one buffer.
-    let mut stamps: Vec<u8> = Vec::new();
-    let mut ends: Vec<usize> = Vec::new();
-    let mut values: Vec<f64> = Vec::new();
-    while values.len() < LOOKAHEAD && next_record(rdr, record, file)? {
-        let (ts, v) = row(record, file)?;
-        stamps.extend_from_slice(ts);
-        ends.push(stamps.len());
-        values.push(v);
-    }
-    let held = |i: usize| &stamps[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
-    if values.len() < LOOKAHEAD {
-        // The whole file: the learning period follows from its length.
-        let scores = score_series(&values, config)?;
-        for (i, (&v, &s)) in values.iter().zip(&scores).enumerate() {
-            w.row(held(i), v, s).map_err(|e| write_error(w, e))?;
-        }
-        return Ok(());
-    }
-    let mut scorer = AnomalyScorer::new(ScoringConfig {
-        probation: DEFAULT_PROBATION,
-        ..config
-    })?;
-    for (i, &v) in values.iter().enumerate() {
-        let s = scorer.score(v);
-        w.row(held(i), v, s).map_err(|e| write_error(w, e))?;
-    }
-    drop((stamps, ends, values));
-    let mut rows: u64 = LOOKAHEAD as u64;
-    while next_record(rdr, record, file)? {
-        let (ts, v) = row(record, file)?;
-        let s = scorer.score(v);
-        w.row(ts, v, s).map_err(|e| write_error(w, e))?;
-        rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
-            if let Some(bar) = bar {
-                bar.set_position(rdr.position().byte());
-            }
-            // Nobody reads any more: stop (the pipe's reader has what it wanted).
-            if w.closed() {
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
