@@ -7,7 +7,8 @@
 //! of the length is NAB's learning period, `min(750, ⌊0.15 · rows⌋)`, which is 750 for
 //! every file of at least [`LOOKAHEAD`] rows; so the first rows are held until either
 //! the file ends (and the learning period follows from its length) or there are that
-//! many (and it is 750), then every row is scored and written as it is read.
+//! many (and it is 750), then every row is scored and written as it is read. Reading,
+//! scoring and writing overlap on three threads (see [`pipeline`]).
 
 use std::fs::File;
 use std::io::{BufReader, Read};
