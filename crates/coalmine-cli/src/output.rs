@@ -62,6 +62,8 @@ impl Out {
             message: e.to_string(),
         };
         let in_place = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+        // Through a symbolic link, the file it points to is replaced, not the link.
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let (file, temporary) = if in_place {
             let file = OpenOptions::new()
                 .write(true)
@@ -70,7 +72,7 @@ impl Out {
                 .map_err(fail)?;
             (file, None)
         } else {
-            let tmp = temporary_name(path);
+            let tmp = temporary_name(&target);
             let file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -82,7 +84,7 @@ impl Out {
             Sink::File {
                 file,
                 temporary,
-                path: path.to_path_buf(),
+                path: target,
             },
             name,
         ))

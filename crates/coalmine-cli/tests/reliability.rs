@@ -354,6 +354,50 @@ fn unwritable_stderr_is_not_a_failure() {
 }
 
 #[test]
+fn outputs_replace_files_whole_and_follow_links() {
+    let dir = scratch("replace");
+    let target = dir.join("real.json");
+    std::fs::write(&target, "previous").unwrap();
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = run(&[
+        "--quiet",
+        "learn",
+        "--config",
+        p(&config()),
+        "--history",
+        p(&fixture("history.csv")),
+        "--out",
+        p(&link),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("coalmine-profile")
+    );
+    // Not a regular file: written in place (here the null device).
+    let o = run(&[
+        "--quiet",
+        "learn",
+        "--config",
+        p(&config()),
+        "--history",
+        p(&fixture("history.csv")),
+        "--out",
+        "/dev/null",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(Path::new("/dev/null").exists());
+}
+
+#[test]
 fn a_failed_write_leaves_no_partial_file() {
     let dir = scratch("partial");
     let out = dir.join("profile.json");
