@@ -4,7 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use coalmine::policy::Level;
-use coalmine::profile::{BehaviorProfile, MAX_PROFILE_BYTES, ProfileBuilder};
+use coalmine::MAX_DOCUMENT_BYTES as MAX_PROFILE_BYTES;
+use coalmine::profile::{BehaviorProfile, ProfileBuilder};
 use coalmine::schema::Schema;
 use serde_json::json;
 

@@ -141,7 +141,7 @@ fn validate_profile(p: &ProfileConfig, schema: &Schema) -> Result<(), coalmine::
     }
     Ewma::new(p.ewma)?;
     if let Some(ae) = &p.autoencoder {
-        ae.validate(schema.n_metrics())?;
+        ae.validate_for(schema.n_metrics())?;
     }
     Ok(())
 }

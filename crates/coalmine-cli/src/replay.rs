@@ -163,7 +163,6 @@ impl Replay {
 #[derive(Debug)]
 pub struct Replayer {
     analysis: Analysis,
-    n_series: usize,
     keep: bool,
     records: Vec<Record>,
     last: Option<Record>,
@@ -185,7 +184,6 @@ impl Replayer {
     ) -> Result<Self, coalmine::Error> {
         Ok(Replayer {
             analysis: Analysis::new(profile, config)?,
-            n_series: profile.schema()?.tick_len(),
             keep,
             records: Vec::new(),
             last: None,
@@ -220,15 +218,15 @@ impl Replayer {
         canary: &[f64],
     ) -> Result<&Record, coalmine::Error> {
         let series: Vec<[f64; 4]> = if self.keep {
-            (0..self.n_series)
-                .map(|i| {
-                    let (detector, _) = self.analysis.risk_engine().series_state(i);
-                    let band = 2.0 * detector.residual_scale();
+            self.analysis
+                .series_views()
+                .enumerate()
+                .map(|(i, view)| {
                     [
                         control.get(i).copied().unwrap_or(f64::NAN),
                         canary.get(i).copied().unwrap_or(f64::NAN),
-                        detector.forecast(),
-                        band,
+                        view.expected,
+                        2.0 * view.scale,
                     ]
                 })
                 .collect()
@@ -305,7 +303,10 @@ impl Replayer {
             style: self.style,
             max_risk: self.max_risk,
             contributors: self.strongest,
-            thresholds: self.analysis.thresholds(),
+            thresholds: {
+                let t = self.analysis.thresholds();
+                (t.pause_at, t.rollback_at)
+            },
             schema: self.schema,
             records: self.records,
         }

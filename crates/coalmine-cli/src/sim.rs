@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use coalmine::policy::{Action, Level};
+use coalmine::policy::Level;
 use coalmine::traffic::{TrafficConfig, TrafficController};
 use coalmine_sim::eval::{EvalConfig, evaluate_with_progress};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
@@ -117,7 +117,7 @@ pub fn simulate(
             csv_rows(&mut live, t.timestamp, "control", &s, &t.control);
             csv_rows(&mut live, t.timestamp, "canary", &s, &t.canary);
         }
-        traffic.apply(&Action::Continue, true, true, 0.5);
+        traffic.apply(Level::Continue, true, true);
     }
     write_file(&out.join("live.csv"), live.as_bytes())?;
     if progress.chatty() {

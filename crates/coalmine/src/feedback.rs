@@ -11,6 +11,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::math::robust::nearest_rank;
+
+/// The two thresholds of the seed's rule, `t1 < t2`: what the policy applies and what
+/// feedback learns (defined here, below both, so that neither imports the other).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
+}
 
 /// How a finished rollout turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,33 +84,11 @@ impl Default for FeedbackConfig {
     }
 }
 
-/// Outcomes seen so far and the thresholds they imply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Feedback {
-    config: FeedbackConfig,
-    healthy_peaks: Vec<f64>,
-    bad_peaks: Vec<f64>,
-    rollback_at: f64,
-    counts: [u64; 4],
-}
-
-impl Default for Feedback {
-    fn default() -> Self {
-        Feedback {
-            config: FeedbackConfig::default(),
-            healthy_peaks: Vec::new(),
-            bad_peaks: Vec::new(),
-            rollback_at: 1.0,
-            counts: [0; 4],
-        }
-    }
-}
-
-impl Feedback {
-    /// Starts from thresholds `t2 = rollback_at` with the given settings.
-    pub fn new(config: FeedbackConfig, rollback_at: f64) -> Result<Self, Error> {
-        let c = &config;
+impl FeedbackConfig {
+    /// Checks every setting's range ([`Error::InvalidParameter`] naming the first one
+    /// out of range).
+    pub fn validate(&self) -> Result<(), Error> {
+        let c = self;
         if !(c.target_false_rollback_rate > 0.0 && c.target_false_rollback_rate < 0.5) {
             return Err(Error::param(
                 "target_false_rollback_rate",
@@ -137,6 +126,38 @@ impl Feedback {
         if !(c.fold_rate > 0.0 && c.fold_rate <= 1.0) {
             return Err(Error::param("fold_rate", c.fold_rate, "must be in (0, 1]"));
         }
+        Ok(())
+    }
+}
+
+/// Outcomes seen so far and the thresholds they imply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Feedback {
+    config: FeedbackConfig,
+    healthy_peaks: Vec<f64>,
+    bad_peaks: Vec<f64>,
+    rollback_at: f64,
+    counts: [u64; 4],
+}
+
+impl Default for Feedback {
+    fn default() -> Self {
+        Feedback {
+            config: FeedbackConfig::default(),
+            healthy_peaks: Vec::new(),
+            bad_peaks: Vec::new(),
+            rollback_at: 1.0,
+            counts: [0; 4],
+        }
+    }
+}
+
+impl Feedback {
+    /// Starts from thresholds `t2 = rollback_at` with the given settings.
+    pub fn new(config: FeedbackConfig, rollback_at: f64) -> Result<Self, Error> {
+        config.validate()?;
+        let c = &config;
         Error::check_value("rollback_at", rollback_at)?;
         Ok(Feedback {
             config,
@@ -160,13 +181,16 @@ impl Feedback {
         self.counts[outcome as usize]
     }
 
-    /// The learnt thresholds `(t1, t2)`.
-    pub fn thresholds(&self) -> (f64, f64) {
-        (self.config.pause_ratio * self.rollback_at, self.rollback_at)
+    /// The learnt thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            pause_at: self.config.pause_ratio * self.rollback_at,
+            rollback_at: self.rollback_at,
+        }
     }
 
     /// Records a finished rollout and its peak risk, and moves the thresholds.
-    pub fn record(&mut self, outcome: Outcome, peak_risk: f64) -> Result<(f64, f64), Error> {
+    pub fn record(&mut self, outcome: Outcome, peak_risk: f64) -> Result<Thresholds, Error> {
         let peak = Error::check_value("peak risk", peak_risk)?;
         if peak < 0.0 {
             return Err(Error::InvalidValue {
@@ -199,10 +223,9 @@ impl Feedback {
         if self.healthy_peaks.len() >= c.min_healthy {
             let mut sorted = self.healthy_peaks.clone();
             sorted.sort_by(f64::total_cmp);
-            let q = 1.0 - c.target_false_rollback_rate;
-            let idx = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+            let q = nearest_rank(&sorted, 1.0 - c.target_false_rollback_rate);
             // Just above the quantile: a rollout at exactly that peak is not rolled back.
-            t2 = t2.max(sorted[idx] + 1e-9);
+            t2 = t2.max(q + 1e-9);
         }
         self.rollback_at = t2.clamp(c.min_rollback_at, c.max_rollback_at);
         self.counts[outcome as usize] += 1;
@@ -217,18 +240,18 @@ mod tests {
     #[test]
     fn false_alarms_raise_and_missed_faults_lower_within_bounds() {
         let mut f = Feedback::new(FeedbackConfig::default(), 1.0).unwrap();
-        let (t1, t2) = f.record(Outcome::RolledBackFalseAlarm, 1.2).unwrap();
-        assert!(t2 > 1.2 && (t1 - 0.5 * t2).abs() < 1e-12);
-        let (_, t2b) = f.record(Outcome::PromotedLaterBad, 0.8).unwrap();
-        assert!(t2b < 0.8);
+        let t = f.record(Outcome::RolledBackFalseAlarm, 1.2).unwrap();
+        assert!(t.rollback_at > 1.2 && (t.pause_at - 0.5 * t.rollback_at).abs() < 1e-12);
+        let lowered = f.record(Outcome::PromotedLaterBad, 0.8).unwrap();
+        assert!(lowered.rollback_at < 0.8);
         for _ in 0..20 {
             f.record(Outcome::PromotedLaterBad, 0.0).unwrap();
         }
-        assert_eq!(f.thresholds().1, 0.6, "lower bound");
+        assert_eq!(f.thresholds().rollback_at, 0.6, "lower bound");
         for _ in 0..20 {
             f.record(Outcome::RolledBackFalseAlarm, 5.0).unwrap();
         }
-        assert_eq!(f.thresholds().1, 1.8, "upper bound");
+        assert_eq!(f.thresholds().rollback_at, 1.8, "upper bound");
         assert_eq!(f.count(Outcome::RolledBackFalseAlarm), 21);
         assert_eq!(f.recorded(), 42);
     }
@@ -248,7 +271,7 @@ mod tests {
                 .unwrap();
         }
         // 98 % of healthy peaks (0.00 .. 0.97) stay below t2.
-        let t2 = f.thresholds().1;
+        let t2 = f.thresholds().rollback_at;
         assert!(t2 > 0.97 && t2 < 0.98 + 1e-6, "{t2}");
         let below = (0..100).filter(|i| (*i as f64 / 100.0) < t2).count();
         assert!(below >= 98);

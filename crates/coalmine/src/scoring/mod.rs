@@ -14,7 +14,7 @@
 //!    fits exponential smoothing to them by least squares ([`HoltWinters::fit`],
 //!    damped trend, 300 evaluations): without a season, and with the candidate period
 //!    that has the largest detrended autocorrelation
-//!    ([`crate::profile::autocorrelation`], at least 0.3; a divisor within 0.05 of it
+//!    (the profile's season test, at least 0.3; a divisor within 0.05 of it
 //!    is preferred) among common periods (7, 12, 24, 48, 60, 96, 144, 168, 288, 336,
 //!    672, 1440 ticks) with two cycles of history. The seasonal model is adopted if it
 //!    has the lower AIC (`k ln(MSE) + 2 × parameters`, its `m` seasonal terms
@@ -68,8 +68,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::holt_winters::{FitOptions, HoltWinters, HoltWintersConfig};
-use crate::{Error, Ewma, EwmaConfig, stats};
+use crate::Error;
+use crate::detect::{Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig};
+use crate::math::{dist, ew};
+use crate::profile::autocorrelation;
 
 /// Which forecaster the scorer's residuals come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -130,6 +132,56 @@ impl Default for ScoringConfig {
             spatial_tolerance: 0.05,
             pulse_window: 50,
         }
+    }
+}
+
+impl ScoringConfig {
+    /// Checks every setting's range ([`Error::InvalidParameter`] naming the first one
+    /// out of range, [`Error::TooLarge`] for a window beyond 2^22 ticks).
+    pub fn validate(&self) -> Result<(), Error> {
+        let c = self;
+        if !(c.variance_alpha > 0.0 && c.variance_alpha <= 1.0) {
+            return Err(Error::param(
+                "variance_alpha",
+                c.variance_alpha,
+                "must be in (0, 1]",
+            ));
+        }
+        if c.short_window == 0 {
+            return Err(Error::param("short_window", 0.0, "must be at least 1"));
+        }
+        if c.long_window < 2 {
+            return Err(Error::param(
+                "long_window",
+                c.long_window as f64,
+                "must be at least 2",
+            ));
+        }
+        for (what, got) in [
+            ("short_window", c.short_window),
+            ("long_window", c.long_window),
+            ("pulse_window", c.pulse_window),
+        ] {
+            if got > MAX_WINDOW {
+                return Err(Error::TooLarge {
+                    what,
+                    got,
+                    limit: MAX_WINDOW,
+                });
+            }
+        }
+        if !(c.spatial_tolerance >= 0.0 && c.spatial_tolerance.is_finite()) {
+            return Err(Error::param(
+                "spatial_tolerance",
+                c.spatial_tolerance,
+                "must be finite and >= 0",
+            ));
+        }
+        EwmaConfig {
+            alpha: c.alpha,
+            ..EwmaConfig::default()
+        }
+        .validate()
     }
 }
 
@@ -196,7 +248,7 @@ impl ResidualScale {
         let sd = self.var.sqrt().max(floor);
         let warm = self.n >= WARMUP;
         let p = if warm {
-            stats::normal_two_sided(e / sd)
+            dist::normal_two_sided(e / sd)
         } else {
             1.0
         };
@@ -206,9 +258,7 @@ impl ResidualScale {
             e
         };
         self.n += 1;
-        // Equal weights until 1/alpha residuals have been seen, then forgetting.
-        let a = self.alpha.max(1.0 / self.n as f64);
-        self.var = (1.0 - a) * self.var + a * r * r;
+        self.var = ew::mean_square(self.var, r, ew::weight(self.alpha, self.n));
         p
     }
 }
@@ -302,45 +352,8 @@ pub struct AnomalyScorer {
 impl AnomalyScorer {
     /// Builds a scorer, validating the configuration.
     pub fn new(config: ScoringConfig) -> Result<Self, Error> {
+        config.validate()?;
         let c = &config;
-        if !(c.variance_alpha > 0.0 && c.variance_alpha <= 1.0) {
-            return Err(Error::param(
-                "variance_alpha",
-                c.variance_alpha,
-                "must be in (0, 1]",
-            ));
-        }
-        if c.short_window == 0 {
-            return Err(Error::param("short_window", 0.0, "must be at least 1"));
-        }
-        if c.long_window < 2 {
-            return Err(Error::param(
-                "long_window",
-                c.long_window as f64,
-                "must be at least 2",
-            ));
-        }
-        for (what, got) in [
-            ("short_window", c.short_window),
-            ("long_window", c.long_window),
-            ("pulse_window", c.pulse_window),
-        ] {
-            if got > MAX_WINDOW {
-                return Err(Error::TooLarge {
-                    what,
-                    got,
-                    limit: MAX_WINDOW,
-                });
-            }
-        }
-        if !(c.spatial_tolerance >= 0.0 && c.spatial_tolerance.is_finite()) {
-            return Err(Error::param(
-                "spatial_tolerance",
-                c.spatial_tolerance,
-                "must be finite and >= 0",
-            ));
-        }
-        // Validates alpha.
         let ewma = Ewma::new(EwmaConfig {
             alpha: c.alpha,
             ..EwmaConfig::default()
@@ -442,7 +455,7 @@ impl AnomalyScorer {
         let mean = self.long.mean().max(MEAN_FLOOR);
         let sd = self.long.variance().max(VARIANCE_FLOOR).sqrt();
         self.long.push(average);
-        let mut q = stats::normal_upper((average - mean) / sd);
+        let mut q = dist::normal_upper((average - mean) / sd);
         let red = q <= RED;
         if red && self.previous_red {
             q = YELLOW;
@@ -555,7 +568,7 @@ fn best_season(history: &[f64]) -> (usize, f64) {
     let mut acf = [f64::NEG_INFINITY; SEASON_CANDIDATES.len()];
     for (r, &m) in acf.iter_mut().zip(&SEASON_CANDIDATES) {
         if n >= 2 * m + 10 {
-            *r = crate::profile::autocorrelation(history, m);
+            *r = autocorrelation(history, m);
         }
     }
     let mut best = (1, f64::NEG_INFINITY);
@@ -618,7 +631,7 @@ pub fn score_series(values: &[f64], config: ScoringConfig) -> Result<Vec<f64>, E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::math::rng::Rng;
 
     /// Bounded noise (uniform on 49..51): no record values after the first ticks, so
     /// the range rule stays quiet.

@@ -1,0 +1,195 @@
+//! Stage 1, detection: streaming detectors that say how unusual each observation is.
+//!
+//! Every detector implements [`AnomalyDetector`]: feed an observation, get an
+//! [`Anomaly`] back — the forecast made *before* the observation was seen, the
+//! residual, a signed standardised deviation and a calibrated tail probability.
+//!
+//! - [`ewma`]: [`Ewma`], an exponentially weighted mean, for series without a season.
+//! - [`holt_winters`]: [`HoltWinters`], additive level, trend and season, with the
+//!   least-squares fit of its smoothing parameters.
+//! - `scale.rs` (internal): the one-step residual scale both univariate detectors
+//!   share, which turns a residual into a deviation and a Student-t tail probability.
+//! - [`autoencoder`]: [`Autoencoder`], a segment's vector of metrics at once; the
+//!   network and its training (`net.rs`), the calibration of its tail
+//!   (`calibration.rs`) and its serialised form (`state.rs`) each in a file of their
+//!   own.
+//!
+//! The main types are re-exported here and at the crate root.
+//!
+//! Detectors are deterministic, allocation-free after construction, `Send`, and
+//! cloneable for checkpoints; a rejected observation leaves them unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+pub mod autoencoder;
+pub mod ewma;
+pub mod holt_winters;
+mod scale;
+
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use ewma::{Ewma, EwmaConfig};
+pub use holt_winters::{
+    FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams, MAX_FIT_EVALUATIONS,
+    MAX_SEASON_LENGTH,
+};
+
+/// What a detector says about one observation.
+///
+/// All fields are finite for finite input. While a detector is warming up
+/// (`ready == false`) it has no calibrated idea of "normal" yet: `deviation` is 0 and
+/// `tail_probability` is 1, so nothing downstream mistakes a cold start for evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// The forecast made before the observation was seen (for the autoencoder: the
+    /// median reconstruction error on held-out baseline data).
+    pub expected: f64,
+    /// Observation minus `expected`.
+    pub residual: f64,
+    /// Signed standardised deviation: the residual in units of the detector's current
+    /// one-step prediction-error scale. Positive means above the forecast.
+    pub deviation: f64,
+    /// Calibrated two-sided tail probability in `[0, 1]`: the chance of a deviation at
+    /// least this large under the detector's model of normal behaviour. Small means
+    /// unusual; it is comparable across series and detectors.
+    pub tail_probability: f64,
+    /// Whether the detector had finished warming up before this observation.
+    pub ready: bool,
+}
+
+impl Anomaly {
+    /// An anomaly that carries no evidence: used during warm-up.
+    pub(crate) fn cold(expected: f64, observed: f64) -> Self {
+        Anomaly {
+            expected,
+            residual: observed - expected,
+            deviation: 0.0,
+            tail_probability: 1.0,
+            ready: false,
+        }
+    }
+}
+
+/// Output columns of [`AnomalyDetector::observe_batch`]: slot `i` of each column holds
+/// the corresponding field of observation `i`'s [`Anomaly`]. Every column must be as
+/// long as the batch. Plain slices, so a binding can pass the buffers of its host
+/// (numpy arrays, Go slices, C arrays) without copying.
+#[derive(Debug)]
+pub struct AnomalyColumns<'a> {
+    /// [`Anomaly::expected`], or NaN where the detector had no forecast yet.
+    pub expected: &'a mut [f64],
+    /// [`Anomaly::residual`], or NaN where the detector had no forecast yet.
+    pub residual: &'a mut [f64],
+    /// [`Anomaly::deviation`].
+    pub deviation: &'a mut [f64],
+    /// [`Anomaly::tail_probability`].
+    pub tail_probability: &'a mut [f64],
+    /// [`Anomaly::ready`].
+    pub ready: &'a mut [bool],
+}
+
+impl AnomalyColumns<'_> {
+    /// Checks that every column holds `n` values.
+    fn check_len(&self, n: usize) -> Result<(), Error> {
+        for (what, got) in [
+            ("expected column", self.expected.len()),
+            ("residual column", self.residual.len()),
+            ("deviation column", self.deviation.len()),
+            ("tail_probability column", self.tail_probability.len()),
+            ("ready column", self.ready.len()),
+        ] {
+            if got != n {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: n,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes observation `i`'s anomaly; `forecast` says whether the detector had one.
+    #[inline]
+    fn put(&mut self, i: usize, a: &Anomaly, forecast: bool) {
+        let (expected, residual) = if forecast {
+            (a.expected, a.residual)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        self.expected[i] = expected;
+        self.residual[i] = residual;
+        self.deviation[i] = a.deviation;
+        self.tail_probability[i] = a.tail_probability;
+        self.ready[i] = a.ready;
+    }
+}
+
+/// A streaming anomaly detector.
+///
+/// Implementations are deterministic, `Send`, `Clone` (a clone is a checkpoint that
+/// continues exactly as the original) and serialisable with serde (state included).
+/// After construction, `observe` allocates nothing.
+///
+/// An observation that is rejected with an error (non-finite, wrong length) leaves the
+/// detector exactly as it was.
+pub trait AnomalyDetector: Send {
+    /// What one observation is: `f64` for univariate detectors, `[f64]` for the
+    /// autoencoder's vector of metrics.
+    type Input: ?Sized;
+
+    /// Scores one observation against the forecast made before seeing it, then
+    /// updates the detector's state with it.
+    fn observe(&mut self, x: &Self::Input) -> Result<Anomaly, Error>;
+
+    /// Number of observations accepted so far (since construction or fitting).
+    fn observations(&self) -> u64;
+
+    /// Whether the detector has left its warm-up and its tail probabilities mean
+    /// something.
+    fn is_ready(&self) -> bool;
+
+    /// Whether the detector has a forecast for the next observation. Only a detector
+    /// that starts from nothing lacks one, before its first observation (an [`Ewma`]
+    /// takes its first value as its mean); the default is `true`.
+    ///
+    /// [`Ewma`]: crate::Ewma
+    fn has_forecast(&self) -> bool {
+        true
+    }
+
+    /// Observes a whole series in one call and writes one [`Anomaly`] per value into
+    /// the columns of `out`, each `xs.len()` long.
+    ///
+    /// The result is exactly that of calling [`observe`](Self::observe) on each value
+    /// in turn, with one difference: where the detector had no forecast (see
+    /// [`has_forecast`](Self::has_forecast): an EWMA's very first observation),
+    /// `expected` and `residual` are NaN rather than the observation and 0, so that
+    /// "no forecast" cannot be mistaken for a perfect one.
+    ///
+    /// The batch is atomic. If any value would be rejected, nothing of the batch is
+    /// applied: the detector is left as it was and the error is [`Error::Batch`] with
+    /// the index of the first refused value and the reason (the columns may have been
+    /// written up to that index). Columns of the wrong length are
+    /// [`Error::LengthMismatch`]. Nothing is allocated per observation; atomicity costs
+    /// one copy of the detector's state per batch (none for an EWMA, the season for
+    /// Holt-Winters).
+    fn observe_batch(&mut self, xs: &[f64], out: &mut AnomalyColumns<'_>) -> Result<(), Error>
+    where
+        Self: AnomalyDetector<Input = f64> + Clone + Sized,
+    {
+        out.check_len(xs.len())?;
+        let mut trial = self.clone();
+        for (i, x) in xs.iter().enumerate() {
+            let forecast = trial.has_forecast();
+            let a = trial.observe(x).map_err(|e| Error::Batch {
+                index: i,
+                error: Box::new(e),
+            })?;
+            out.put(i, &a, forecast);
+        }
+        *self = trial;
+        Ok(())
+    }
+}
