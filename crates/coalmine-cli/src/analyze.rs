@@ -3,8 +3,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use coalmine::policy::Level;
 use coalmine::MAX_DOCUMENT_BYTES as MAX_PROFILE_BYTES;
+use coalmine::policy::Level;
 use coalmine::profile::{BehaviorProfile, ProfileBuilder};
 use coalmine::schema::Schema;
 use serde_json::json;

@@ -568,7 +568,7 @@ fn bad_profile_settings_name_the_key_file_and_line() {
         ),
         (
             "candidate_periods = [24, 0]",
-            vec!["config.toml:", "season_length", "at least 1"],
+            vec!["config.toml:", "candidate_periods", "at least 1"],
         ),
         (
             "min_history = 2",
@@ -578,10 +578,8 @@ fn bad_profile_settings_name_the_key_file_and_line() {
         let toml = format!("{base}\n[profile]\n{setting}\n");
         let o = learn_with(&dir, &history, Some(&toml));
         assert_error(&o, 1, &needles);
-        if !setting.starts_with("candidate") {
-            let at = format!("config.toml:{line}:");
-            assert!(text_has(&o.stderr, &at), "{at}: {}", text(&o.stderr));
-        }
+        let at = format!("config.toml:{line}:");
+        assert!(text_has(&o.stderr, &at), "{at}: {}", text(&o.stderr));
     }
 }
 
