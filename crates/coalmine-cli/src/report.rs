@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use coalmine::policy::Level;
 
-use crate::analyze::Replay;
+use crate::replay::{Replay, reason_words};
+use crate::timestamp;
 
 const W: f64 = 900.0;
 const H: f64 = 220.0;
@@ -268,20 +269,24 @@ fn body(out: &mut String, r: &Replay) {
     let _ = write!(
         out,
         r#"<p><span class="verdict {v}">{v}</span> &nbsp; max risk {m:.2} &nbsp; thresholds: pause at {t1:.2}, roll back at {t2:.2} &nbsp; ticks {n}</p>"#,
-        v = r.verdict,
+        v = r.verdict.name(),
         m = r.max_risk,
         t1 = r.thresholds.0,
         t2 = r.thresholds.1,
         n = r.records.len()
     );
+    let why = r
+        .reason
+        .map_or("no tick was analysed", |reason| reason_words(reason).1);
+    let _ = write!(out, "<p>Why: {}.</p>", esc(why));
     out.push_str("<h2>Risk, decisions and canary share</h2>");
     out.push_str(&risk_chart(r));
     out.push_str(r#"<p class="legend"><span style="color:#d55e00">● rollback</span><span style="color:#e69f00">● pause</span><span style="color:#009e73">— canary share</span></p>"#);
     let nm = r.schema.metrics.len().max(1);
     let mut shown: Vec<(usize, usize)> = Vec::new();
-    for &(s, m, _, _) in &r.contributors {
-        if !shown.contains(&(s, m)) && shown.len() < 3 {
-            shown.push((s, m));
+    for c in &r.contributors {
+        if !shown.contains(&(c.segment, c.metric)) && shown.len() < 3 {
+            shown.push((c.segment, c.metric));
         }
     }
     if !shown.is_empty() {
@@ -302,7 +307,7 @@ fn body(out: &mut String, r: &Replay) {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{:.2} %</td><td>{}</td></tr>",
                 i + 1,
-                rec.timestamp,
+                timestamp::format(rec.timestamp, rec.style),
                 100.0 * rec.share,
                 esc(&rec.summary)
             );

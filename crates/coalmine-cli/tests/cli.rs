@@ -328,7 +328,8 @@ fn score_writes_one_causal_score_per_row() {
             "--detector",
             "magic"
         ])),
-        1
+        2,
+        "an unknown detector is a usage error"
     );
 }
 
@@ -424,6 +425,7 @@ fn assert_renders(chromium: &str, report: &Path, png: &str) {
 #[test]
 fn simulate_writes_files_that_analyze_reads() {
     let dir = scratch("sim-error-spike");
+    let _ = std::fs::remove_dir_all(&dir);
     let o = run(&[
         "simulate",
         "--scenario",
@@ -455,6 +457,7 @@ fn simulate_writes_files_that_analyze_reads() {
     );
     // The same seed gives the same files.
     let again = scratch("sim-error-spike-again");
+    let _ = std::fs::remove_dir_all(&again);
     run(&[
         "simulate",
         "--scenario",
@@ -475,7 +478,7 @@ fn simulate_writes_files_that_analyze_reads() {
         "--out",
         p(&dir),
     ]);
-    assert_eq!(code(&o), 1);
+    assert_eq!(code(&o), 2, "an unknown scenario is a usage error");
     assert!(
         text(&o.stderr).contains("error-spike"),
         "lists the known scenarios"
