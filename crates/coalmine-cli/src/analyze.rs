@@ -14,7 +14,9 @@ use crate::error::describe;
 use crate::input::{Role, Tick, read_ticks, series_name};
 use crate::output::{Out, note, refuse_overwrite, write_file};
 use crate::progress::Progress;
-use crate::replay::{Record, Replay, Replayer, reason_words, source_name};
+use crate::replay::{
+    Record, Replay, Replayer, exit_code, reason_words, source_name, verdict_reason_name,
+};
 use crate::timestamp;
 use crate::{CliError, report};
 
@@ -70,10 +72,20 @@ fn learn_profile(
             .in_series(series_name(schema, i)));
         }
     }
-    let profile = builder
+    let mut profile = builder
         .build()
         .map_err(|e| CliError::file(&file, describe(&e)))?;
+    apply_feedback(cfg, &mut profile)?;
     Ok((profile, summary.ticks))
+}
+
+/// `[feedback]`, when the configuration has it, replaces the profile's settings (the
+/// recorded outcomes stay). It was validated with the configuration.
+fn apply_feedback(cfg: &ConfigFile, profile: &mut BehaviorProfile) -> Result<(), CliError> {
+    if let Some(f) = cfg.feedback {
+        profile.set_feedback_config(f)?;
+    }
+    Ok(())
 }
 
 /// `coalmine learn`.
@@ -187,9 +199,21 @@ impl<'a> Printer<'a> {
 
     /// The verdict, its reason and its contributors.
     pub fn summary(&mut self, r: &Replay) -> Result<(), CliError> {
-        let (reason, why) = r
-            .reason
-            .map_or(("no_ticks", "no tick was analysed"), reason_words);
+        let reason = verdict_reason_name(r.report.reason);
+        let why = r.report.explain(&r.schema);
+        let why = why
+            .strip_prefix(r.verdict.name())
+            .and_then(|w| w.strip_prefix(": "))
+            .unwrap_or(&why);
+        let unobserved: Vec<String> = r
+            .report
+            .unobserved
+            .iter()
+            .map(|id| {
+                let (segment, metric) = r.names(id.segment, id.metric);
+                format!("{metric}/{segment}")
+            })
+            .collect();
         if self.json {
             let contributors: Vec<_> = r
                 .contributors
@@ -209,6 +233,13 @@ impl<'a> Printer<'a> {
                 "verdict": r.verdict.name(),
                 "reason": reason,
                 "reason_text": why,
+                "evidence": {
+                    "ticks": r.report.ticks,
+                    "canary_ticks": r.report.canary_ticks,
+                    "control_ticks": r.report.control_ticks,
+                    "min_paired_ticks": r.report.min_paired_ticks,
+                    "never_observed": unobserved,
+                },
                 "decided_at": r.decided_at,
                 "decided_at_time": r.decided_at.and_then(timestamp::rfc3339),
                 "ticks": r.ticks,
@@ -287,7 +318,11 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
     let schema = cfg.schema()?;
     let profile = match (args.history, args.profile) {
         (Some(h), _) => learn_profile(&cfg, &schema, h, progress)?.0,
-        (None, Some(p)) => load_profile(p, &cfg, args.config)?,
+        (None, Some(p)) => {
+            let mut profile = load_profile(p, &cfg, args.config)?;
+            apply_feedback(&cfg, &mut profile)?;
+            profile
+        }
         (None, None) => {
             return Err(CliError::Usage(
                 "either --history or --profile is needed".into(),
@@ -316,8 +351,9 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
         let rec = replayer
             .push(t.timestamp, t.style, &t.control, &t.canary)
             .map_err(|e| tick_error(args.live, t, &e))?;
-        stopped = rec.level == Level::Rollback;
-        printer.tick(rec)
+        printer.tick(rec)?;
+        stopped = replayer.done();
+        Ok(())
     })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -331,5 +367,5 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
         }
     }
     out.finish()?;
-    Ok(replay.verdict.exit_code())
+    Ok(exit_code(replay.verdict))
 }

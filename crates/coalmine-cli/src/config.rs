@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use coalmine::analysis::AnalysisConfig;
+use coalmine::feedback::FeedbackConfig;
 use coalmine::policy::PolicyConfig;
 use coalmine::profile::{ProfileBuilder, ProfileConfig};
 use coalmine::risk::RiskConfig;
@@ -38,6 +39,14 @@ pub struct ConfigFile {
     /// `[profile]`: how the profile is learnt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileConfig>,
+    /// `[feedback]`: how recorded outcomes adjust the thresholds; stored in the profile
+    /// by `learn`, and replacing the profile's settings in `analyze`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<FeedbackConfig>,
+    /// Whether `[policy]` sets `pause_at` or `rollback_at` itself: explicit thresholds
+    /// win over learnt ones, other policy keys leave learning on.
+    #[serde(skip)]
+    pub explicit_thresholds: bool,
 }
 
 impl ConfigFile {
@@ -51,7 +60,7 @@ impl ConfigFile {
             let at = e.utf8_error().valid_up_to();
             CliError::at(&file, line_at(e.as_bytes(), at), "not valid UTF-8")
         })?;
-        let config: ConfigFile = toml::from_str(&text).map_err(|e| CliError::Input {
+        let mut config: ConfigFile = toml::from_str(&text).map_err(|e| CliError::Input {
             file: file.clone(),
             line: e
                 .span()
@@ -72,8 +81,15 @@ impl ConfigFile {
                 message: describe(&e),
             }
         };
+        config.explicit_thresholds = toml::from_str::<toml::Table>(&text)
+            .ok()
+            .and_then(|t| t.get("policy").and_then(|p| p.as_table()).cloned())
+            .is_some_and(|p| p.contains_key("pause_at") || p.contains_key("rollback_at"));
         let schema = config.schema().map_err(invalid)?;
         config.analysis().map_err(invalid)?;
+        if let Some(f) = &config.feedback {
+            f.validate().map_err(invalid)?;
+        }
         validate_profile(&config.profile_config(), &schema).map_err(invalid)?;
         Ok(config)
     }
@@ -98,9 +114,10 @@ impl ConfigFile {
         if let Some(p) = self.policy {
             p.validate()?;
             c.policy = p;
-            // Explicit thresholds in the file win over learnt ones.
-            c.learned_thresholds = false;
         }
+        // Explicit thresholds in the file win over learnt ones; other policy settings
+        // (resume_ticks, critical_rollback, ...) leave learning on.
+        c.learned_thresholds = !self.explicit_thresholds;
         if let Some(t) = &self.traffic {
             coalmine::traffic::TrafficController::new(t.clone())?;
             c.traffic = t.clone();

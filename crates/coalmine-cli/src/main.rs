@@ -31,7 +31,8 @@ Exit status:
   2  usage error (unknown option or value, an output that would overwrite an input)
   3  analyze: the rollout ends paused
   4  analyze: roll back
-  5  reserved for an inconclusive verdict (not produced yet)
+  5  analyze: inconclusive (not enough evidence to promote: no canary or control
+     data, a series never observed, a ramp that had not finished)
 
 When the reader of standard output goes away (`coalmine … | head`), the command
 stops writing quietly: score and eval end with status 0, analyze still ends with the

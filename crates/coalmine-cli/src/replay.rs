@@ -1,25 +1,14 @@
 //! Replaying ticks through an analysis, and what a timeline, a summary and a report
 //! need from it. `analyze`, `demo` and the HTML report all build on this module.
 
-use coalmine::BehaviorProfile;
 use coalmine::analysis::{Analysis, AnalysisConfig, Tick as AnalysisTick};
 use coalmine::policy::{Action, Level, Reason};
 use coalmine::risk::Source;
 use coalmine::schema::SchemaSpec;
 use coalmine::traffic::Phase;
+use coalmine::{BehaviorProfile, Verdict, VerdictReason, VerdictReport};
 
 use crate::timestamp::Style;
-
-/// How a replay ends, and the exit status that says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// No rollback, and the last decision was not a pause.
-    Promote,
-    /// The last decision was a pause.
-    Pause,
-    /// A rollback.
-    Rollback,
-}
 
 /// Exit status: promote.
 pub const EXIT_PROMOTE: u8 = 0;
@@ -27,26 +16,31 @@ pub const EXIT_PROMOTE: u8 = 0;
 pub const EXIT_PAUSED: u8 = 3;
 /// Exit status: roll back.
 pub const EXIT_ROLLBACK: u8 = 4;
-// Exit status 5 is kept for an inconclusive verdict (not enough evidence to promote),
-// which the analysis does not produce yet.
+/// Exit status: inconclusive (not enough evidence to promote).
+pub const EXIT_INCONCLUSIVE: u8 = 5;
 
-impl Verdict {
-    /// Its name in output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Promote => "promote",
-            Verdict::Pause => "pause",
-            Verdict::Rollback => "rollback",
-        }
+/// The exit status of `analyze` for a verdict.
+pub fn exit_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Promote => EXIT_PROMOTE,
+        Verdict::Pause => EXIT_PAUSED,
+        Verdict::Rollback => EXIT_ROLLBACK,
+        Verdict::Inconclusive => EXIT_INCONCLUSIVE,
     }
+}
 
-    /// The exit status of `analyze`.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Verdict::Promote => EXIT_PROMOTE,
-            Verdict::Pause => EXIT_PAUSED,
-            Verdict::Rollback => EXIT_ROLLBACK,
+/// A verdict's reason: its name in JSON.
+pub fn verdict_reason_name(reason: VerdictReason) -> &'static str {
+    match reason {
+        VerdictReason::Promoted => "promoted",
+        VerdictReason::RolledBack { because } | VerdictReason::Paused { because } => {
+            reason_words(because).0
         }
+        VerdictReason::NoTicks => "no_ticks",
+        VerdictReason::NoCanaryData => "no_canary_data",
+        VerdictReason::NoControlData => "no_control_data",
+        VerdictReason::SeriesNeverObserved => "series_never_observed",
+        VerdictReason::RampIncomplete => "ramp_incomplete",
     }
 }
 
@@ -133,8 +127,8 @@ pub struct Replay {
     pub ticks: u64,
     /// The verdict.
     pub verdict: Verdict,
-    /// Why: the reason of the rollback, or of the last decision.
-    pub reason: Option<Reason>,
+    /// The verdict with what it rests on.
+    pub report: VerdictReport,
     /// Timestamp of the rollback.
     pub decided_at: Option<f64>,
     /// How the input wrote timestamps.
@@ -168,7 +162,6 @@ pub struct Replayer {
     last: Option<Record>,
     max_risk: f64,
     decided_at: Option<f64>,
-    reason: Option<Reason>,
     style: Style,
     strongest: Vec<Contributor>,
     schema: SchemaSpec,
@@ -189,7 +182,6 @@ impl Replayer {
             last: None,
             max_risk: 0.0,
             decided_at: None,
-            reason: None,
             style: Style::Unix,
             strongest: Vec::new(),
             schema: profile.schema_spec().clone(),
@@ -201,7 +193,8 @@ impl Replayer {
         self.analysis.decision().canary_share
     }
 
-    /// Whether the rollout is over (rolled back or promoted).
+    /// Whether the rollout is over (rolled back or promoted: a promoted analysis takes
+    /// no more ticks).
     pub fn done(&self) -> bool {
         matches!(
             self.analysis.decision().phase,
@@ -265,7 +258,6 @@ impl Replayer {
             } else if risk >= self.max_risk && !contributors.is_empty() {
                 self.strongest = contributors;
             }
-            self.reason = Some(reason);
         }
         if self.analysis.ticks() == 1 || style == Style::Rfc3339 {
             self.style = style;
@@ -290,15 +282,11 @@ impl Replayer {
 
     /// The replay so far.
     pub fn finish(self) -> Replay {
-        let verdict = match (self.decided_at, self.last.as_ref().map(|r| r.level)) {
-            (Some(_), _) => Verdict::Rollback,
-            (None, Some(Level::Pause)) => Verdict::Pause,
-            _ => Verdict::Promote,
-        };
+        let report = self.analysis.verdict();
         Replay {
             ticks: self.analysis.ticks(),
-            verdict,
-            reason: self.reason,
+            verdict: report.verdict,
+            report,
             decided_at: self.decided_at,
             style: self.style,
             max_risk: self.max_risk,

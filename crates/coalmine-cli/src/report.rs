@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use coalmine::policy::Level;
 
-use crate::replay::{Replay, reason_words};
+use crate::replay::Replay;
 use crate::timestamp;
 
 const W: f64 = 900.0;
@@ -255,7 +255,7 @@ fn head(title: &str) -> String {
 body{{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}}
 h1{{font-size:20px}} h2{{font-size:16px;margin-top:28px}}
 .verdict{{font-size:18px;padding:8px 12px;display:inline-block;border-radius:4px;color:#fff}}
-.promote{{background:#009e73}} .pause{{background:#e69f00}} .rollback{{background:#d55e00}}
+.promote{{background:#009e73}} .pause{{background:#e69f00}} .rollback{{background:#d55e00}} .inconclusive{{background:#6b6b6b}}
 .lab{{font-size:12px;fill:#333}} .tick{{font-size:10px;fill:#666}}
 table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left}}
 .legend span{{margin-right:16px}}
@@ -275,9 +275,11 @@ fn body(out: &mut String, r: &Replay) {
         t2 = r.thresholds.1,
         n = r.records.len()
     );
-    let why = r
-        .reason
-        .map_or("no tick was analysed", |reason| reason_words(reason).1);
+    let why = r.report.explain(&r.schema);
+    let why = why
+        .strip_prefix(r.verdict.name())
+        .and_then(|w| w.strip_prefix(": "))
+        .unwrap_or(&why);
     let _ = write!(out, "<p>Why: {}.</p>", esc(why));
     out.push_str("<h2>Risk, decisions and canary share</h2>");
     out.push_str(&risk_chart(r));

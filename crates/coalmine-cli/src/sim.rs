@@ -69,6 +69,9 @@ fn config_of(s: &Scenario) -> ConfigFile {
         traffic: s.traffic.clone(),
         risk: None,
         profile: Some(s.profile_config()),
+        feedback: None,
+        // The written [policy] table carries both thresholds.
+        explicit_thresholds: true,
     }
 }
 

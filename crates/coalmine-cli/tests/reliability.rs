@@ -1176,6 +1176,176 @@ fn analyze_states_the_reason_and_the_source_of_contributors() {
     assert_eq!(first["reason"], "risk_low");
 }
 
+/// `analyze --json` on the healthy live fixture whose rows `edit` keeps, rewrites or
+/// drops (the header stays).
+fn analyze_edited(test: &str, edit: &dyn Fn(&str) -> Option<String>) -> (i32, serde_json::Value) {
+    let dir = scratch(test);
+    let live = std::fs::read_to_string(fixture("live_healthy.csv")).unwrap();
+    let mut out = String::new();
+    for (i, line) in live.lines().enumerate() {
+        let row = if i == 0 {
+            Some(line.to_string())
+        } else {
+            edit(line)
+        };
+        if let Some(row) = row {
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("live.csv");
+    std::fs::write(&path, out).unwrap();
+    let o = run(&[
+        "analyze",
+        "--config",
+        p(&config()),
+        "--history",
+        p(&fixture("history.csv")),
+        "--live",
+        p(&path),
+        "--json",
+    ]);
+    let stdout = text(&o.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    let json = serde_json::from_str(summary).unwrap_or_else(|e| panic!("{e}: {summary}"));
+    (code(&o), json)
+}
+
+fn keep(pred: impl Fn(&str) -> bool) -> impl Fn(&str) -> Option<String> {
+    move |l| pred(l).then(|| l.to_string())
+}
+
+#[test]
+fn no_evidence_is_inconclusive_never_promote() {
+    let blank_canary = |l: &str| {
+        Some(match l.split_once(",canary,") {
+            Some(_) => format!("{},", l.rsplit_once(',').unwrap().0),
+            None => l.to_string(),
+        })
+    };
+    let nan_canary = |l: &str| {
+        Some(match l.split_once(",canary,") {
+            Some(_) => format!("{},NaN", l.rsplit_once(',').unwrap().0),
+            None => l.to_string(),
+        })
+    };
+    let no_control = keep(|l| l.contains(",canary,"));
+    let one_tick = keep(|l| l.starts_with("2026-01-07T10:30:00Z"));
+    let no_latency = keep(|l| !l.contains(",latency_ms,"));
+    // (A file without any canary row is refused as bad input instead: exit 1, see
+    // `cli::bad_input_names_file_and_line_and_exits_1`.)
+    let cases: [(&str, &dyn Fn(&str) -> Option<String>, &str); 5] = [
+        ("empty_canary", &blank_canary, "no_canary_data"),
+        ("nan_canary", &nan_canary, "no_canary_data"),
+        ("no_control", &no_control, "no_control_data"),
+        ("one_tick", &one_tick, "ramp_incomplete"),
+        ("no_latency", &no_latency, "series_never_observed"),
+    ];
+    for (name, edit, reason) in cases {
+        let (status, json) = analyze_edited(name, edit);
+        assert_eq!(status, 5, "{name}: {json}");
+        assert_eq!(json["verdict"], "inconclusive", "{name}: {json}");
+        assert_eq!(json["reason"], reason, "{name}: {json}");
+    }
+    // The missing metric is named for every segment.
+    let (_, json) = analyze_edited("no_latency_named", &no_latency);
+    let never = json["evidence"]["never_observed"].as_array().unwrap();
+    assert_eq!(never.len(), 2, "{json}");
+    assert!(
+        never
+            .iter()
+            .all(|n| n.as_str().unwrap().starts_with("latency_ms/"))
+    );
+    assert!(
+        json["reason_text"]
+            .as_str()
+            .unwrap()
+            .contains("latency_ms in"),
+        "{json}"
+    );
+}
+
+/// The thresholds `analyze --json` reports for the healthy fixture with `policy` as
+/// the configuration's `[policy]` table and `extra` appended, against a profile that
+/// has recorded three outcomes, one of them a false alarm at risk 1.5.
+fn thresholds_with(test: &str, policy: &str, extra: &str) -> Result<(f64, f64), String> {
+    let dir = scratch(test);
+    let base = std::fs::read_to_string(config()).unwrap();
+    let schema_part = &base[..base.find("[policy]").unwrap()];
+    let config_path = dir.join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!("{schema_part}[policy]\n{policy}\n{extra}"),
+    )
+    .unwrap();
+    let profile = dir.join("profile.json");
+    let o = run(&[
+        "learn",
+        "--config",
+        p(&config_path),
+        "--history",
+        p(&fixture("history.csv")),
+        "--out",
+        p(&profile),
+    ]);
+    if code(&o) != 0 {
+        return Err(text(&o.stderr));
+    }
+    let json = std::fs::read_to_string(&profile).unwrap();
+    let json = json
+        .replacen("\"healthy_peaks\":[]", "\"healthy_peaks\":[1.5,0.1,0.1]", 1)
+        .replacen("\"false_alarm_peaks\":[]", "\"false_alarm_peaks\":[1.5]", 1)
+        .replacen("\"counts\":[0,0,0,0]", "\"counts\":[0,1,2,0]", 1);
+    std::fs::write(&profile, json).unwrap();
+    let o = run(&[
+        "analyze",
+        "--config",
+        p(&config_path),
+        "--profile",
+        p(&profile),
+        "--live",
+        p(&fixture("live_healthy.csv")),
+        "--json",
+    ]);
+    let stdout = text(&o.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default())
+            .map_err(|e| format!("{e}: {}", text(&o.stderr)))?;
+    let t = &summary["thresholds"];
+    Ok((t[0].as_f64().unwrap(), t[1].as_f64().unwrap()))
+}
+
+#[test]
+fn explicit_thresholds_win_and_other_policy_keys_keep_learning() {
+    // Explicit thresholds: used exactly, whatever the profile recorded.
+    let t = thresholds_with("explicit", "pause_at = 0.5\nrollback_at = 1.0", "").unwrap();
+    assert_eq!(t, (0.5, 1.0));
+    // Another policy key only: learning stays on, and the false alarm at 1.5 raises t2
+    // from the default policy's 0.8 to 1.55, keeping the ratio t1 / t2.
+    let t = thresholds_with("resume_only", "resume_ticks = 3", "").unwrap();
+    assert!((t.1 - 1.55).abs() < 1e-9, "{t:?}");
+    assert!((t.0 / t.1 - 0.5 / 0.8).abs() < 1e-9, "{t:?}");
+    // [feedback] is configurable: more outcomes needed, so nothing moves yet.
+    let t = thresholds_with(
+        "feedback",
+        "resume_ticks = 3",
+        "[feedback]\nmin_outcomes = 10\n",
+    )
+    .unwrap();
+    assert!((t.1 - 0.8).abs() < 1e-12, "{t:?}");
+    // ... and validated, naming the key.
+    let e = thresholds_with(
+        "bad_feedback",
+        "resume_ticks = 3",
+        "[feedback]\nmin_outcomes = 1\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("min_outcomes") && e.contains("config.toml"),
+        "{e}"
+    );
+}
+
 #[test]
 fn exit_statuses_are_documented_in_help() {
     for args in [vec!["--help"], vec!["analyze", "--help"]] {
@@ -1187,7 +1357,7 @@ fn exit_statuses_are_documented_in_help() {
             "2  usage error",
             "3  analyze: the rollout ends paused",
             "4  analyze: roll back",
-            "5  reserved",
+            "5  analyze: inconclusive",
         ] {
             assert!(out.contains(needle), "{args:?}: {needle}");
         }
