@@ -1211,6 +1211,9 @@ fn analyze_edited(test: &str, edit: &dyn Fn(&str) -> Option<String>) -> (i32, se
     (code(&o), json)
 }
 
+/// Rewrites (or drops, with `None`) one row of a metrics CSV.
+type RowEdit<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 fn keep(pred: impl Fn(&str) -> bool) -> impl Fn(&str) -> Option<String> {
     move |l| pred(l).then(|| l.to_string())
 }
@@ -1234,7 +1237,7 @@ fn no_evidence_is_inconclusive_never_promote() {
     let no_latency = keep(|l| !l.contains(",latency_ms,"));
     // (A file without any canary row is refused as bad input instead: exit 1, see
     // `cli::bad_input_names_file_and_line_and_exits_1`.)
-    let cases: [(&str, &dyn Fn(&str) -> Option<String>, &str); 5] = [
+    let cases: [(&str, RowEdit, &str); 5] = [
         ("empty_canary", &blank_canary, "no_canary_data"),
         ("nan_canary", &nan_canary, "no_canary_data"),
         ("no_control", &no_control, "no_control_data"),
