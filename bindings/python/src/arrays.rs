@@ -1,6 +1,7 @@
 //! numpy in and out: float64 contiguous arrays are borrowed as they are (zero-copy);
-//! anything else array-like goes through `numpy.ascontiguousarray(x, dtype=float64)`
-//! once, so lists, integer arrays and strided views work too.
+//! anything else array-like goes through `numpy.asarray(x, dtype=float64)` (its dimensions
+//! checked first) and `numpy.ascontiguousarray` once, so lists, integer arrays and
+//! strided views work too.
 
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
@@ -10,12 +11,24 @@ use pyo3::types::IntoPyDict;
 use crate::core::Array2;
 use crate::error::{BindError, BindResult};
 
-fn contiguous<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+/// `numpy.asarray(obj, dtype=float64)`: keeps the caller's number of dimensions (a
+/// scalar stays 0-D), so that it can be checked before the data is made contiguous.
+fn as_f64<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, usize)> {
     let py = obj.py();
     let kwargs = [("dtype", "float64")].into_py_dict(py)?;
-    py.import("numpy")?
+    let a = py
+        .import("numpy")?
+        .getattr("asarray")?
+        .call((obj,), Some(&kwargs))?;
+    let ndim = a.getattr("ndim")?.extract::<usize>()?;
+    Ok((a, ndim))
+}
+
+fn contiguous<'py>(a: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    a.py()
+        .import("numpy")?
         .getattr("ascontiguousarray")?
-        .call((obj,), Some(&kwargs))
+        .call1((a,))
 }
 
 /// A 1-D float64 view of `obj`; `what` names the argument in errors.
@@ -28,14 +41,13 @@ pub(crate) fn vector<'py>(
             return Ok(a.readonly());
         }
     }
-    let converted = contiguous(obj)?;
-    let ndim = converted.getattr("ndim")?.extract::<usize>()?;
+    let (converted, ndim) = as_f64(obj)?;
     if ndim != 1 {
         return Err(BindError::input(format!(
             "`{what}` must be one-dimensional, got an array of {ndim} dimensions"
         )));
     }
-    Ok(converted
+    Ok(contiguous(&converted)?
         .cast_into::<PyArray1<f64>>()
         .map_err(PyErr::from)?
         .readonly())
@@ -51,15 +63,14 @@ pub(crate) fn matrix<'py>(
             return Ok(a.readonly());
         }
     }
-    let converted = contiguous(obj)?;
-    let ndim = converted.getattr("ndim")?.extract::<usize>()?;
+    let (converted, ndim) = as_f64(obj)?;
     if ndim != 2 {
         return Err(BindError::input(format!(
             "`{what}` must be two-dimensional (one row per observation), got an array of \
              {ndim} dimensions"
         )));
     }
-    Ok(converted
+    Ok(contiguous(&converted)?
         .cast_into::<PyArray2<f64>>()
         .map_err(PyErr::from)?
         .readonly())
@@ -75,11 +86,10 @@ pub(crate) fn tick<'py>(
             return Ok(a.readonly());
         }
     }
-    let converted = contiguous(obj)?;
-    let ndim = converted.getattr("ndim")?.extract::<usize>()?;
+    let (converted, ndim) = as_f64(obj)?;
     let flat = match ndim {
         1 => converted,
-        2 => converted.call_method1("reshape", (-1,))?,
+        2 => contiguous(&converted)?.call_method1("reshape", (-1,))?,
         _ => {
             return Err(BindError::input(format!(
                 "`{what}` must be a 1-D array of segments × metrics values or a 2-D \
@@ -87,7 +97,7 @@ pub(crate) fn tick<'py>(
             )));
         }
     };
-    Ok(flat
+    Ok(contiguous(&flat)?
         .cast_into::<PyArray1<f64>>()
         .map_err(PyErr::from)?
         .readonly())

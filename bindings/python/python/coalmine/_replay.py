@@ -17,7 +17,7 @@ from ._coalmine import Analysis, BehaviorProfile, Config, Decision, ProfileBuild
 from ._errors import InputError, UnknownNameError
 
 if TYPE_CHECKING:  # pandas is optional: only these functions need it.
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
 COLUMNS = ("timestamp", "cohort", "segment", "metric", "value")
 _COHORTS = {"baseline": 0, "control": 0, "canary": 1}
@@ -38,11 +38,11 @@ def _seconds(column: "pd.Series") -> np.ndarray:
     if pd.api.types.is_bool_dtype(column):
         raise InputError("`timestamp` must hold seconds or datetimes, not booleans", 1101)
     if pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=np.float64)
+        return np.asarray(column.to_numpy(), dtype=np.float64)
     if not pd.api.types.is_datetime64_any_dtype(column):
         numeric = pd.to_numeric(column, errors="coerce")
         if not numeric.isna().any():
-            return numeric.to_numpy(dtype=np.float64)
+            return np.asarray(numeric.to_numpy(), dtype=np.float64)
         try:
             column = pd.to_datetime(column, format="ISO8601")
         except (ValueError, TypeError) as e:
@@ -56,10 +56,11 @@ def _seconds(column: "pd.Series") -> np.ndarray:
             1101,
         )
     ns = column.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    ns = ns.to_numpy().astype(np.int64)
+    ns = np.asarray(ns.to_numpy()).astype(np.int64)
     # Whole seconds and the nanoseconds apart, so seconds stay exact in float64.
     whole, frac = np.divmod(ns, 1_000_000_000)
-    return whole.astype(np.float64) + frac.astype(np.float64) / 1e9
+    out: np.ndarray = whole.astype(np.float64) + frac.astype(np.float64) / 1e9
+    return out
 
 
 def _indices(frame: "pd.DataFrame", column: str, names: List[str]) -> np.ndarray:
@@ -71,7 +72,7 @@ def _indices(frame: "pd.DataFrame", column: str, names: List[str]) -> np.ndarray
         raise UnknownNameError(
             f"row {frame.index[pos]!r}: unknown {column} `{frame[column].iloc[pos]}`", 8
         )
-    return codes.to_numpy(dtype=np.int64)
+    return np.asarray(codes.to_numpy(), dtype=np.int64)
 
 
 def ticks_from_frame(
@@ -146,7 +147,7 @@ def ticks_from_frame(
 def _missing(raw: "pd.Series") -> np.ndarray:
     pd = _pandas()
     text = raw.astype(str).str.strip().str.lower()
-    return (raw.isna() | text.isin(["", "nan"])).to_numpy()
+    return np.asarray((raw.isna() | text.isin(["", "nan"])).to_numpy(), dtype=bool)
 
 
 def learn(history: "pd.DataFrame", config: Config) -> BehaviorProfile:
