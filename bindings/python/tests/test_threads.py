@@ -76,3 +76,39 @@ def test_batch_work_releases_the_gil() -> None:
     inside = [b for b in beats if begin < b < end]
     assert end - begin > 0.05, "the batch was too short to tell"
     assert len(inside) >= 5, (len(inside), end - begin)
+
+
+def test_a_second_call_during_a_batch_is_refused_and_changes_nothing() -> None:
+    x = np.random.default_rng(2).normal(0, 1, 3_000_000)
+    det = coalmine.Ewma()
+    refused_reads = refused_updates = late_updates = 0
+    running = threading.Event()
+
+    def batch() -> None:
+        running.set()
+        det.update_many(x)
+
+    t = threading.Thread(target=batch)
+    t.start()
+    running.wait()
+    while t.is_alive():
+        try:
+            det.observations
+            continue
+        except RuntimeError as e:
+            assert "borrowed" in str(e)
+            refused_reads += 1
+        # The batch held the object a moment ago: an update either is refused, or
+        # comes after the whole batch.
+        try:
+            det.update(1.0)
+            late_updates += 1
+        except RuntimeError:
+            refused_updates += 1
+    t.join()
+    assert refused_reads > 0 and refused_updates > 0
+    twin = coalmine.Ewma()
+    twin.update_many(x)
+    for _ in range(late_updates):
+        twin.update(1.0)
+    assert det.to_json() == twin.to_json()
