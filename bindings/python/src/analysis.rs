@@ -10,7 +10,7 @@ use crate::arrays;
 use crate::config::PyConfig;
 use crate::core::{
     Action, Analysis, AnalysisConfig, BehaviorProfile, Contributor, Decision, Error, Level,
-    MAX_PROFILE_BYTES, Outcome, ProfileBuilder, RiskFactors, SchemaSpec, Tick,
+    MAX_PROFILE_BYTES, Outcome, ProfileBuilder, RiskFactors, SchemaSpec, Thresholds, Tick,
 };
 use crate::error::{BindError, BindResult};
 
@@ -29,6 +29,11 @@ fn json_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> BindResult<Bound<
         reason: "plain data could not be serialised",
     })?;
     Ok(py.import("json")?.getattr("loads")?.call1((text,))?)
+}
+
+/// Thresholds as Python's `(pause_at, rollback_at)`.
+fn pair(t: Thresholds) -> (f64, f64) {
+    (t.pause_at, t.rollback_at)
 }
 
 fn outcome(name: &str) -> BindResult<Outcome> {
@@ -190,7 +195,7 @@ impl PyProfile {
     /// The thresholds ``(pause_at, rollback_at)`` learnt from past outcomes.
     #[getter]
     fn learned_thresholds(&self) -> (f64, f64) {
-        self.inner.feedback().thresholds()
+        pair(self.inner.feedback().thresholds())
     }
 
     /// Records a finished rollout's outcome (``"rolled_back_truly_bad"``,
@@ -198,15 +203,16 @@ impl PyProfile {
     /// ``"promoted_later_bad"``, as :meth:`Analysis.outcome` gives) with its peak risk;
     /// returns the new learnt thresholds.
     fn record_outcome(&mut self, outcome: &str, peak_risk: f64) -> BindResult<(f64, f64)> {
-        Ok(self
+        let t = self
             .inner
-            .record_outcome(self::outcome(outcome)?, peak_risk)?)
+            .record_outcome(self::outcome(outcome)?, peak_risk)?;
+        Ok(pair(t))
     }
 
     /// Folds a healthy rollout into the profile (its detectors continue from where the
     /// analysis left them). Refuses an analysis of another schema.
     fn fold_healthy(&mut self, analysis: &PyAnalysis) -> BindResult<()> {
-        self.inner.fold_healthy(&analysis.inner)?;
+        analysis.inner.fold_into(&mut self.inner)?;
         Ok(())
     }
 
@@ -736,7 +742,7 @@ impl PyAnalysis {
     /// The thresholds in use, ``(pause_at, rollback_at)``.
     #[getter]
     fn thresholds(&self) -> (f64, f64) {
-        self.inner.thresholds()
+        pair(self.inner.thresholds())
     }
 
     /// A one-line human summary of the last decision.
@@ -753,7 +759,7 @@ impl PyAnalysis {
     #[staticmethod]
     fn restore(py: Python<'_>, text: &str) -> BindResult<Self> {
         let inner = py.detach(|| Analysis::restore(text))?;
-        let spec = inner.risk_engine().schema_spec().clone();
+        let spec = inner.schema_spec().clone();
         Ok(Self::wrap(inner, spec))
     }
 

@@ -115,7 +115,7 @@ impl From<SequentialState> for PySequentialState {
             p_value: s.p_value,
             e_value: s.e_value,
             rejected: s.rejected,
-            confidence_interval: s.confidence_interval,
+            confidence_interval: (s.confidence_interval.lower, s.confidence_interval.upper),
             minimum_detectable_effect: s.minimum_detectable_effect,
             sufficient: s.sufficient,
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{
     AnalysisConfig, FeatureSpec, MetricSpec, PolicyConfig, ProfileConfig, RiskConfig, Schema,
-    SchemaSpec, SegmentSpec, TrafficConfig, TrafficController,
+    SchemaSpec, SegmentSpec, TrafficConfig,
 };
 use crate::error::{BindError, BindResult};
 
@@ -56,12 +56,12 @@ impl Resolved {
             analysis.learned_thresholds = false;
         }
         if let Some(t) = &file.traffic {
-            TrafficController::new(t.clone())?;
             analysis.traffic = t.clone();
         }
         if let Some(r) = file.risk {
             analysis.risk = r;
         }
+        analysis.validate()?;
         Ok(Resolved {
             file,
             schema,

@@ -13,8 +13,9 @@ use pyo3::types::{PyDict, PyType};
 
 use crate::arrays;
 use crate::core::{
-    Anomaly, AnomalyDetector, Autoencoder, AutoencoderConfig, Error, Ewma, EwmaConfig, FitOptions,
-    HoltWinters, HoltWintersConfig, HoltWintersParams, MAX_ABS_VALUE, MAX_SEASON_LENGTH,
+    Anomaly, AnomalyColumns, AnomalyDetector, Autoencoder, AutoencoderConfig, Error, Ewma,
+    EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams, MAX_ABS_VALUE,
+    MAX_SEASON_LENGTH,
 };
 use crate::error::{BindError, BindResult};
 
@@ -30,9 +31,9 @@ pub(crate) fn count(name: &'static str, v: i64) -> BindResult<u64> {
     })
 }
 
-/// The check every univariate detector applies to an observation, done up front so a
-/// batch fails before anything is applied.
-fn check_observation(x: f64) -> Result<(), Error> {
+/// The check the core applies to every entry of an autoencoder input, done up front so
+/// that a batch of rows fails before anything is applied.
+fn check_value(x: f64) -> Result<(), Error> {
     if !x.is_finite() {
         Err(Error::NonFinite {
             what: "observation",
@@ -114,29 +115,34 @@ struct Columns {
 }
 
 impl Columns {
-    fn with_capacity(n: usize) -> Self {
+    fn zeroed(n: usize) -> Self {
         Columns {
-            expected: Vec::with_capacity(n),
-            residual: Vec::with_capacity(n),
-            deviation: Vec::with_capacity(n),
-            tail_probability: Vec::with_capacity(n),
-            ready: Vec::with_capacity(n),
+            expected: vec![0.0; n],
+            residual: vec![0.0; n],
+            deviation: vec![0.0; n],
+            tail_probability: vec![0.0; n],
+            ready: vec![false; n],
             shares: None,
         }
     }
 
-    #[inline]
-    fn push(&mut self, a: &Anomaly, had_forecast: bool) {
-        if had_forecast {
-            self.expected.push(a.expected);
-            self.residual.push(a.residual);
-        } else {
-            self.expected.push(f64::NAN);
-            self.residual.push(f64::NAN);
+    fn as_columns(&mut self) -> AnomalyColumns<'_> {
+        AnomalyColumns {
+            expected: &mut self.expected,
+            residual: &mut self.residual,
+            deviation: &mut self.deviation,
+            tail_probability: &mut self.tail_probability,
+            ready: &mut self.ready,
         }
-        self.deviation.push(a.deviation);
-        self.tail_probability.push(a.tail_probability);
-        self.ready.push(a.ready);
+    }
+
+    #[inline]
+    fn put(&mut self, i: usize, a: &Anomaly) {
+        self.expected[i] = a.expected;
+        self.residual[i] = a.residual;
+        self.deviation[i] = a.deviation;
+        self.tail_probability[i] = a.tail_probability;
+        self.ready[i] = a.ready;
     }
 
     fn into_py(self, py: Python<'_>) -> BindResult<PyAnomalies> {
@@ -194,35 +200,15 @@ impl PyAnomalies {
     }
 }
 
-/// Runs a univariate batch on a copy of `det` and returns the copy with the columns,
-/// or the error at the first bad index (the caller keeps its detector unchanged).
-fn univariate<D>(det: &D, xs: &[f64], has_forecast: fn(&D) -> bool) -> BindResult<(D, Columns)>
+/// A univariate batch through the core's `observe_batch` (atomic: on error the
+/// detector is as it was).
+fn univariate<D>(det: &mut D, xs: &[f64]) -> BindResult<Columns>
 where
     D: AnomalyDetector<Input = f64> + Clone,
 {
-    if let Some((i, e)) = xs
-        .iter()
-        .enumerate()
-        .find_map(|(i, &x)| check_observation(x).err().map(|e| (i, e)))
-    {
-        return Err(BindError::at(e, i));
-    }
-    let mut work = det.clone();
-    let mut cols = Columns::with_capacity(xs.len());
-    for (i, x) in xs.iter().enumerate() {
-        let had = has_forecast(&work);
-        let a = work.observe(x).map_err(|e| BindError::at(e, i))?;
-        cols.push(&a, had);
-    }
-    Ok((work, cols))
-}
-
-fn ewma_has_forecast(e: &Ewma) -> bool {
-    e.mean().is_some()
-}
-
-fn always(_: &HoltWinters) -> bool {
-    true
+    let mut cols = Columns::zeroed(xs.len());
+    det.observe_batch(xs, &mut cols.as_columns())?;
+    Ok(cols)
 }
 
 /// Exponentially weighted moving average detector.
@@ -261,7 +247,7 @@ impl PyEwma {
 
     /// Scores one observation and learns from it.
     fn update(&mut self, x: f64) -> BindResult<PyAnomaly> {
-        let had = self.inner.mean().is_some();
+        let had = self.inner.has_forecast();
         let a = self.inner.observe(&x)?;
         Ok(PyAnomaly::new(&a, had))
     }
@@ -270,9 +256,8 @@ impl PyEwma {
     fn update_many(&mut self, py: Python<'_>, xs: &Bound<'_, PyAny>) -> BindResult<PyAnomalies> {
         let view = arrays::vector(xs, "xs")?;
         let slice = arrays::slice(&view)?;
-        let det = &self.inner;
-        let (work, cols) = py.detach(|| univariate(det, slice, ewma_has_forecast))?;
-        self.inner = work;
+        let det = &mut self.inner;
+        let cols = py.detach(|| univariate(det, slice))?;
         cols.into_py(py)
     }
 
@@ -544,9 +529,8 @@ impl PyHoltWinters {
     fn update_many(&mut self, py: Python<'_>, xs: &Bound<'_, PyAny>) -> BindResult<PyAnomalies> {
         let view = arrays::vector(xs, "xs")?;
         let slice = arrays::slice(&view)?;
-        let det = &self.inner;
-        let (work, cols) = py.detach(|| univariate(det, slice, always))?;
-        self.inner = work;
+        let det = &mut self.inner;
+        let cols = py.detach(|| univariate(det, slice))?;
         cols.into_py(py)
     }
 
@@ -560,9 +544,10 @@ impl PyHoltWinters {
     /// ahead with the given coverage in (0, 1).
     #[pyo3(signature = (h = 1, coverage = 0.95))]
     fn prediction_interval(&self, h: i64, coverage: f64) -> BindResult<(f64, f64)> {
-        Ok(self
+        let i = self
             .inner
-            .prediction_interval(count("h", h)? as usize, coverage)?)
+            .prediction_interval(count("h", h)? as usize, coverage)?;
+        Ok((i.lower, i.upper))
     }
 
     /// Current level.
@@ -677,7 +662,7 @@ impl PyAutoencoder {
             });
         }
         for &v in row {
-            check_observation(v).map_err(|e| match e {
+            check_value(v).map_err(|e| match e {
                 Error::NonFinite { value, .. } => Error::NonFinite {
                     what: "autoencoder input",
                     value,
@@ -725,8 +710,8 @@ impl PyAutoencoder {
             weight_decay,
         };
         let view = arrays::matrix(data, "data")?;
-        let array = view.as_array();
-        let inner = py.detach(|| Autoencoder::train(config, array))?;
+        let (flat, rows, _) = arrays::rows(&view)?;
+        let inner = py.detach(|| Autoencoder::train_flat(config, flat, rows))?;
         Ok(PyAutoencoder { inner })
     }
 
@@ -759,13 +744,13 @@ impl PyAutoencoder {
                     .map_err(|e| BindError::at(e, i))?;
             }
             let mut work = this.inner.clone();
-            let mut cols = Columns::with_capacity(n);
+            let mut cols = Columns::zeroed(n);
             let mut shares = vec![0.0; n * d];
             for i in 0..n {
                 let a = work
                     .score_into(&data[i * d..(i + 1) * d], &mut shares[i * d..(i + 1) * d])
                     .map_err(|e| BindError::at(e, i))?;
-                cols.push(&a, true);
+                cols.put(i, &a);
             }
             cols.shares = Some((shares, d));
             Ok((work, cols))

@@ -22,9 +22,8 @@ pub(crate) mod codes {
 /// Everything a call of this crate can fail with.
 #[derive(Debug)]
 pub(crate) enum BindError {
-    /// The core refused; with a batch call, `index` is the position of the element
-    /// that was refused (nothing of the batch was applied).
-    Core { error: Error, index: Option<usize> },
+    /// The core refused.
+    Core(Error),
     /// The binding's own condition: one of [`codes`] and a message.
     Own { code: u32, message: String },
     /// An exception raised by Python code the binding called (numpy, json).
@@ -46,17 +45,20 @@ impl BindError {
         }
     }
 
+    /// Element `index` of a batch the binding runs itself was refused: reported as the
+    /// core reports its own batches.
     pub(crate) fn at(error: Error, index: usize) -> Self {
-        BindError::Core {
-            error,
-            index: Some(index),
+        Error::Batch {
+            index,
+            error: Box::new(error),
         }
+        .into()
     }
 }
 
 impl From<Error> for BindError {
     fn from(error: Error) -> Self {
-        BindError::Core { error, index: None }
+        BindError::Core(error)
     }
 }
 
@@ -70,13 +72,18 @@ impl From<BindError> for PyErr {
     fn from(e: BindError) -> PyErr {
         let (code, message, index) = match e {
             BindError::Py(e) => return e,
-            BindError::Core { error, index } => {
-                let message = match index {
-                    Some(i) => format!("at index {i}: {error}"),
-                    None => error.to_string(),
-                };
-                (error.code(), message, index)
+            // A refused batch is raised as the class of why it was refused, so that
+            // `except NonFiniteError` catches a NaN in an array as it does a NaN alone;
+            // `index` says where, the message is the core's.
+            BindError::Core(Error::Batch { index, error }) => {
+                let message = Error::Batch {
+                    index,
+                    error: error.clone(),
+                }
+                .to_string();
+                (error.code(), message, Some(index))
             }
+            BindError::Core(error) => (error.code(), error.to_string(), None),
             BindError::Own { code, message } => (code, message, None),
         };
         Python::attach(|py| make(py, code, &message, index))

@@ -77,7 +77,7 @@ def test_bad_batch_names_the_index_and_changes_nothing(
     x[17] = bad
     with pytest.raises(error) as info:
         det.update_many(x)
-    assert info.value.index == 17 and "at index 17" in str(info.value)
+    assert info.value.index == 17 and "observation 17 of the batch" in str(info.value)
     assert info.value.code == (2 if error is coalmine.NonFiniteError else 5)
     assert isinstance(info.value, ValueError) and isinstance(info.value, coalmine.CoalmineError)
     assert det.to_json() == before

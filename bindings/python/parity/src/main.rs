@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
-use coalmine::policy::{Action, Level, PolicyConfig};
+use coalmine::policy::{Level, PolicyConfig};
 use coalmine::schema::{Schema, SchemaSpec};
 use coalmine::traffic::{TrafficConfig, TrafficController};
 use coalmine::{Error, ProfileBuilder};
@@ -86,7 +86,7 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
                 ticks.push(t);
             }
         }
-        traffic.apply(&Action::Continue, true, true, 0.5);
+        traffic.apply(Level::Continue, true, true);
     }
     write("live.csv", &live)?;
 
