@@ -733,6 +733,40 @@ impl PyAnalysis {
         self.inner.ticks()
     }
 
+    /// What the profile expects of (``segment``, ``metric``) next tick, for charts:
+    /// ``{"expected", "scale", "canary_level", "ready"}`` (the band is
+    /// ``expected ± k · scale``; ``canary_level`` is None before the canary was seen).
+    fn series<'py>(
+        &self,
+        py: Python<'py>,
+        segment: &str,
+        metric: &str,
+    ) -> BindResult<Bound<'py, PyAny>> {
+        let index = |what: &'static str, names: Vec<&String>, name: &str| {
+            names
+                .iter()
+                .position(|n| n.as_str() == name)
+                .ok_or_else(|| Error::UnknownName {
+                    what,
+                    name: name.to_string(),
+                })
+        };
+        let s = index(
+            "segment",
+            self.spec.segments.iter().map(|x| &x.name).collect(),
+            segment,
+        )?;
+        let m = index(
+            "metric",
+            self.spec.metrics.iter().map(|x| &x.name).collect(),
+            metric,
+        )?;
+        let view = self.inner.series(s, m).ok_or(Error::Internal {
+            reason: "a series of the schema has no view",
+        })?;
+        json_to_py(py, &view)
+    }
+
     /// The highest risk seen so far.
     #[getter]
     fn peak_risk(&self) -> f64 {

@@ -341,6 +341,20 @@ def test_checkpoint_restore_and_pickle_continue_identically(
         coalmine.Analysis.restore(text)
 
 
+def test_series_view(config: coalmine.Config, profile: coalmine.BehaviorProfile) -> None:
+    a = coalmine.Analysis(profile, config)
+    before = a.series("pro", "latency")
+    assert before["canary_level"] is None and 150 < before["expected"] < 250
+    ts, control, canary = _live(5)
+    a.observe_many(ts, control, canary)
+    after = a.series("pro", "latency")
+    assert after["canary_level"] is not None and after["scale"] > 0
+    with pytest.raises(coalmine.UnknownNameError):
+        a.series("team", "latency")
+    with pytest.raises(coalmine.UnknownNameError):
+        a.series("pro", "cpu")
+
+
 def test_default_config_analysis(profile: coalmine.BehaviorProfile) -> None:
     a = coalmine.Analysis(profile)
     ts, control, canary = _live(5)
