@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 N_BATCH = 1_000_000
 N_LOOP = 200_000
 SEASON = 24
-ROUNDS = 3
+ROUNDS = 5
 
 
 def signal(n: int, seed: int = 0) -> np.ndarray:
@@ -84,9 +84,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return (
-        f"{model}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
+        f"{model}, nproc {os.cpu_count()}, load average {load} at the start, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
     )
 
 
@@ -99,6 +100,7 @@ def main() -> None:
     import river
     from river import anomaly, stats, time_series
 
+    where = machine()
     x = signal(N_BATCH)
     xl = [float(v) for v in x[:N_LOOP]]
     rows: List[tuple] = []
@@ -197,7 +199,7 @@ def main() -> None:
     ]
 
     today = datetime.date.today().isoformat()
-    print(f"## Python package, {today} — {machine()}, river {river.__version__}, pandas {pd.__version__}\n")
+    print(f"## Python package, {today} — {where}, river {river.__version__}, pandas {pd.__version__}\n")
     print("| what | ns per point | × Rust per point | × `Ewma.update_many` |")
     print("| --- | ---: | ---: | ---: |")
     for name, ns, r, rb in rows:
