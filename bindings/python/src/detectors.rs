@@ -1,9 +1,8 @@
 //! The streaming detectors: `Ewma`, `HoltWinters`, `Autoencoder`.
 //!
 //! `update(x)` scores one observation; `update_many(xs)` scores a whole array with the
-//! GIL released and returns numpy columns. A batch is atomic: every value is checked
-//! before any is applied, and an error names the index of the first bad one and leaves
-//! the detector as it was. `expected` is NaN for an observation that had no forecast
+//! GIL released and returns numpy columns. A batch is atomic: if any value is refused,
+//! none is applied, and the error names the index of the first bad one. `expected` is NaN for an observation that had no forecast
 //! (the very first one an EWMA ever sees), so `Ewma.update_many(x).expected` is pandas'
 //! `ewm(alpha, adjust=False).mean().shift(1)`.
 
@@ -32,16 +31,14 @@ pub(crate) fn count(name: &'static str, v: i64) -> BindResult<u64> {
 }
 
 /// The check the core applies to every entry of an autoencoder input, done up front so
-/// that a batch of rows fails before anything is applied.
-fn check_value(x: f64) -> Result<(), Error> {
+/// that a batch of rows fails before anything is applied (the core has no batch for
+/// the autoencoder).
+fn check_value(what: &'static str, x: f64) -> Result<(), Error> {
     if !x.is_finite() {
-        Err(Error::NonFinite {
-            what: "observation",
-            value: x,
-        })
+        Err(Error::NonFinite { what, value: x })
     } else if x.abs() > MAX_ABS_VALUE {
         Err(Error::OutOfRange {
-            what: "observation",
+            what,
             value: x,
             limit: MAX_ABS_VALUE,
         })
@@ -662,18 +659,7 @@ impl PyAutoencoder {
             });
         }
         for &v in row {
-            check_value(v).map_err(|e| match e {
-                Error::NonFinite { value, .. } => Error::NonFinite {
-                    what: "autoencoder input",
-                    value,
-                },
-                Error::OutOfRange { value, limit, .. } => Error::OutOfRange {
-                    what: "autoencoder input",
-                    value,
-                    limit,
-                },
-                other => other,
-            })?;
+            check_value("autoencoder input", v)?;
         }
         Ok(())
     }
