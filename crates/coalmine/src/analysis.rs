@@ -9,13 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::feedback::Outcome;
-use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Thresholds};
+use crate::detect::AnomalyDetector;
+use crate::feedback::{Outcome, Thresholds};
+use crate::persist::{Document, check_header};
+use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason};
 use crate::profile::BehaviorProfile;
 use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
 use crate::schema::SchemaSpec;
-use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController};
-use crate::{AnomalyDetector, Error, Interval};
+use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController, TrafficMode};
+use crate::{Error, Interval};
 
 /// The format name written into every checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
@@ -245,7 +247,7 @@ impl Analysis {
             canary_share: traffic.share(),
             allocation: traffic.allocation(),
             phase: traffic.phase(),
-            shadow: matches!(config.traffic.mode, crate::traffic::TrafficMode::Shadow),
+            shadow: matches!(config.traffic.mode, TrafficMode::Shadow),
             assessment: RiskAssessment {
                 contributors: Vec::with_capacity(config.risk.max_contributors + 1),
                 ..RiskAssessment::default()
@@ -441,9 +443,9 @@ impl Analysis {
     /// [`Error::CheckpointVersion`] for another version, [`Error::CorruptCheckpoint`]
     /// for anything else that is wrong with it.
     pub fn restore(text: &str) -> Result<Self, Error> {
-        crate::profile::check_header(
+        check_header(
             text,
-            crate::profile::Document::Checkpoint,
+            Document::Checkpoint,
             CHECKPOINT_FORMAT,
             CHECKPOINT_VERSION,
             "checkpoint bytes",

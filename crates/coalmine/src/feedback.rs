@@ -11,7 +11,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::policy::Thresholds;
+use crate::math::robust::nearest_rank;
+
+/// The two thresholds of the seed's rule, `t1 < t2`: what the policy applies and what
+/// feedback learns (defined here, below both, so that neither imports the other).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
+}
 
 /// How a finished rollout turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,10 +223,9 @@ impl Feedback {
         if self.healthy_peaks.len() >= c.min_healthy {
             let mut sorted = self.healthy_peaks.clone();
             sorted.sort_by(f64::total_cmp);
-            let q = 1.0 - c.target_false_rollback_rate;
-            let idx = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+            let q = nearest_rank(&sorted, 1.0 - c.target_false_rollback_rate);
             // Just above the quantile: a rollout at exactly that peak is not rolled back.
-            t2 = t2.max(sorted[idx] + 1e-9);
+            t2 = t2.max(q + 1e-9);
         }
         self.rollback_at = t2.clamp(c.min_rollback_at, c.max_rollback_at);
         self.counts[outcome as usize] += 1;

@@ -85,28 +85,6 @@ fn drive(a: &mut Analysis, sc: &Scenario) -> Vec<Decision> {
     out
 }
 
-#[allow(dead_code)]
-fn dump(d: &[Decision]) {
-    for x in d {
-        eprintln!(
-            "{:3} {:?} {:?} share {:.3} risk {:.2} pred {:.2} f {:?} top {:?}",
-            x.tick,
-            x.action.level(),
-            x.reason,
-            x.canary_share,
-            x.assessment.risk,
-            x.assessment.predicted_risk,
-            x.assessment.factors,
-            x.assessment.contributors.first().map(|c| (
-                c.segment,
-                c.metric,
-                c.deviation,
-                c.p_value
-            ))
-        );
-    }
-}
-
 fn first(decisions: &[Decision], level: Level) -> Option<usize> {
     decisions.iter().position(|d| d.action.level() == level)
 }
@@ -124,9 +102,6 @@ fn an_obvious_error_spike_is_rolled_back_within_a_few_ticks() {
         ..Scenario::default()
     };
     let d = drive(&mut a, &sc);
-    if std::env::var_os("DUMP").is_some() {
-        dump(&d);
-    }
     let rb = first(&d, Level::Rollback).expect("rolled back");
     assert!((30..=34).contains(&rb), "rolled back at {rb}");
     assert_eq!(d[rb].canary_share, 0.0);
@@ -147,9 +122,6 @@ fn a_healthy_canary_ramps_to_full_traffic_and_is_promoted() {
                 ..Scenario::default()
             },
         );
-        if std::env::var_os("DUMP").is_some() {
-            dump(&d);
-        }
         assert!(
             first(&d, Level::Rollback).is_none(),
             "seed {seed}: {}",
@@ -192,9 +164,6 @@ fn a_borderline_anomaly_pauses_scales_back_and_resumes_when_it_clears() {
         ..Scenario::default()
     };
     let d = drive(&mut a, &sc);
-    if std::env::var_os("DUMP").is_some() {
-        dump(&d);
-    }
     let pause = first(&d, Level::Pause).expect("paused");
     assert!(pause >= 20, "paused before the onset at {pause}");
     assert!(first(&d, Level::Rollback).is_none(), "{}", a.summary());
@@ -233,9 +202,6 @@ fn a_memory_leak_is_rolled_back_on_prediction_before_it_crosses_its_limit() {
         ..Scenario::default()
     };
     let d = drive(&mut a, &sc);
-    if std::env::var_os("DUMP").is_some() {
-        dump(&d);
-    }
     let rb = first(&d, Level::Rollback).expect("rolled back");
     assert_eq!(d[rb].reason, Reason::Predicted, "{}", a.summary());
     assert!(
