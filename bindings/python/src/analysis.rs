@@ -10,7 +10,7 @@ use crate::arrays;
 use crate::config::PyConfig;
 use crate::core::{
     Action, Analysis, AnalysisConfig, BehaviorProfile, Contributor, Decision, Error, Level,
-    MAX_PROFILE_BYTES, Outcome, ProfileBuilder, RiskFactors, SchemaSpec, Thresholds, Tick,
+    MAX_DOCUMENT_BYTES, Outcome, ProfileBuilder, RiskFactors, SchemaSpec, Thresholds, Tick,
 };
 use crate::error::{BindError, BindResult};
 
@@ -146,11 +146,11 @@ impl PyProfile {
     ) -> BindResult<Self> {
         // Refused before reading, so an absurd file is not read into memory.
         let len = std::fs::metadata(&path).map_err(PyErr::from)?.len();
-        if len > MAX_PROFILE_BYTES as u64 {
+        if len > MAX_DOCUMENT_BYTES as u64 {
             return Err(Error::TooLarge {
                 what: "profile bytes",
                 got: usize::try_from(len).unwrap_or(usize::MAX),
-                limit: MAX_PROFILE_BYTES,
+                limit: MAX_DOCUMENT_BYTES,
             }
             .into());
         }
