@@ -268,3 +268,12 @@ def test_sequential_test() -> None:
         rng.normal(0, 1, 200)
     )
     assert not null.rejected
+
+
+def test_exceptions_pickle_with_code_and_index() -> None:
+    x = np.array([1.0, np.nan])
+    with pytest.raises(coalmine.NonFiniteError) as info:
+        coalmine.Ewma().update_many(x)
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is coalmine.NonFiniteError
+    assert (back.code, back.index, str(back)) == (2, 1, str(info.value))

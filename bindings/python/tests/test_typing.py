@@ -11,11 +11,15 @@ import coalmine
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = Path(coalmine.__file__).resolve().parent
+# Run from the build output folder, so that mypy's cache lands there and not in the
+# source tree.
+TARGET = HERE.parents[2] / "target"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
+    TARGET.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=HERE
+        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=TARGET
     )
 
 
