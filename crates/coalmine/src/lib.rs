@@ -97,6 +97,7 @@ pub mod risk;
 pub mod schema;
 pub mod scoring;
 pub mod traffic;
+pub mod verdict;
 
 pub use analysis::{Analysis, AnalysisConfig, Decision, SeriesView, Tick};
 pub use compare::{
@@ -121,6 +122,7 @@ pub use schema::{
     Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec, SeriesId,
 };
 pub use traffic::{Allocation, Phase, TrafficConfig, TrafficMode};
+pub use verdict::{Verdict, VerdictReason, VerdictReport};
 
 /// The largest magnitude an observation or state value may have. Metrics never come
 /// near it; it exists so that squares and sums of accepted values stay finite, which

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::detect::{Anomaly, AnomalyDetector, Autoencoder, Ewma, HoltWinters};
-use crate::feedback::{Feedback, Outcome, Thresholds};
+use crate::feedback::{Feedback, FeedbackConfig, Outcome};
 use crate::persist::{Document, check_header};
 use crate::schema::{Schema, SchemaSpec};
 
@@ -36,7 +36,7 @@ pub(crate) use season::autocorrelation;
 /// The format name written into every profile.
 pub const PROFILE_FORMAT: &str = "coalmine-profile";
 /// The profile format version this build reads and writes.
-pub const PROFILE_VERSION: u64 = 1;
+pub const PROFILE_VERSION: u64 = 2;
 
 /// The fitted detector of one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,14 +188,16 @@ impl BehaviorProfile {
         &mut self.segments
     }
 
-    /// Records a finished rollout's outcome (see [`Feedback::record`]); returns the
-    /// new thresholds.
-    pub fn record_outcome(
-        &mut self,
-        outcome: Outcome,
-        peak_risk: f64,
-    ) -> Result<Thresholds, Error> {
+    /// Records a finished rollout's outcome (see [`Feedback::record`]). The
+    /// thresholds it implies are computed when an analysis starts, from the policy it
+    /// is configured with ([`Feedback::thresholds`]).
+    pub fn record_outcome(&mut self, outcome: Outcome, peak_risk: f64) -> Result<(), Error> {
         self.feedback.record(outcome, peak_risk)
+    }
+
+    /// Replaces the feedback settings (validated); recorded outcomes stay.
+    pub fn set_feedback_config(&mut self, config: FeedbackConfig) -> Result<(), Error> {
+        self.feedback.set_config(config)
     }
 
     /// History ticks the profile was learnt from.
@@ -230,6 +232,9 @@ impl BehaviorProfile {
     fn check(&self) -> Result<(), Error> {
         let schema = Schema::new(self.schema.clone())?;
         let corrupt = |reason: String| Err(Error::CorruptProfile { reason });
+        if let Err(e) = self.feedback.validate() {
+            return corrupt(format!("feedback: {e}"));
+        }
         if self.segments.len() != schema.n_segments() {
             return corrupt(format!(
                 "{} segment profiles for {} segments",
@@ -366,13 +371,19 @@ mod tests {
             },
         );
         let json = p.to_json();
-        let v2 = json.replacen("\"version\":1", "\"version\":2", 1);
+        // Format 1 kept thresholds learnt from a constant, not from the policy.
+        let v1 = json.replacen("\"version\":2", "\"version\":1", 1);
         assert!(matches!(
-            BehaviorProfile::from_json(&v2),
+            BehaviorProfile::from_json(&v1),
             Err(Error::ProfileVersion {
-                found: 2,
-                supported: 1
+                found: 1,
+                supported: 2
             })
+        ));
+        let bad_feedback = json.replacen("\"min_outcomes\":3", "\"min_outcomes\":0", 1);
+        assert!(matches!(
+            BehaviorProfile::from_json(&bad_feedback),
+            Err(Error::CorruptProfile { .. })
         ));
         for cut in [0, 1, json.len() / 3, json.len() - 1] {
             assert!(matches!(
