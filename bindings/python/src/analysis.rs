@@ -10,7 +10,8 @@ use crate::arrays;
 use crate::config::PyConfig;
 use crate::core::{
     Action, Analysis, AnalysisConfig, BehaviorProfile, Contributor, Decision, Error, Level,
-    MAX_DOCUMENT_BYTES, Outcome, ProfileBuilder, RiskFactors, SchemaSpec, Thresholds, Tick,
+    MAX_DOCUMENT_BYTES, Outcome, Phase, PolicyConfig, ProfileBuilder, RiskFactors, SchemaSpec,
+    Thresholds, Tick, VerdictReason, VerdictReport,
 };
 use crate::error::{BindError, BindResult};
 
@@ -192,21 +193,25 @@ impl PyProfile {
         self.inner.feedback().recorded()
     }
 
-    /// The thresholds ``(pause_at, rollback_at)`` learnt from past outcomes.
-    #[getter]
-    fn learned_thresholds(&self) -> (f64, f64) {
-        pair(self.inner.feedback().thresholds())
+    /// The thresholds ``(pause_at, rollback_at)`` an analysis with ``config`` (default:
+    /// the default policy) would use after the outcomes recorded so far: the configured
+    /// ones until enough outcomes are recorded, then moved within bounds around them.
+    #[pyo3(signature = (config = None))]
+    fn learned_thresholds(&self, config: Option<&PyConfig>) -> (f64, f64) {
+        let policy = config.map_or_else(PolicyConfig::default, |c| c.inner.analysis.policy);
+        pair(self.inner.feedback().thresholds(Thresholds {
+            pause_at: policy.pause_at,
+            rollback_at: policy.rollback_at,
+        }))
     }
 
     /// Records a finished rollout's outcome (``"rolled_back_truly_bad"``,
     /// ``"rolled_back_false_alarm"``, ``"promoted_healthy"`` or
-    /// ``"promoted_later_bad"``, as :meth:`Analysis.outcome` gives) with its peak risk;
-    /// returns the new learnt thresholds.
-    fn record_outcome(&mut self, outcome: &str, peak_risk: f64) -> BindResult<(f64, f64)> {
-        let t = self
+    /// ``"promoted_later_bad"``, as :meth:`Analysis.outcome` gives) with its peak risk.
+    fn record_outcome(&mut self, outcome: &str, peak_risk: f64) -> BindResult<()> {
+        Ok(self
             .inner
-            .record_outcome(self::outcome(outcome)?, peak_risk)?;
-        Ok(pair(t))
+            .record_outcome(self::outcome(outcome)?, peak_risk)?)
     }
 
     /// Folds a healthy rollout into the profile (its detectors continue from where the
@@ -245,31 +250,128 @@ impl PyProfile {
     }
 }
 
-/// The verdict of a rollout so far. The core has no verdict type yet; this is the rule
-/// the `coalmine` command applies, kept in one place so that a new verdict is one arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Promote,
-    Pause,
-    Rollback,
+/// What a rollout concluded, and the evidence it rests on.
+#[pyclass(module = "coalmine", name = "VerdictReport", frozen)]
+#[derive(Debug, Clone)]
+pub(crate) struct PyVerdictReport {
+    inner: VerdictReport,
+    spec: Arc<SchemaSpec>,
 }
 
-impl Verdict {
-    fn of(analysis: &Analysis) -> Self {
-        // A rollback is final in the policy, so the last decision tells.
-        match analysis.decision().action.level() {
-            Level::Rollback => Verdict::Rollback,
-            Level::Pause => Verdict::Pause,
-            Level::Continue => Verdict::Promote,
+#[pymethods]
+impl PyVerdictReport {
+    /// ``"promote"``, ``"pause"``, ``"rollback"`` or ``"inconclusive"``.
+    #[getter]
+    fn verdict(&self) -> &'static str {
+        self.inner.verdict.name()
+    }
+
+    /// Why: ``"promoted"``, ``"rolled_back"``, ``"paused"``, ``"no_ticks"``,
+    /// ``"no_canary_data"``, ``"no_control_data"``, ``"series_never_observed"`` or
+    /// ``"ramp_incomplete"``.
+    #[getter]
+    fn reason(&self) -> String {
+        match serde_json::to_value(self.inner.reason) {
+            Ok(serde_json::Value::Object(o)) => o
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Verdict::Promote => "promote",
-            Verdict::Pause => "pause",
-            Verdict::Rollback => "rollback",
+    /// For a rollback or a pause, the decision's reason behind it (as
+    /// :attr:`Decision.reason`).
+    #[getter]
+    fn because(&self) -> Option<String> {
+        match self.inner.reason {
+            VerdictReason::RolledBack { because } | VerdictReason::Paused { because } => {
+                Some(name_of(&because))
+            }
+            _ => None,
         }
+    }
+
+    /// The tick at which the rollout was rolled back or promoted, if it was.
+    #[getter]
+    fn decided_at(&self) -> Option<u64> {
+        self.inner.decided_at
+    }
+
+    /// Ticks observed.
+    #[getter]
+    fn ticks(&self) -> u64 {
+        self.inner.ticks
+    }
+
+    /// Ticks that carried at least one canary value.
+    #[getter]
+    fn canary_ticks(&self) -> u64 {
+        self.inner.canary_ticks
+    }
+
+    /// Ticks that carried at least one control value.
+    #[getter]
+    fn control_ticks(&self) -> u64 {
+        self.inner.control_ticks
+    }
+
+    /// The fewest ticks on which any series was observed in both cohorts.
+    #[getter]
+    fn min_paired_ticks(&self) -> u64 {
+        self.inner.min_paired_ticks
+    }
+
+    /// Series never observed in both cohorts on the same tick, as
+    /// ``(segment, metric)``.
+    #[getter]
+    fn unobserved(&self) -> Vec<(String, String)> {
+        let name = |v: Option<&String>| v.cloned().unwrap_or_else(|| "?".to_string());
+        self.inner
+            .unobserved
+            .iter()
+            .map(|id| {
+                (
+                    name(self.spec.segments.get(id.segment).map(|s| &s.name)),
+                    name(self.spec.metrics.get(id.metric).map(|m| &m.name)),
+                )
+            })
+            .collect()
+    }
+
+    /// The canary's share of traffic at the end.
+    #[getter]
+    fn canary_share(&self) -> f64 {
+        self.inner.canary_share
+    }
+
+    /// Whether the last tick's evidence was sufficient.
+    #[getter]
+    fn evidence_sufficient(&self) -> bool {
+        self.inner.evidence_sufficient
+    }
+
+    /// The largest minimum detectable effect among observed series, in standard
+    /// deviations.
+    #[getter]
+    fn max_detectable_effect(&self) -> f64 {
+        self.inner.max_detectable_effect
+    }
+
+    /// One line for a person: the verdict and its reason, naming what was missing.
+    #[getter]
+    fn explanation(&self) -> String {
+        self.inner.explain(&self.spec)
+    }
+
+    /// The report as the core serialises it (indices instead of names).
+    fn to_dict<'py>(&self, py: Python<'py>) -> BindResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("VerdictReport({:?})", self.explanation())
     }
 }
 
@@ -650,8 +752,9 @@ impl PyAnalysis {
     }
 
     /// Observes many ticks with the GIL released: ``timestamps`` (n), ``control`` and
-    /// ``canary`` (n × tick_len). With ``stop_at_rollback`` (the ``coalmine`` command's
-    /// behaviour) it stops after the first rollback. Atomic: a bad tick, named by its
+    /// ``canary`` (n × tick_len). It stops once the rollout is promoted (promotion is
+    /// final) and, with ``stop_at_rollback`` (the ``coalmine`` command's behaviour),
+    /// after the first rollback. Atomic: a bad tick, named by its
     /// index, leaves the analysis as it was. Returns one decision per observed tick.
     #[pyo3(signature = (timestamps, control, canary, *, stop_at_rollback = true))]
     fn observe_many(
@@ -690,9 +793,11 @@ impl PyAnalysis {
                         })
                         .map_err(|e| BindError::at(e, i))?;
                     let rollback = d.action.level() == Level::Rollback;
+                    // A promoted rollout takes no more ticks: the rest would be refused.
+                    let promoted = d.phase == Phase::Promoted;
                     let d = d.clone();
                     out.push((d, work.summary()));
-                    if rollback && stop_at_rollback {
+                    if promoted || (rollback && stop_at_rollback) {
                         break;
                     }
                 }
@@ -715,10 +820,19 @@ impl PyAnalysis {
         self.decision()
     }
 
-    /// The verdict so far: ``"rollback"`` once rolled back, ``"pause"`` while the
-    /// last decision pauses, else ``"promote"`` (the ``coalmine`` command's rule).
+    /// What the rollout concludes if it ends now: ``"promote"`` (the ramp completed
+    /// on sufficient evidence), ``"rollback"``, ``"pause"`` or ``"inconclusive"`` (not
+    /// enough evidence either way; :meth:`verdict_report` says what was missing).
     fn verdict(&self) -> &'static str {
-        Verdict::of(&self.inner).name()
+        self.inner.verdict().verdict.name()
+    }
+
+    /// The verdict with its reason and the evidence it rests on.
+    fn verdict_report(&self) -> PyVerdictReport {
+        PyVerdictReport {
+            inner: self.inner.verdict(),
+            spec: Arc::clone(&self.spec),
+        }
     }
 
     /// The outcome this rollout is recorded with, for :meth:`BehaviorProfile.record_outcome`,

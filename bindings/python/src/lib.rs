@@ -34,6 +34,7 @@ fn _coalmine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<analysis::PyAllocation>()?;
     m.add_class::<analysis::PyRiskFactors>()?;
     m.add_class::<analysis::PyDecision>()?;
+    m.add_class::<analysis::PyVerdictReport>()?;
     m.add_class::<analysis::PyAnalysis>()?;
     Ok(())
 }

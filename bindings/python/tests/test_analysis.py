@@ -220,11 +220,16 @@ def test_feedback_and_fold(config: coalmine.Config, profile: coalmine.BehaviorPr
     ts, control, canary = _live(20)
     a.observe_many(ts, control, canary)
     assert a.outcome(False) in ("promoted_healthy", "rolled_back_false_alarm")
-    t1, t2 = p.record_outcome(a.outcome(False), a.peak_risk)
-    assert 0 < t1 < t2 and p.outcomes_recorded == 1
+    assert p.record_outcome(a.outcome(False), a.peak_risk) is None
+    assert p.outcomes_recorded == 1
+    # One outcome never moves the thresholds.
+    assert p.learned_thresholds(config) == config.thresholds == p.learned_thresholds()
     p.fold_healthy(a)
     with pytest.raises(coalmine.UnknownNameError):
         p.record_outcome("great", 0.1)  # type: ignore[arg-type]
+    with pytest.raises(coalmine.NonFiniteError):
+        p.record_outcome("promoted_healthy", float("nan"))
+    assert p.outcomes_recorded == 1
 
 
 # --- analysis ------------------------------------------------------------------------
@@ -357,9 +362,52 @@ def test_series_view(config: coalmine.Config, profile: coalmine.BehaviorProfile)
 
 def test_default_config_analysis(profile: coalmine.BehaviorProfile) -> None:
     a = coalmine.Analysis(profile)
+    assert a.verdict() == "inconclusive" and a.verdict_report().reason == "no_ticks"
     ts, control, canary = _live(5)
     assert len(a.observe_many(ts, control, canary)) == 5
-    assert a.verdict() == "promote" and a.last_decision.tick == 5
+    report = a.verdict_report()
+    assert a.verdict() == report.verdict == "inconclusive" and a.last_decision.tick == 5
+    assert report.reason == "ramp_incomplete" and report.ticks == 5
+    assert "ramp" in report.explanation and report.to_dict()["ticks"] == 5
+
+
+FAST = {"traffic": {"steps": [0.5, 1.0], "min_dwell_ticks": 3, "min_evidence_ticks": 3}}
+
+
+def test_promotion_is_final(profile: coalmine.BehaviorProfile) -> None:
+    config = coalmine.Config.from_dict({**SCHEMA, **FAST})
+    ts, control, canary = _live(200)
+    a = coalmine.Analysis(profile, config)
+    decisions = a.observe_many(ts, control, canary)
+    assert decisions[-1].phase == "promoted" and len(decisions) < 200
+    report = a.verdict_report()
+    assert report.verdict == "promote" and report.decided_at == decisions[-1].tick
+    before = a.checkpoint()
+    k = len(decisions)
+    with pytest.raises(coalmine.FinishedError) as info:
+        a.observe(ts[k], control[k], canary[k])
+    assert info.value.code == 18 and not isinstance(info.value, ValueError)
+    assert a.checkpoint() == before
+    # A batch that runs past the promotion stops there, like the command.
+    again = coalmine.Analysis(profile, config).observe_many(ts, control, canary, stop_at_rollback=False)
+    assert [d.to_dict() for d in again] == [d.to_dict() for d in decisions]
+
+
+def test_inconclusive_without_canary_or_with_unobserved_series(
+    config: coalmine.Config, profile: coalmine.BehaviorProfile
+) -> None:
+    ts, control, canary = _live(10)
+    a = coalmine.Analysis(profile, config)
+    a.observe_many(ts, control, np.full_like(canary, np.nan))
+    r = a.verdict_report()
+    assert (r.verdict, r.reason, r.canary_ticks) == ("inconclusive", "no_canary_data", 0)
+    partial = canary.copy()
+    partial[:, 4] = np.nan  # "latency" in "pro" never seen in the canary
+    b = coalmine.Analysis(profile, config)
+    b.observe_many(ts, control, partial)
+    r = b.verdict_report()
+    assert r.reason == "series_never_observed" and r.unobserved == [("pro", "latency")]
+    assert "latency in pro" in r.explanation
 
 
 # --- DataFrames ----------------------------------------------------------------------
@@ -371,6 +419,7 @@ def test_replay_frame(config: coalmine.Config, profile: coalmine.BehaviorProfile
     out = coalmine.replay(frame, config, profile)
     direct = coalmine.Analysis(profile, config).observe_many(ts, control, canary)
     assert len(out) == len(direct) and out.attrs["verdict"] == "rollback"
+    assert "critical" in out.attrs["verdict_reason"] or "risk" in out.attrs["verdict_reason"]
     assert list(out["risk"]) == [d.risk for d in direct]
     assert list(out["action"]) == [d.action for d in direct]
     assert list(out["reason"]) == [d.reason for d in direct]

@@ -37,4 +37,4 @@ def test_typed_usage() -> None:
         code: int = e.code
         assert code == 6
     assert len(expected) == 10 and 0 <= p <= 1 and mw.n_x == 3 and state.n == 6
-    assert len(decisions) == 5 and verdict in ("promote", "pause", "rollback")
+    assert len(decisions) == 5 and verdict in ("promote", "pause", "rollback", "inconclusive")

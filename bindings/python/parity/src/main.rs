@@ -2,7 +2,7 @@
 //! `coalmine` command's formats (`config.json`, `history.csv`, `live.csv`) and what the
 //! Rust crate makes of it when fed the same values directly, without any parsing:
 //! `profile.json` and `decisions.jsonl` (one serialised `Decision` and its summary per
-//! tick, up to the first rollback). The Python tests read the CSV files with pandas,
+//! tick, up to the first rollback or the promotion). The Python tests read the CSV files with pandas,
 //! replay them through the Python package and require the same profile and decisions,
 //! bit for bit.
 
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
 use coalmine::policy::{Level, PolicyConfig};
 use coalmine::schema::{Schema, SchemaSpec};
-use coalmine::traffic::{TrafficConfig, TrafficController};
+use coalmine::traffic::{Phase, TrafficConfig, TrafficController};
 use coalmine::{Error, ProfileBuilder};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
 
@@ -106,7 +106,9 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
                 canary: &t.canary,
             })
             .map_err(|e: Error| e.to_string())?;
-        let rollback = d.action.level() == Level::Rollback;
+        // The rollout ends at a rollback (as the command stops there) or at promotion
+        // (after which the analysis takes no more ticks).
+        let rollback = d.action.level() == Level::Rollback || d.phase == Phase::Promoted;
         let decision = serde_json::to_value(d).map_err(|e| e.to_string())?;
         let line = serde_json::json!({"decision": decision, "summary": analysis.summary()});
         let _ = writeln!(decisions, "{line}");

@@ -29,6 +29,7 @@ __all__ = [
     "SchemaMismatchError",
     "TooLargeError",
     "InternalError",
+    "FinishedError",
     "ConfigError",
     "InputError",
 ]
@@ -118,6 +119,11 @@ class InternalError(CoalmineError, RuntimeError):
     """A broken internal invariant: a bug in coalmine, please report it (code 16)."""
 
 
+class FinishedError(CoalmineError):
+    """The rollout was promoted: the analysis takes no more ticks (code 18). Not a
+    bad value, so not a ValueError."""
+
+
 class ConfigError(CoalmineError, ValueError):
     """A configuration (dict or TOML) that cannot be read: a syntax error, an unknown
     key, a value of the wrong type (code 1100, the binding's own)."""
@@ -146,6 +152,7 @@ _BY_CODE: Dict[int, Type[CoalmineError]] = {
     14: SchemaMismatchError,
     15: TooLargeError,
     16: InternalError,
+    18: FinishedError,
     1100: ConfigError,
     1101: InputError,
 }

@@ -214,8 +214,10 @@ def replay(
     through an :class:`Analysis` and returns one row a tick: timestamp, tick, action,
     reason, risk, predicted risk, the four factors, canary share, phase, the top
     contributor and a one-line summary. Like ``coalmine analyze`` it stops at the first
-    rollback (``stop_at_rollback=False`` goes on). ``frame.attrs`` of the result holds
-    ``verdict``, ``peak_risk``, ``thresholds`` and ``ticks``."""
+    rollback (``stop_at_rollback=False`` goes on) and at promotion. ``frame.attrs`` of
+    the result holds ``verdict``, ``verdict_reason`` (one line saying why, naming what
+    was missing for an inconclusive verdict), ``peak_risk``, ``thresholds`` and
+    ``ticks``."""
     pd = _pandas()
     stamps, control, canary = ticks_from_frame(frame, config)
     analysis = Analysis(profile, config)
@@ -223,7 +225,9 @@ def replay(
         stamps, control, canary, stop_at_rollback=stop_at_rollback
     )
     out = pd.DataFrame([_row(d) for d in decisions], columns=list(_FRAME_COLUMNS))
-    out.attrs["verdict"] = analysis.verdict()
+    report = analysis.verdict_report()
+    out.attrs["verdict"] = report.verdict
+    out.attrs["verdict_reason"] = report.explanation
     out.attrs["peak_risk"] = analysis.peak_risk
     out.attrs["thresholds"] = analysis.thresholds
     out.attrs["ticks"] = analysis.ticks
