@@ -7,7 +7,7 @@ use pyo3::types::PyType;
 use serde::Serialize;
 
 use crate::arrays;
-use crate::config::PyConfig;
+use crate::config::{PyConfig, Resolved};
 use crate::core::{
     Action, Analysis, AnalysisConfig, BehaviorProfile, Contributor, Decision, Error, Level,
     MAX_DOCUMENT_BYTES, Outcome, Phase, PolicyConfig, ProfileBuilder, RiskFactors, SchemaSpec,
@@ -54,6 +54,7 @@ fn outcome(name: &str) -> BindResult<Outcome> {
 #[derive(Debug, Clone)]
 pub(crate) struct PyProfileBuilder {
     inner: ProfileBuilder,
+    config: Arc<Resolved>,
 }
 
 #[pymethods]
@@ -63,6 +64,7 @@ impl PyProfileBuilder {
         let c = &config.inner;
         Ok(PyProfileBuilder {
             inner: ProfileBuilder::new(c.schema.clone(), c.profile_config())?,
+            config: Arc::clone(c),
         })
     }
 
@@ -101,7 +103,10 @@ impl PyProfileBuilder {
     /// Fits every series and segment model (with the GIL released).
     fn build(&self, py: Python<'_>) -> BindResult<PyProfile> {
         let builder = &self.inner;
-        let inner = py.detach(|| builder.build())?;
+        let mut inner = py.detach(|| builder.build())?;
+        if let Some(f) = self.config.feedback() {
+            inner.set_feedback_config(f)?;
+        }
         Ok(PyProfile { inner })
     }
 
@@ -712,7 +717,7 @@ impl PyAnalysis {
     #[new]
     #[pyo3(signature = (profile, config = None))]
     fn new(profile: &PyProfile, config: Option<&PyConfig>) -> BindResult<Self> {
-        let analysis_config = match config {
+        let inner = match config {
             Some(c) => {
                 if c.inner.spec() != profile.inner.schema_spec() {
                     return Err(Error::SchemaMismatch {
@@ -721,11 +726,19 @@ impl PyAnalysis {
                     }
                     .into());
                 }
-                c.inner.analysis.clone()
+                match c.inner.feedback() {
+                    // The caller's profile stays as it is: the settings apply to this
+                    // analysis.
+                    Some(f) => {
+                        let mut p = profile.inner.clone();
+                        p.set_feedback_config(f)?;
+                        Analysis::new(&p, c.inner.analysis.clone())?
+                    }
+                    None => Analysis::new(&profile.inner, c.inner.analysis.clone())?,
+                }
             }
-            None => AnalysisConfig::default(),
+            None => Analysis::new(&profile.inner, AnalysisConfig::default())?,
         };
-        let inner = Analysis::new(&profile.inner, analysis_config)?;
         Ok(Self::wrap(inner, profile.inner.schema_spec().clone()))
     }
 

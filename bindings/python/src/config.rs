@@ -1,5 +1,6 @@
 //! `Config`: the schema and the analysis and profile settings, from a dict or from the
-//! TOML file the `coalmine` command reads (the same keys, the same meaning).
+//! TOML file the `coalmine` command reads (the same keys, the same meaning: the rules
+//! here follow the command's `config.rs`).
 
 use std::sync::Arc;
 
@@ -8,8 +9,9 @@ use pyo3::types::PyType;
 use serde::{Deserialize, Serialize};
 
 use crate::core::{
-    AnalysisConfig, FeatureSpec, MetricSpec, PolicyConfig, ProfileConfig, RiskConfig, Schema,
-    SchemaSpec, SegmentSpec, TrafficConfig,
+    AnalysisConfig, Error, Ewma, FeatureSpec, FeedbackConfig, HoltWinters, HoltWintersConfig,
+    MetricSpec, PolicyConfig, ProfileBuilder, ProfileConfig, RiskConfig, Schema, SchemaSpec,
+    SegmentSpec, TrafficConfig,
 };
 use crate::error::{BindError, BindResult};
 
@@ -30,31 +32,43 @@ struct ConfigFile {
     risk: Option<RiskConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     profile: Option<ProfileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feedback: Option<FeedbackConfig>,
 }
 
 /// A validated configuration, shared (immutably) by the objects built from it.
 #[derive(Debug)]
 pub(crate) struct Resolved {
     file: ConfigFile,
+    /// The document as given (only the keys the caller wrote), which is what
+    /// `to_dict`, `to_toml` and pickling give back: whether `pause_at` or `rollback_at`
+    /// was written changes the meaning.
+    document: serde_json::Value,
     pub(crate) schema: Schema,
     pub(crate) analysis: AnalysisConfig,
 }
 
 impl Resolved {
-    fn new(file: ConfigFile) -> BindResult<Self> {
+    /// The rules of the `coalmine` command's configuration file, so that one file
+    /// means one thing everywhere.
+    fn new(file: ConfigFile, document: serde_json::Value) -> BindResult<Self> {
         let schema = Schema::new(SchemaSpec {
             metrics: file.metrics.clone(),
             segments: file.segments.clone(),
             features: file.features.clone(),
         })?;
-        // The same rule as the `coalmine` command, so that one file means one thing
-        // everywhere: an explicit `[policy]` table wins over learnt thresholds.
         let mut analysis = AnalysisConfig::default();
         if let Some(p) = file.policy {
             p.validate()?;
             analysis.policy = p;
-            analysis.learned_thresholds = false;
         }
+        // Explicit thresholds win over learnt ones; other policy settings
+        // (resume_ticks, critical_rollback, ...) leave learning on.
+        let explicit = document
+            .get("policy")
+            .and_then(|p| p.as_object())
+            .is_some_and(|p| p.contains_key("pause_at") || p.contains_key("rollback_at"));
+        analysis.learned_thresholds = !explicit;
         if let Some(t) = &file.traffic {
             analysis.traffic = t.clone();
         }
@@ -62,8 +76,13 @@ impl Resolved {
             analysis.risk = r;
         }
         analysis.validate()?;
+        if let Some(f) = &file.feedback {
+            f.validate()?;
+        }
+        validate_profile(&file.profile.clone().unwrap_or_default(), &schema)?;
         Ok(Resolved {
             file,
+            document,
             schema,
             analysis,
         })
@@ -73,9 +92,39 @@ impl Resolved {
         self.file.profile.clone().unwrap_or_default()
     }
 
+    /// `feedback`, when given, replaces a profile's feedback settings (the recorded
+    /// outcomes stay): in profiles built and analyses started with this configuration.
+    pub(crate) fn feedback(&self) -> Option<FeedbackConfig> {
+        self.file.feedback
+    }
+
     pub(crate) fn spec(&self) -> &SchemaSpec {
         self.schema.spec()
     }
+}
+
+/// What the profile builder would only check late, or not at all: every season length
+/// (the configured one and the candidates) within what Holt-Winters accepts, and the
+/// EWMA and autoencoder settings.
+fn validate_profile(p: &ProfileConfig, schema: &Schema) -> Result<(), Error> {
+    ProfileBuilder::new(schema.clone(), p.clone())?;
+    for &m in p.season_length.iter().chain(&p.candidate_periods) {
+        let config = HoltWintersConfig {
+            season_length: m,
+            ..p.holt_winters
+        };
+        // The configuration is checked first; an empty initial season then only fails
+        // on its length.
+        match HoltWinters::new(config, 0.0, 0.0, &[]) {
+            Ok(_) | Err(Error::LengthMismatch { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ewma::new(p.ewma)?;
+    if let Some(ae) = &p.autoencoder {
+        ae.validate_for(schema.n_metrics())?;
+    }
+    Ok(())
 }
 
 /// serde_json appends a position in the JSON text the binding made from a dict, which
@@ -91,7 +140,9 @@ fn without_position(message: &str) -> &str {
 ///
 /// Build it from a dict with the keys of the TOML file (``Config.from_dict``), from a
 /// TOML file (``Config.from_toml``) or from keyword arguments. As in the ``coalmine``
-/// command, an explicit ``policy`` table turns learnt thresholds off.
+/// command, ``pause_at`` or ``rollback_at`` written in ``policy`` turn learnt
+/// thresholds off (other policy keys leave them on), and ``feedback`` replaces the
+/// feedback settings of the profiles built and analysed with it.
 #[pyclass(module = "coalmine", name = "Config", frozen)]
 #[derive(Debug, Clone)]
 pub(crate) struct PyConfig {
@@ -100,14 +151,16 @@ pub(crate) struct PyConfig {
 
 impl PyConfig {
     fn from_json_text(text: &str) -> BindResult<Self> {
-        let file: ConfigFile = serde_json::from_str(text).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             BindError::config(format!(
                 "invalid configuration: {}",
                 without_position(&e.to_string())
             ))
-        })?;
+        };
+        let file: ConfigFile = serde_json::from_str(text).map_err(invalid)?;
+        let document: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
         Ok(PyConfig {
-            inner: Arc::new(Resolved::new(file)?),
+            inner: Arc::new(Resolved::new(file, document)?),
         })
     }
 
@@ -125,7 +178,7 @@ impl PyConfig {
 #[pymethods]
 impl PyConfig {
     #[new]
-    #[pyo3(signature = (metrics, segments, *, features = None, policy = None, traffic = None, risk = None, profile = None))]
+    #[pyo3(signature = (metrics, segments, *, features = None, policy = None, traffic = None, risk = None, profile = None, feedback = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -136,6 +189,7 @@ impl PyConfig {
         traffic: Option<&Bound<'_, PyAny>>,
         risk: Option<&Bound<'_, PyAny>>,
         profile: Option<&Bound<'_, PyAny>>,
+        feedback: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Self> {
         let d = pyo3::types::PyDict::new(py);
         d.set_item("metrics", metrics)?;
@@ -146,6 +200,7 @@ impl PyConfig {
             ("traffic", traffic),
             ("risk", risk),
             ("profile", profile),
+            ("feedback", feedback),
         ] {
             if let Some(v) = value {
                 d.set_item(key, v)?;
@@ -155,7 +210,8 @@ impl PyConfig {
     }
 
     /// A configuration from a dict with the TOML file's keys (``metrics``,
-    /// ``segments``, ``features``, ``policy``, ``traffic``, ``risk``, ``profile``).
+    /// ``segments``, ``features``, ``policy``, ``traffic``, ``risk``, ``profile``,
+    /// ``feedback``).
     #[classmethod]
     fn from_dict(
         _cls: &Bound<'_, PyType>,
@@ -178,17 +234,17 @@ impl PyConfig {
         Self::parse_toml(text, "<string>")
     }
 
-    /// The configuration as a dict with every key spelled out (defaults included for
-    /// the tables that were given).
+    /// The configuration as it was given (the keys the caller wrote), as a dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> BindResult<Bound<'py, PyAny>> {
-        let text = serde_json::to_string(&self.inner.file)
+        let text = serde_json::to_string(&self.inner.document)
             .map_err(|e| BindError::config(e.to_string()))?;
         Ok(py.import("json")?.getattr("loads")?.call1((text,))?)
     }
 
-    /// The configuration as TOML text that :meth:`from_toml_str` reads back.
+    /// The configuration as it was given, as TOML text that :meth:`from_toml_str`
+    /// reads back.
     fn to_toml(&self) -> BindResult<String> {
-        toml::to_string(&self.inner.file).map_err(|e| BindError::config(e.to_string()))
+        toml::to_string(&self.inner.document).map_err(|e| BindError::config(e.to_string()))
     }
 
     /// Segment names, in schema order.
@@ -233,19 +289,23 @@ impl PyConfig {
         (p.pause_at, p.rollback_at)
     }
 
+    /// Configurations are equal when they mean the same: the same settings, and
+    /// thresholds given explicitly in both or in neither.
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<PyConfig>()
-            .is_ok_and(|o| o.get().inner.file == self.inner.file)
+        other.cast::<PyConfig>().is_ok_and(|o| {
+            let o = &o.get().inner;
+            o.file == self.inner.file && o.analysis == self.inner.analysis
+        })
     }
 
     fn __hash__(&self) -> u64 {
-        // Configurations are compared by content; equal ones must hash alike.
+        // Equal configurations must hash alike: hash what equality compares.
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         serde_json::to_string(&self.inner.file)
             .unwrap_or_default()
             .hash(&mut h);
+        self.inner.analysis.learned_thresholds.hash(&mut h);
         h.finish()
     }
 
@@ -267,6 +327,10 @@ impl PyConfig {
 
 impl PyConfig {
     fn parse_toml(text: &str, file: &str) -> BindResult<Self> {
+        let document: toml::Table = toml::from_str(text)
+            .map_err(|e| BindError::config(format!("{file}: {}", e.message().trim_end())))?;
+        let document = serde_json::to_value(&document)
+            .map_err(|e| BindError::config(format!("{file}: {e}")))?;
         let parsed: ConfigFile = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -277,7 +341,7 @@ impl PyConfig {
             }
         })?;
         Ok(PyConfig {
-            inner: Arc::new(Resolved::new(parsed)?),
+            inner: Arc::new(Resolved::new(parsed, document)?),
         })
     }
 }

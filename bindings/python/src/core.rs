@@ -6,9 +6,9 @@ pub(crate) use coalmine::ndarray::Array2;
 pub(crate) use coalmine::{
     Action, Analysis, AnalysisConfig, Anomaly, AnomalyColumns, AnomalyDetector, Autoencoder,
     AutoencoderConfig, BehaviorProfile, Contributor, Decision, Direction, Error, Ewma, EwmaConfig,
-    FeatureSpec, FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams, Level,
-    MAX_ABS_VALUE, MAX_DOCUMENT_BYTES, MannWhitney, MannWhitneyScratch, MetricSpec, Outcome, Phase,
-    PolicyConfig, ProfileBuilder, ProfileConfig, RiskConfig, RiskFactors, Schema, SchemaSpec,
-    SegmentSpec, SequentialConfig, SequentialState, SequentialTest, Thresholds, Tick,
+    FeatureSpec, FeedbackConfig, FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams,
+    Level, MAX_ABS_VALUE, MAX_DOCUMENT_BYTES, MannWhitney, MannWhitneyScratch, MetricSpec, Outcome,
+    Phase, PolicyConfig, ProfileBuilder, ProfileConfig, RiskConfig, RiskFactors, Schema,
+    SchemaSpec, SegmentSpec, SequentialConfig, SequentialState, SequentialTest, Thresholds, Tick,
     TrafficConfig, VerdictReason, VerdictReport, mann_whitney_u,
 };

@@ -133,9 +133,47 @@ def test_config_from_dict_toml_and_keywords_agree(config: coalmine.Config, tmp_p
     assert config.learned_thresholds and config.thresholds == (0.5, 0.8)
 
 
-def test_explicit_policy_turns_learnt_thresholds_off() -> None:
+def test_explicit_thresholds_turn_learning_off_other_policy_keys_do_not() -> None:
     c = coalmine.Config.from_dict({**SCHEMA, "policy": {"pause_at": 0.4, "rollback_at": 0.9}})
     assert not c.learned_thresholds and c.thresholds == (0.4, 0.9)
+    only = coalmine.Config.from_dict({**SCHEMA, "policy": {"rollback_at": 0.9}})
+    assert not only.learned_thresholds
+    other = coalmine.Config.from_dict({**SCHEMA, "policy": {"resume_ticks": 5}})
+    assert other.learned_thresholds and other.thresholds == (0.5, 0.8)
+    toml = coalmine.Config.from_toml_str(TOML + "\n[policy]\nresume_ticks = 5\n")
+    assert toml == other and toml.learned_thresholds
+    # What was written, not the defaults filled in, survives a round trip.
+    for config in (c, only, other):
+        assert coalmine.Config.from_dict(config.to_dict()) == config
+        assert coalmine.Config.from_toml_str(config.to_toml()) == config
+        assert pickle.loads(pickle.dumps(config)).learned_thresholds == config.learned_thresholds
+    assert other != coalmine.Config.from_dict({**SCHEMA, "policy": {"resume_ticks": 5, "pause_at": 0.5}})
+
+
+def test_feedback_settings_apply_to_profiles_and_analyses(profile: coalmine.BehaviorProfile) -> None:
+    strict = coalmine.Config.from_dict({**SCHEMA, "feedback": {"min_outcomes": 2, "step": 0.05}})
+    p = copy.deepcopy(profile)
+    # Missed bad releases with low peaks: with two outcomes enough, t2 tightens; with
+    # the default minimum it does not move yet.
+    p.record_outcome("promoted_later_bad", 0.3)
+    p.record_outcome("promoted_later_bad", 0.35)
+    default = coalmine.Config.from_dict(SCHEMA)
+    assert p.learned_thresholds(default) == (0.5, 0.8)
+    analysis = coalmine.Analysis(p, strict)
+    assert analysis.thresholds[1] < 0.8
+    # The caller's profile keeps its own settings.
+    assert p.learned_thresholds(default) == (0.5, 0.8)
+    with pytest.raises(coalmine.InvalidParameterError):
+        coalmine.Config.from_dict({**SCHEMA, "feedback": {"max_loosen": -1.0}})
+    with pytest.raises(coalmine.ConfigError):
+        coalmine.Config.from_dict({**SCHEMA, "feedback": {"fold": 0.1}})
+
+
+def test_absurd_profile_settings_are_refused_with_the_configuration() -> None:
+    with pytest.raises(coalmine.TooLargeError):
+        coalmine.Config.from_dict({**SCHEMA, "profile": {"season_length": 10**12}})
+    with pytest.raises(coalmine.InvalidParameterError):
+        coalmine.Config.from_dict({**SCHEMA, "profile": {"ewma": {"alpha": 3.0}}})
 
 
 @pytest.mark.parametrize(

@@ -296,6 +296,7 @@ class Config:
         traffic: Optional[Mapping[str, Any]] = None,
         risk: Optional[Mapping[str, Any]] = None,
         profile: Optional[Mapping[str, Any]] = None,
+        feedback: Optional[Mapping[str, Any]] = None,
     ) -> "Config": ...
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Config": ...

@@ -69,9 +69,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::detect::{
-    AnomalyDetector, Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig,
-};
+use crate::detect::{Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig};
 use crate::math::{dist, ew};
 use crate::profile::autocorrelation;
 
@@ -428,15 +426,15 @@ impl AnomalyScorer {
 
         // Tail probability of the forecast residual.
         let floor = (SCALE_FLOOR * range).max(1e-12 * (1.0 + x.abs()));
-        let first = self.ewma.observations() == 0;
-        let mut p = match self.ewma.observe(&x) {
-            Ok(a) if !first => self.ewma_scale.assess(a.residual, floor),
+        // The detectors only forecast: the scorer's own scales judge the residuals.
+        let mut p = match self.ewma.learn(x) {
+            Ok((expected, x, true)) => self.ewma_scale.assess(x - expected, floor),
             _ => 1.0,
         };
         if let Some((hw, scale)) = self.hw.as_mut()
-            && let Ok(a) = hw.observe(&x)
+            && let Ok((forecast, x)) = hw.learn(x)
         {
-            p = scale.assess(a.residual, floor);
+            p = scale.assess(x - forecast, floor);
         }
         let raw = surprise(p);
         if !self.season_decided {
