@@ -5,9 +5,10 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab
+.PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab \
+	python-build python-test python-bench
 
-test: toolchain fmt-check lint rust-test doc example fuzz-smoke
+test: toolchain fmt-check lint rust-test doc example fuzz-smoke python-test
 	@echo "make test: all suites passed"
 
 toolchain:
@@ -51,6 +52,31 @@ bench-quick:
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet numpy pandas scipy statsmodels
+
+# The Python package's build and test tools and its oracles, installed once into the
+# same virtual environment (delete .venv to start afresh).
+PYTHON_DEPS := $(VENV)/.coalmine-python-deps
+$(PYTHON_DEPS): $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet maturin numpy pandas scipy statsmodels river pytest mypy
+	touch $@
+
+# Builds the extension with its own target folder (sharing cargo's would make each
+# rebuild the other's pyo3) and installs it into the virtual environment, editable.
+python-build: $(PYTHON_DEPS)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet \
+		-m bindings/python/Cargo.toml --target-dir target/maturin
+
+# The pytest suite: the oracle contracts, the API and its errors, parity with the Rust
+# crate and the command (built here), threads, and the stubs against the module.
+python-test: python-build
+	$(CARGO) build --release -p coalmine-cli -p coalmine-python-parity
+	COALMINE_BIN=$(abspath target/release/coalmine) \
+	COALMINE_PARITY_BIN=$(abspath target/release/coalmine-python-parity) \
+		$(VENV)/bin/python -m pytest -q bindings/python/tests
+
+# The Python package against the Rust per-point cost, river and pandas (one run).
+python-bench: python-build
+	$(VENV)/bin/python benches/python_bench.py
 
 # Regenerate the oracle fixtures from statsmodels, pandas and scipy.
 fixtures: $(VENV)/bin/python
