@@ -1,0 +1,1 @@
+//! Unit tests of the ABI, called as C would call it.

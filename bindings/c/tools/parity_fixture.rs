@@ -1,0 +1,2 @@
+//! Writes the parity fixture.
+fn main() {}
