@@ -16,7 +16,7 @@
 //!   the handles that calls mutate) and per thread (`coalmine_last_error`).
 //! - **Outputs** go through pointers the caller provides and are written only when the
 //!   call returns `COALMINE_OK`; every buffer is a pointer and a length.
-//! - **No panic unwinds into C**: every exported function runs inside [`guard`], and
+//! - **No panic unwinds into C**: every exported function runs inside `guard`, and
 //!   a test parses this crate's source to check that none is missing. A handle whose
 //!   call panicked is poisoned and refuses further calls.
 //! - **Thread safety**: a handle may be used from any thread, but not from two at once
