@@ -5,9 +5,9 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test toolchain fmt-check lint rust-test example bench bench-quick fixtures fixtures-check doc clean nab
+.PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab
 
-test: toolchain fmt-check lint rust-test doc example c-test go-test
+test: toolchain fmt-check lint rust-test doc example fuzz-smoke c-test go-test
 	@echo "make test: all suites passed"
 
 toolchain:
@@ -32,6 +32,15 @@ example:
 	$(CARGO) run --release -p coalmine-cli -- demo --report target/coalmine-demo.html
 	$(CARGO) run --release -p coalmine-examples --example quickstart
 	$(CARGO) run --release -p coalmine-examples --example rollout
+
+# Every fuzz target briefly, so the targets keep building and the seeds keep passing;
+# `make fuzz` (or scripts/fuzz.sh SECONDS) is the real campaign.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke:
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
+fuzz:
+	scripts/fuzz.sh 600
 
 bench:
 	$(CARGO) bench -p coalmine-benches
