@@ -154,3 +154,9 @@ go-test: c-lib parity-fixture
 	cd bindings/go && COALMINE_PARITY_FIXTURE=$(abspath $(PARITY_FIXTURE)) $(GO) test -count=1 ./...
 	cd bindings/go && COALMINE_PARITY_FIXTURE=$(abspath $(PARITY_FIXTURE)) GOGC=1 GODEBUG=cgocheck=1 $(GO) test -count=1 ./...
 	cd bindings/go && COALMINE_PARITY_FIXTURE=$(abspath $(PARITY_FIXTURE)) $(GO) test -race -count=1 ./...
+
+# Go's Observe and ObserveMany beside the Rust figure for the same ticks, as ratios
+# measured in one interleaved run (docs/benchmarks.md).
+bench-go: c-lib parity-fixture
+	$(CARGO) build --release -p coalmine-ffi --example bench_ticks
+	bindings/go/bench.sh $(PARITY_FIXTURE)
