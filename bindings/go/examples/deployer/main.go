@@ -35,8 +35,7 @@ type Router interface {
 type Release struct {
 	Name     string
 	SlowFrom int     // live tick from which the new version is slower; -1 never
-	Slower   float64 // how much slower at once (0.4 = 40 %)
-	Creep    float64 // how much slower again with every later tick
+	Slower   float64 // how much slower (0.4 = 40 %)
 }
 
 // slowdown is the new version's latency factor at live tick k.
@@ -44,7 +43,7 @@ func (r Release) slowdown(k int) float64 {
 	if r.SlowFrom < 0 || k < r.SlowFrom {
 		return 1
 	}
-	return 1 + r.Slower + r.Creep*float64(k-r.SlowFrom)
+	return 1 + r.Slower
 }
 
 const (
