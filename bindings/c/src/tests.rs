@@ -123,26 +123,41 @@ fn schema() -> *mut coalmine_schema {
     s
 }
 
+/// The service's profile, learnt once through the ABI (learning is the slow part
+/// in a debug build) and handed to each test as a fresh handle loaded from its bytes.
 fn profile() -> *mut coalmine_profile {
-    let s = schema();
-    let mut b = null_mut();
-    ok(coalmine_profile_builder_new(
-        s,
-        PROFILE_CONFIG.as_ptr().cast(),
-        PROFILE_CONFIG.len(),
-        &mut b,
-    ));
-    coalmine_schema_free(s);
-    for row in history(24 * 14) {
-        ok(coalmine_profile_builder_push_tick(
-            b,
-            row.as_ptr(),
-            row.len(),
+    static SAVED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let saved = SAVED.get_or_init(|| {
+        let s = schema();
+        let mut b = null_mut();
+        ok(coalmine_profile_builder_new(
+            s,
+            PROFILE_CONFIG.as_ptr().cast(),
+            PROFILE_CONFIG.len(),
+            &mut b,
         ));
-    }
+        coalmine_schema_free(s);
+        for row in history(24 * 14) {
+            ok(coalmine_profile_builder_push_tick(
+                b,
+                row.as_ptr(),
+                row.len(),
+            ));
+        }
+        let mut p = null_mut();
+        ok(coalmine_profile_builder_build(b, &mut p));
+        coalmine_profile_builder_free(b);
+        let mut bytes = null_mut();
+        ok(coalmine_profile_to_bytes(p, &mut bytes));
+        coalmine_profile_free(p);
+        bytes_of(bytes)
+    });
     let mut p = null_mut();
-    ok(coalmine_profile_builder_build(b, &mut p));
-    coalmine_profile_builder_free(b);
+    ok(coalmine_profile_from_bytes(
+        saved.as_ptr(),
+        saved.len(),
+        &mut p,
+    ));
     p
 }
 
