@@ -29,9 +29,13 @@ for ((r = 1; r <= rounds; r++)); do
        /^BenchmarkObserveMany-/ {print $3 > "'"$work"'/many_wall.tmp"; print $5 > "'"$work"'/many_cpu.tmp"}' "$work/go.$r"
   for f in one_wall one_cpu many_wall many_cpu; do cat "$work/$f.tmp" >>"$work/$f"; done
 done
+"$work/coalmine.test" -test.run '^$' -test.bench 'Call' -test.benchtime 1000000x -test.count 5 \
+  | awk '/^BenchmarkCall-/ {print $5}' >"$work/call_cpu"
+
 
 median() { sort -n "$work/$1" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-echo "$rounds interleaved rounds of 2000 ticks; medians; Rust's copy of the analysis: $(median clone) ns"
+echo "$rounds interleaved rounds of 2000 ticks; medians; Rust's copy of the analysis: $(median clone) ns;"
+echo "one trivial call through the Go package (lock, cgo, unlock): $(median call_cpu) CPU ns"
 echo "| path | wall ns per tick | ratio | CPU ns per tick | ratio |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 awk -v rw="$(median rust_wall)" -v rc="$(median rust_cpu)" \

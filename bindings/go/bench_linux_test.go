@@ -78,3 +78,20 @@ func benchSetup(b *testing.B) (*rollout, *coalmine.Analysis) {
 	defer profile.Close()
 	return ro, must(coalmine.NewAnalysis(profile, ro.analysisCfg))
 }
+
+// The fixed cost of one call through the package: a trivial getter (a lock, a cgo
+// call, an unlock), for comparison with the per-tick figures.
+func BenchmarkCall(b *testing.B) {
+	_, a := benchSetup(b)
+	defer a.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	cpu := threadCPU()
+	for i := 0; i < b.N; i++ {
+		if a.Ticks() != 0 {
+			b.Fatal("no tick was observed")
+		}
+	}
+	b.ReportMetric(float64(threadCPU()-cpu)/float64(b.N), "cpu-ns/call")
+}
