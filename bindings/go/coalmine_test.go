@@ -101,7 +101,7 @@ func must[T any](v T, err error) T {
 
 func learn(t testing.TB) *coalmine.Profile {
 	t.Helper()
-	schema := must(coalmine.ParseSchemaTOML(schemaTOML))
+	schema := must(coalmine.ParseSchemaTOML([]byte(schemaTOML)))
 	defer schema.Close()
 	b := must(coalmine.NewProfileBuilder(schema, profileConfig))
 	defer b.Close()
@@ -123,7 +123,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestSchema(t *testing.T) {
-	s := must(coalmine.ParseSchemaTOML(schemaTOML))
+	s := must(coalmine.ParseSchemaTOML([]byte(schemaTOML)))
 	defer s.Close()
 	j := must(coalmine.ParseSchemaJSON([]byte(`{"metrics": [{"name": "a"}, {"name": "b"}], "segments": [{"name": "s"}]}`)))
 	defer j.Close()
@@ -333,7 +333,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := coalmine.ParseSchemaJSON([]byte(`{"metrics": [{"name": "a"}, {"name": "a"}], "segments": [{"name": "s"}]}`)); !errors.Is(err, coalmine.ErrDuplicate) {
 		t.Error(err)
 	}
-	if _, err := coalmine.ParseSchemaTOML("[[metrics]\n"); !errors.Is(err, coalmine.ErrParse) {
+	if _, err := coalmine.ParseSchemaTOML([]byte("[[metrics]\n")); !errors.Is(err, coalmine.ErrParse) {
 		t.Error(err)
 	}
 	if _, err := coalmine.ParseSchemaJSON([]byte{'{', 0xff}); !errors.Is(err, coalmine.ErrInvalidUTF8) {
@@ -348,7 +348,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := coalmine.NewEwma([]byte(`{"alpha": 3}`)); !errors.Is(err, coalmine.ErrInvalidParameter) {
 		t.Error(err)
 	}
-	schema := must(coalmine.ParseSchemaTOML(schemaTOML))
+	schema := must(coalmine.ParseSchemaTOML([]byte(schemaTOML)))
 	defer schema.Close()
 	b := must(coalmine.NewProfileBuilder(schema, nil))
 	defer b.Close()

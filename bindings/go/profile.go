@@ -37,9 +37,9 @@ func ParseSchemaJSON(spec []byte) (*Schema, error) {
 
 // ParseSchemaTOML parses and validates a schema from TOML ([[metrics]],
 // [[segments]], [[features]] tables with the keys of the JSON form).
-func ParseSchemaTOML(spec string) (*Schema, error) {
+func ParseSchemaTOML(spec []byte) (*Schema, error) {
 	return newSchema("ParseSchemaTOML", func(out **C.coalmine_schema) C.coalmine_status {
-		p, n := text(spec)
+		p, n := charsIn(spec)
 		s := C.coalmine_schema_from_toml(p, n, out)
 		runtime.KeepAlive(spec)
 		return s

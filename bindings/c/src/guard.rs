@@ -10,8 +10,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::{
     COALMINE_INVALID_UTF8, COALMINE_NULL_POINTER, COALMINE_OK, COALMINE_PANIC,
-    COALMINE_PARSE_ERROR, COALMINE_POISONED, Failure, coalmine_status, copy_message, finish,
-    set_last_error,
+    COALMINE_PARSE_ERROR, COALMINE_POISONED, COALMINE_TOO_LARGE, Failure, coalmine_status,
+    copy_message, finish, set_last_error,
 };
 
 /// What an exported function returns when its body panicked.
@@ -269,6 +269,19 @@ pub(crate) fn write<T>(ptr: *mut T, value: T) {
     unsafe { ptr.write(value) }
 }
 
+/// No array in memory can hold more than `isize::MAX` bytes; a larger length is a
+/// caller's mistake that must not reach `from_raw_parts`.
+fn check_len<T>(len: usize, what: &str) -> Result<(), Failure> {
+    let limit = isize::MAX as usize / std::mem::size_of::<T>().max(1);
+    if len > limit {
+        return Err(Failure::new(
+            COALMINE_TOO_LARGE,
+            format!("`{what}` claims {len} elements, more than memory can hold"),
+        ));
+    }
+    Ok(())
+}
+
 /// An input array; NULL is accepted only with length 0.
 pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T], Failure> {
     if len == 0 {
@@ -277,6 +290,7 @@ pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a 
     if ptr.is_null() {
         return Err(Failure::null(what));
     }
+    check_len::<T>(len, what)?;
     // SAFETY: non-null, and the caller promises `len` readable, initialised elements
     // that stay unchanged for the call.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -297,6 +311,7 @@ impl<T> OutArray<T> {
         if ptr.is_null() && len != 0 {
             return Err(Failure::null(what));
         }
+        check_len::<T>(len, what)?;
         Ok(OutArray { ptr, len })
     }
 

@@ -242,6 +242,12 @@ static void test_ticks(void) {
     last_error_contains(a, cases[i].message);
   }
 
+  /* A length no memory can hold is refused before anything is read. */
+  d = sentinel;
+  EXPECT_STATUS(COALMINE_TOO_LARGE, coalmine_analysis_observe(a, 2000.0, control, TICK_LEN, k, SIZE_MAX, &d));
+  EXPECT_STATUS(COALMINE_TOO_LARGE, coalmine_analysis_observe_batch(a, control, SIZE_MAX, control, TICK_LEN, k, TICK_LEN, &d, SIZE_MAX));
+  EXPECT(memcmp(&d, &sentinel, sizeof d) == 0 && coalmine_analysis_ticks(a) == 1);
+
   /* NaN is a missing value, not an error: counted, and all-NaN is "no data". */
   service_tick(&s, HISTORY_TICKS + 1, 1.0, control);
   service_tick(&s, HISTORY_TICKS + 1, 1.0, canary);

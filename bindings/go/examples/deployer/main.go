@@ -110,7 +110,7 @@ func loadProfile(dir string) (*coalmine.Profile, error) {
 	if data, err := os.ReadFile(path); err == nil {
 		return coalmine.LoadProfile(data)
 	}
-	schema, err := coalmine.ParseSchemaTOML(schemaTOML)
+	schema, err := coalmine.ParseSchemaTOML([]byte(schemaTOML))
 	if err != nil {
 		return nil, err
 	}
