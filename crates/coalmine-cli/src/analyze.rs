@@ -89,7 +89,6 @@ pub struct Replay {
 /// Feeds ticks to an analysis one at a time and records what a report needs.
 pub struct Replayer {
     analysis: Analysis,
-    n_series: usize,
     records: Vec<Record>,
     max_risk: f64,
     decided_at: Option<f64>,
@@ -102,7 +101,6 @@ impl Replayer {
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, CliError> {
         Ok(Replayer {
             analysis: Analysis::new(profile, config)?,
-            n_series: profile.schema()?.tick_len(),
             records: Vec::new(),
             max_risk: 0.0,
             decided_at: None,
@@ -131,15 +129,14 @@ impl Replayer {
         control: &[f64],
         canary: &[f64],
     ) -> Result<&Record, CliError> {
-        let series: Vec<[f64; 4]> = (0..self.n_series)
-            .map(|i| {
-                let (detector, _) = self.analysis.risk_engine().series_state(i);
-                let band = 2.0 * detector.residual_scale();
+        let series: Vec<[f64; 4]> = (self.analysis.series_views().enumerate())
+            .map(|(i, view)| {
+                let band = 2.0 * view.scale;
                 let (c, k) = (control.get(i).copied(), canary.get(i).copied());
                 [
                     c.unwrap_or(f64::NAN),
                     k.unwrap_or(f64::NAN),
-                    detector.forecast(),
+                    view.expected,
                     band,
                 ]
             })
@@ -196,7 +193,10 @@ impl Replayer {
             decided_at: self.decided_at,
             max_risk: self.max_risk,
             contributors: self.strongest,
-            thresholds: self.analysis.thresholds(),
+            thresholds: {
+                let t = self.analysis.thresholds();
+                (t.pause_at, t.rollback_at)
+            },
             schema: self.schema,
             records: self.records,
         }

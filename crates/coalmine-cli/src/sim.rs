@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use coalmine::policy::{Action, Level};
+use coalmine::policy::Level;
 use coalmine::traffic::{TrafficConfig, TrafficController};
 use coalmine_sim::eval::{EvalConfig, evaluate_with_progress};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
@@ -75,7 +75,7 @@ pub fn simulate(name: &str, seed: u64, out: &Path) -> Result<(), CliError> {
             csv_rows(&mut live, t.timestamp, "control", &s, &t.control);
             csv_rows(&mut live, t.timestamp, "canary", &s, &t.canary);
         }
-        traffic.apply(&Action::Continue, true, true, 0.5);
+        traffic.apply(Level::Continue, true, true);
     }
     write("live.csv", live)?;
     eprintln!(

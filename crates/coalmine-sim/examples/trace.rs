@@ -63,15 +63,14 @@ fn main() {
                 )
             });
         let f = d.assessment.factors;
-        let limit = d
-            .assessment
-            .limit_breach
-            .map_or(String::new(), |(s, m, ticks)| {
-                format!(
-                    " | limit: seg {s} {} in {ticks:.1} ticks",
-                    names.get(m).unwrap_or(&"?")
-                )
-            });
+        let limit = d.assessment.limit_breach.map_or(String::new(), |b| {
+            format!(
+                " | limit: seg {} {} in {:.1} ticks",
+                b.segment,
+                names.get(b.metric).unwrap_or(&"?"),
+                b.ticks_ahead
+            )
+        });
         println!(
             "{:3} share {:.3} {:?} {:?} risk {:.2} pred {:.2} [sev {:.2} per {:.2} seg {:.2} feat {:.2}] {}{}",
             t.k,

@@ -9,18 +9,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::feedback::Outcome;
-use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason};
+use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Thresholds};
 use crate::profile::BehaviorProfile;
 use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
 use crate::schema::SchemaSpec;
 use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController};
+use crate::{AnomalyDetector, Error, Interval};
 
 /// The format name written into every checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
-/// The checkpoint format version this build reads and writes.
-pub const CHECKPOINT_VERSION: u64 = 1;
+/// The checkpoint format version this build reads and writes. Version 2 named the
+/// series of a breach (`{segment, metric}` objects instead of arrays); version 3 moved
+/// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
+/// of the canary share. Older checkpoints are refused with
+/// [`Error::CheckpointVersion`].
+pub const CHECKPOINT_VERSION: u64 = 3;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +48,39 @@ impl Default for AnalysisConfig {
             policy: PolicyConfig::default(),
             traffic: TrafficConfig::default(),
             learned_thresholds: true,
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Checks the risk, policy and traffic settings.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.risk.validate()?;
+        self.policy.validate()?;
+        self.traffic.validate()
+    }
+}
+
+/// What the profile expects of one series, for charts and explanations: the
+/// detector that follows the control cohort, seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeriesView {
+    /// The forecast of the series' next value (what normal looks like next tick).
+    pub expected: f64,
+    /// The one-step prediction-error standard deviation around `expected`.
+    pub scale: f64,
+    /// The canary's smoothed level so far; `None` before the canary was observed.
+    pub canary_level: Option<f64>,
+    /// Whether the series' detector has finished warming up.
+    pub ready: bool,
+}
+
+impl SeriesView {
+    /// The band `expected ± k · scale`.
+    pub fn band(&self, k: f64) -> Interval {
+        Interval {
+            lower: self.expected - k * self.scale,
+            upper: self.expected + k * self.scale,
         }
     }
 }
@@ -83,7 +120,11 @@ pub struct Decision {
 }
 
 /// One rollout in progress. See the [module documentation](self).
+///
+/// Deserialising (which [`Analysis::restore`] does) validates the whole state, so a
+/// restored analysis is ready for its next tick.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "AnalysisState")]
 pub struct Analysis {
     format: String,
     version: u64,
@@ -98,14 +139,100 @@ pub struct Analysis {
     decision: Decision,
 }
 
+/// The serialised form of an [`Analysis`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalysisState {
+    format: String,
+    version: u64,
+    schema: SchemaSpec,
+    config: AnalysisConfig,
+    risk: RiskEngine,
+    policy: DecisionPolicy,
+    traffic: TrafficController,
+    last_timestamp: Option<f64>,
+    ticks: u64,
+    peak_risk: f64,
+    decision: Decision,
+}
+
+impl TryFrom<AnalysisState> for Analysis {
+    type Error = Error;
+
+    /// The parts validate themselves as they are read; this checks that they belong
+    /// together.
+    fn try_from(s: AnalysisState) -> Result<Self, Error> {
+        if s.format != CHECKPOINT_FORMAT {
+            return Err(Error::CorruptCheckpoint {
+                reason: format!("format is {:?}, expected {CHECKPOINT_FORMAT:?}", s.format),
+            });
+        }
+        if s.version != CHECKPOINT_VERSION {
+            return Err(Error::CheckpointVersion {
+                found: s.version,
+                supported: CHECKPOINT_VERSION,
+            });
+        }
+        s.config.validate()?;
+        if s.risk.schema_spec() != &s.schema {
+            return Err(Error::SchemaMismatch {
+                reason: "the risk state was made for another schema than the analysis".into(),
+            });
+        }
+        let mismatch = |what: &'static str| {
+            Err(Error::param(
+                what,
+                0.0,
+                "the state's settings differ from the analysis configuration",
+            ))
+        };
+        if s.risk.config() != &s.config.risk {
+            return mismatch("risk");
+        }
+        if s.traffic.config() != &s.config.traffic {
+            return mismatch("traffic");
+        }
+        if s.risk.ticks() != s.ticks || s.decision.tick != s.ticks {
+            return Err(Error::param(
+                "ticks",
+                s.ticks as f64,
+                "the analysis, its risk state and its last decision count different ticks",
+            ));
+        }
+        if s.peak_risk.is_nan() || s.peak_risk < 0.0 {
+            return Err(Error::param("peak_risk", s.peak_risk, "must be >= 0"));
+        }
+        let mut decision = s.decision;
+        // The decision reuses this buffer every tick: give it its full size now, so
+        // that the first tick after a restore allocates nothing either.
+        let mut contributors = Vec::with_capacity(s.config.risk.max_contributors + 1);
+        contributors.extend_from_slice(&decision.assessment.contributors);
+        decision.assessment.contributors = contributors;
+        Ok(Analysis {
+            format: s.format,
+            version: s.version,
+            schema: s.schema,
+            config: s.config,
+            risk: s.risk,
+            policy: s.policy,
+            traffic: s.traffic,
+            last_timestamp: s.last_timestamp,
+            ticks: s.ticks,
+            peak_risk: s.peak_risk,
+            decision,
+        })
+    }
+}
+
 impl Analysis {
     /// Starts analysing a rollout against `profile`.
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, Error> {
+        config.validate()?;
         let mut policy_config = config.policy;
         if config.learned_thresholds && profile.feedback().recorded() > 0 {
-            let (t1, t2) = profile.feedback().thresholds();
-            policy_config.pause_at = t1;
-            policy_config.rollback_at = t2;
+            let learnt = profile.feedback().thresholds();
+            policy_config.pause_at = learnt.pause_at;
+            policy_config.rollback_at = learnt.rollback_at;
         }
         let policy = DecisionPolicy::new(policy_config)?;
         let traffic = TrafficController::new(config.traffic.clone())?;
@@ -155,19 +282,11 @@ impl Analysis {
         }
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
-        let (mut action, reason) = self.policy.decide(assessment);
+        let (action, reason) = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
         let sufficient = assessment.evidence.sufficient;
-        self.traffic.apply(
-            &action,
-            paired,
-            sufficient,
-            self.policy.config().shrink_factor,
-        );
-        if let Action::Pause { canary_share, .. } = &mut action {
-            *canary_share = self.traffic.share();
-        }
+        self.traffic.apply(action.level(), paired, sufficient);
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);
@@ -199,15 +318,70 @@ impl Analysis {
         self.ticks
     }
 
-    /// The policy's thresholds in use, `(t1, t2)`.
-    pub fn thresholds(&self) -> (f64, f64) {
-        let c = self.policy.config();
-        (c.pause_at, c.rollback_at)
+    /// The policy's thresholds in use (configured, or learnt from feedback).
+    pub fn thresholds(&self) -> Thresholds {
+        self.policy.thresholds()
     }
 
-    /// The risk engine (per-series state, for folding into a profile).
-    pub fn risk_engine(&self) -> &RiskEngine {
-        &self.risk
+    /// The schema the analysis follows.
+    pub fn schema_spec(&self) -> &SchemaSpec {
+        &self.schema
+    }
+
+    /// What the profile expects of (segment `s`, metric `m`) next tick; `None` when
+    /// either index is out of range.
+    pub fn series(&self, s: usize, m: usize) -> Option<SeriesView> {
+        let nm = self.schema.metrics.len();
+        if s >= self.schema.segments.len() || m >= nm {
+            return None;
+        }
+        self.series_at(s * nm + m)
+    }
+
+    /// Every series' view, in tick layout order (`s * n_metrics + m`).
+    pub fn series_views(&self) -> impl Iterator<Item = SeriesView> + '_ {
+        let n = self.schema.metrics.len() * self.schema.segments.len();
+        (0..n).filter_map(|i| self.series_at(i))
+    }
+
+    fn series_at(&self, i: usize) -> Option<SeriesView> {
+        let (detector, canary_level) = self.risk.series_state(i)?;
+        Some(SeriesView {
+            expected: detector.forecast(),
+            scale: detector.residual_scale(),
+            canary_level,
+            ready: detector.is_ready(),
+        })
+    }
+
+    /// Folds this rollout, which turned out healthy, into `profile`: every series'
+    /// detector continues from the state the rollout left it in (it followed the
+    /// control cohort throughout), and its location moves towards the canary's
+    /// smoothed level by the feedback's `fold_rate` (exponential decay of older
+    /// behaviour). Refuses a profile of another schema ([`Error::SchemaMismatch`],
+    /// the profile unchanged).
+    pub fn fold_into(&self, profile: &mut BehaviorProfile) -> Result<(), Error> {
+        if profile.schema_spec() != &self.schema {
+            return Err(Error::SchemaMismatch {
+                reason: "the analysis was made with another schema than the profile's".into(),
+            });
+        }
+        let rate = profile.feedback().config().fold_rate;
+        let nm = self.schema.metrics.len();
+        for (s, seg) in profile.segments_mut().iter_mut().enumerate() {
+            for (m, series) in seg.series.iter_mut().enumerate() {
+                // Same schema, and a restored analysis was checked against it: every
+                // series exists.
+                let Some((detector, canary_level)) = self.risk.series_state(s * nm + m) else {
+                    continue;
+                };
+                series.detector = detector.clone();
+                if let Some(level) = canary_level {
+                    series.location = (1.0 - rate) * series.location + rate * level;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The outcome this rollout would be recorded with if the release turned out
@@ -261,7 +435,11 @@ impl Analysis {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Restores a checkpoint made by [`Analysis::checkpoint`].
+    /// Restores a checkpoint made by [`Analysis::checkpoint`], validating all of it
+    /// (format and version, every configuration, every part's state against the
+    /// schema), so that a bad checkpoint is refused here and not at the next tick:
+    /// [`Error::CheckpointVersion`] for another version, [`Error::CorruptCheckpoint`]
+    /// for anything else that is wrong with it.
     pub fn restore(text: &str) -> Result<Self, Error> {
         crate::profile::check_header(
             text,
@@ -270,11 +448,8 @@ impl Analysis {
             CHECKPOINT_VERSION,
             "checkpoint bytes",
         )?;
-        let a: Analysis = serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
+        serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
             reason: e.to_string(),
-        })?;
-        a.policy.config().validate()?;
-        TrafficController::new(a.traffic.config().clone())?;
-        Ok(a)
+        })
     }
 }

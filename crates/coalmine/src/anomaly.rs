@@ -40,6 +40,61 @@ impl Anomaly {
     }
 }
 
+/// Output columns of [`AnomalyDetector::observe_batch`]: slot `i` of each column holds
+/// the corresponding field of observation `i`'s [`Anomaly`]. Every column must be as
+/// long as the batch. Plain slices, so a binding can pass the buffers of its host
+/// (numpy arrays, Go slices, C arrays) without copying.
+#[derive(Debug)]
+pub struct AnomalyColumns<'a> {
+    /// [`Anomaly::expected`], or NaN where the detector had no forecast yet.
+    pub expected: &'a mut [f64],
+    /// [`Anomaly::residual`], or NaN where the detector had no forecast yet.
+    pub residual: &'a mut [f64],
+    /// [`Anomaly::deviation`].
+    pub deviation: &'a mut [f64],
+    /// [`Anomaly::tail_probability`].
+    pub tail_probability: &'a mut [f64],
+    /// [`Anomaly::ready`].
+    pub ready: &'a mut [bool],
+}
+
+impl AnomalyColumns<'_> {
+    /// Checks that every column holds `n` values.
+    fn check_len(&self, n: usize) -> Result<(), Error> {
+        for (what, got) in [
+            ("expected column", self.expected.len()),
+            ("residual column", self.residual.len()),
+            ("deviation column", self.deviation.len()),
+            ("tail_probability column", self.tail_probability.len()),
+            ("ready column", self.ready.len()),
+        ] {
+            if got != n {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: n,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes observation `i`'s anomaly; `forecast` says whether the detector had one.
+    #[inline]
+    fn put(&mut self, i: usize, a: &Anomaly, forecast: bool) {
+        let (expected, residual) = if forecast {
+            (a.expected, a.residual)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        self.expected[i] = expected;
+        self.residual[i] = residual;
+        self.deviation[i] = a.deviation;
+        self.tail_probability[i] = a.tail_probability;
+        self.ready[i] = a.ready;
+    }
+}
+
 /// A streaming anomaly detector.
 ///
 /// Implementations are deterministic, `Send`, `Clone` (a clone is a checkpoint that
@@ -63,4 +118,47 @@ pub trait AnomalyDetector: Send {
     /// Whether the detector has left its warm-up and its tail probabilities mean
     /// something.
     fn is_ready(&self) -> bool;
+
+    /// Whether the detector has a forecast for the next observation. Only a detector
+    /// that starts from nothing lacks one, before its first observation (an [`Ewma`]
+    /// takes its first value as its mean); the default is `true`.
+    ///
+    /// [`Ewma`]: crate::Ewma
+    fn has_forecast(&self) -> bool {
+        true
+    }
+
+    /// Observes a whole series in one call and writes one [`Anomaly`] per value into
+    /// the columns of `out`, each `xs.len()` long.
+    ///
+    /// The result is exactly that of calling [`observe`](Self::observe) on each value
+    /// in turn, with one difference: where the detector had no forecast (see
+    /// [`has_forecast`](Self::has_forecast): an EWMA's very first observation),
+    /// `expected` and `residual` are NaN rather than the observation and 0, so that
+    /// "no forecast" cannot be mistaken for a perfect one.
+    ///
+    /// The batch is atomic. If any value would be rejected, nothing of the batch is
+    /// applied: the detector is left as it was and the error is [`Error::Batch`] with
+    /// the index of the first refused value and the reason (the columns may have been
+    /// written up to that index). Columns of the wrong length are
+    /// [`Error::LengthMismatch`]. Nothing is allocated per observation; atomicity costs
+    /// one copy of the detector's state per batch (none for an EWMA, the season for
+    /// Holt-Winters).
+    fn observe_batch(&mut self, xs: &[f64], out: &mut AnomalyColumns<'_>) -> Result<(), Error>
+    where
+        Self: AnomalyDetector<Input = f64> + Clone + Sized,
+    {
+        out.check_len(xs.len())?;
+        let mut trial = self.clone();
+        for (i, x) in xs.iter().enumerate() {
+            let forecast = trial.has_forecast();
+            let a = trial.observe(x).map_err(|e| Error::Batch {
+                index: i,
+                error: Box::new(e),
+            })?;
+            out.put(i, &a, forecast);
+        }
+        *self = trial;
+        Ok(())
+    }
 }

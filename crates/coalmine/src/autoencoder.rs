@@ -126,9 +126,10 @@ impl AutoencoderConfig {
         AutoencoderConfig { hidden, ..*self }
     }
 
-    /// Checks the configuration for data with `dim` metrics, returning
-    /// [`Error::InvalidParameter`] for the first field out of range.
-    pub fn validate(&self, dim: usize) -> Result<(), Error> {
+    /// Checks the configuration for data with `dim` metrics: everything
+    /// [`validate`](Self::validate) checks, and the hidden width against `dim`
+    /// ([`Error::InvalidParameter`] for the first field out of range).
+    pub fn validate_for(&self, dim: usize) -> Result<(), Error> {
         let max_hidden = dim.saturating_mul(4).min(MAX_HIDDEN);
         let hidden = self.resolved(dim).hidden;
         if hidden == 0 || hidden > max_hidden {
@@ -136,6 +137,21 @@ impl AutoencoderConfig {
                 "hidden",
                 hidden as f64,
                 "must be at least 1 and at most min(4 * dimension, 4096)",
+            ));
+        }
+        self.validate()
+    }
+
+    /// Checks every field that does not depend on the data's dimension (the hidden
+    /// width only against its absolute limit of 4096; [`validate_for`](Self::validate_for)
+    /// checks it against the dimension), returning [`Error::InvalidParameter`] for the
+    /// first field out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.hidden > MAX_HIDDEN {
+            return Err(Error::param(
+                "hidden",
+                self.hidden as f64,
+                "must be at most 4096 (0 chooses automatically)",
             ));
         }
         if self.epochs == 0 || self.epochs > MAX_EPOCHS {
@@ -246,7 +262,7 @@ impl Autoencoder {
         let (rows, dim) = data.dim();
         check_dim(dim)?;
         let config = config.resolved(dim);
-        config.validate(dim)?;
+        config.validate_for(dim)?;
         let needed = MIN_ROWS.max(2 * dim);
         if rows < needed {
             return Err(Error::InsufficientData {
@@ -288,6 +304,34 @@ impl Autoencoder {
         let holdout = thin_sorted(errors, MAX_CALIBRATION);
         check_calibration(&holdout)?;
         Ok(Self::assemble(config, center, scale, net, holdout, 0))
+    }
+
+    /// Trains like [`Autoencoder::train`] on `rows` observations stored row after row
+    /// in one flat slice (`data[r * d + j]` is metric `j` of row `r`, with
+    /// `d = data.len() / rows`): the layout a C array, a numpy array in C order or a Go
+    /// slice already has, so a binding passes its buffer without building a matrix.
+    ///
+    /// Errors: as [`Autoencoder::train`], and [`Error::LengthMismatch`] when
+    /// `data.len()` is not a multiple of `rows`, [`Error::InsufficientData`] when
+    /// `rows` is 0.
+    pub fn train_flat(config: AutoencoderConfig, data: &[f64], rows: usize) -> Result<Self, Error> {
+        if rows == 0 {
+            return Err(Error::InsufficientData {
+                what: "autoencoder training rows",
+                needed: MIN_ROWS,
+                got: 0,
+            });
+        }
+        let dim = data.len() / rows;
+        let view = ArrayView2::from_shape((rows, dim), data)
+            .ok()
+            .filter(|_| dim * rows == data.len())
+            .ok_or(Error::LengthMismatch {
+                what: "autoencoder training data (rows x metrics)",
+                expected: rows * dim.max(1),
+                got: data.len(),
+            })?;
+        Self::train(config, view)
     }
 
     /// Builds the model from checked parts, deriving the tail summary and scratch.
@@ -946,7 +990,7 @@ impl TryFrom<AutoencoderState> for Autoencoder {
                 "a trained model has a hidden layer",
             ));
         }
-        s.config.validate(dim)?;
+        s.config.validate_for(dim)?;
         let lengths = [
             ("autoencoder scale", dim, s.scale.len()),
             ("autoencoder b1", hidden, s.b1.len()),
@@ -1133,6 +1177,27 @@ mod tests {
             "trained in {trained:?}; P(p<0.05) normal {f5}, flagged {flagged}, blamed \
              {blamed}, median errors {med_normal} vs {med_broken}"
         );
+    }
+
+    #[test]
+    fn a_flat_buffer_trains_the_same_model_as_a_matrix() {
+        let data = dataset(300, 2);
+        let flat: Vec<f64> = data.iter().copied().collect();
+        let from_matrix = Autoencoder::train(quick(), data.view()).unwrap();
+        let from_flat = Autoencoder::train_flat(quick(), &flat, 300).unwrap();
+        assert_eq!(from_flat, from_matrix);
+        assert!(matches!(
+            Autoencoder::train_flat(quick(), &flat[1..], 300),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            Autoencoder::train_flat(quick(), &flat, 0),
+            Err(Error::InsufficientData { .. })
+        ));
+        assert!(matches!(
+            Autoencoder::train_flat(quick(), &flat[..10], 20),
+            Err(Error::LengthMismatch { .. })
+        ));
     }
 
     #[test]

@@ -106,7 +106,8 @@
 //! }
 //! // Rejected within a few ticks; the effect is bounded by the confidence sequence.
 //! assert!(state.rejected && state.n < 20);
-//! assert!(state.confidence_interval.0 < state.mean && state.mean < state.confidence_interval.1);
+//! let ci = state.confidence_interval;
+//! assert!(ci.lower < state.mean && state.mean < ci.upper);
 //! # Ok::<(), coalmine::Error>(())
 //! ```
 
@@ -114,7 +115,7 @@ use std::f64::consts::LN_2;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, stats};
+use crate::{Error, Interval, stats};
 
 /// The largest number of pairwise differences [`hodges_lehmann`] accepts
 /// (`n_x · n_y`), which bounds its scratch buffer at 8 MB.
@@ -901,7 +902,7 @@ pub struct SequentialState {
     /// `alpha`: `mean ± minimum_detectable_effect`, infinite while it cannot be
     /// computed. It is valid at every tick simultaneously (intersecting the intervals
     /// over time stays valid too).
-    pub confidence_interval: (f64, f64),
+    pub confidence_interval: Interval,
     /// Half-width of the confidence sequence: the smallest `|mean difference|` that
     /// the two-sided test would reject now (for a one-sided test an upper bound on the
     /// smallest harmful mean that would). `∞` while none would be.
@@ -1055,7 +1056,10 @@ impl SequentialTest {
             p_value: self.p_value,
             e_value: log_e.exp().min(f64::MAX),
             rejected: sufficient && self.p_value <= c.alpha,
-            confidence_interval: (self.mean - half_width, self.mean + half_width),
+            confidence_interval: Interval {
+                lower: self.mean - half_width,
+                upper: self.mean + half_width,
+            },
             minimum_detectable_effect: half_width,
             sufficient,
         }
@@ -1327,7 +1331,7 @@ mod tests {
             t.observe(1.0).unwrap();
         }
         let s = t.state();
-        assert!(s.rejected && s.confidence_interval.0 > 0.0, "{s:?}");
+        assert!(s.rejected && s.confidence_interval.lower > 0.0, "{s:?}");
         assert!(s.log_likelihood_ratio.is_finite() && s.e_value.is_finite());
         // ...and a constant zero difference is none.
         let mut t = test_with(SequentialConfig::default());

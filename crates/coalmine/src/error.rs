@@ -146,6 +146,15 @@ pub enum Error {
         /// Which invariant.
         reason: &'static str,
     },
+    /// One observation of a batch would be rejected, so the whole batch was: nothing
+    /// of it was applied. `error` says why observation `index` was refused.
+    #[error("observation {index} of the batch: {error}")]
+    Batch {
+        /// Position of the first refused observation in the batch.
+        index: usize,
+        /// Why it was refused.
+        error: Box<Error>,
+    },
 }
 
 impl Error {
@@ -170,6 +179,7 @@ impl Error {
             Error::SchemaMismatch { .. } => 14,
             Error::TooLarge { .. } => 15,
             Error::Internal { .. } => 16,
+            Error::Batch { .. } => 17,
         }
     }
 
@@ -293,6 +303,13 @@ mod tests {
                 15,
             ),
             (Error::Internal { reason: "r" }, 16),
+            (
+                Error::Batch {
+                    index: 3,
+                    error: Box::new(Error::Internal { reason: "r" }),
+                },
+                17,
+            ),
         ];
         for (i, (e, code)) in all.iter().enumerate() {
             assert_eq!(e.code(), *code, "{e}");

@@ -41,6 +41,28 @@ impl Default for EwmaConfig {
     }
 }
 
+impl EwmaConfig {
+    /// Checks every parameter's range ([`Error::InvalidParameter`] naming the first
+    /// one out of range).
+    pub fn validate(&self) -> Result<(), Error> {
+        self.residual_scale().map(|_| ())
+    }
+
+    /// The empty residual scale these settings describe, validating them.
+    fn residual_scale(&self) -> Result<ResidualScale, Error> {
+        let a = self.alpha;
+        if !(a > 0.0 && a <= 1.0) {
+            return Err(Error::param("alpha", a, "must be in (0, 1]"));
+        }
+        ResidualScale::new(
+            self.variance_alpha.unwrap_or(a),
+            self.clip,
+            self.warmup,
+            self.min_scale,
+        )
+    }
+}
+
 /// Streaming EWMA detector. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "EwmaState")]
@@ -78,16 +100,7 @@ impl TryFrom<EwmaState> for Ewma {
 impl Ewma {
     /// Builds a detector, validating the configuration.
     pub fn new(config: EwmaConfig) -> Result<Self, Error> {
-        let a = config.alpha;
-        if !(a > 0.0 && a <= 1.0) {
-            return Err(Error::param("alpha", a, "must be in (0, 1]"));
-        }
-        let scale = ResidualScale::new(
-            config.variance_alpha.unwrap_or(a),
-            config.clip,
-            config.warmup,
-            config.min_scale,
-        )?;
+        let scale = config.residual_scale()?;
         Ok(Ewma {
             config,
             mean: 0.0,
@@ -142,6 +155,11 @@ impl AnomalyDetector for Ewma {
 
     fn is_ready(&self) -> bool {
         self.scale.is_ready()
+    }
+
+    /// False before the first observation, which only sets the mean.
+    fn has_forecast(&self) -> bool {
+        self.observations > 0
     }
 }
 

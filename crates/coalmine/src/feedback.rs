@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::policy::Thresholds;
 
 /// How a finished rollout turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,33 +74,11 @@ impl Default for FeedbackConfig {
     }
 }
 
-/// Outcomes seen so far and the thresholds they imply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Feedback {
-    config: FeedbackConfig,
-    healthy_peaks: Vec<f64>,
-    bad_peaks: Vec<f64>,
-    rollback_at: f64,
-    counts: [u64; 4],
-}
-
-impl Default for Feedback {
-    fn default() -> Self {
-        Feedback {
-            config: FeedbackConfig::default(),
-            healthy_peaks: Vec::new(),
-            bad_peaks: Vec::new(),
-            rollback_at: 1.0,
-            counts: [0; 4],
-        }
-    }
-}
-
-impl Feedback {
-    /// Starts from thresholds `t2 = rollback_at` with the given settings.
-    pub fn new(config: FeedbackConfig, rollback_at: f64) -> Result<Self, Error> {
-        let c = &config;
+impl FeedbackConfig {
+    /// Checks every setting's range ([`Error::InvalidParameter`] naming the first one
+    /// out of range).
+    pub fn validate(&self) -> Result<(), Error> {
+        let c = self;
         if !(c.target_false_rollback_rate > 0.0 && c.target_false_rollback_rate < 0.5) {
             return Err(Error::param(
                 "target_false_rollback_rate",
@@ -137,6 +116,38 @@ impl Feedback {
         if !(c.fold_rate > 0.0 && c.fold_rate <= 1.0) {
             return Err(Error::param("fold_rate", c.fold_rate, "must be in (0, 1]"));
         }
+        Ok(())
+    }
+}
+
+/// Outcomes seen so far and the thresholds they imply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Feedback {
+    config: FeedbackConfig,
+    healthy_peaks: Vec<f64>,
+    bad_peaks: Vec<f64>,
+    rollback_at: f64,
+    counts: [u64; 4],
+}
+
+impl Default for Feedback {
+    fn default() -> Self {
+        Feedback {
+            config: FeedbackConfig::default(),
+            healthy_peaks: Vec::new(),
+            bad_peaks: Vec::new(),
+            rollback_at: 1.0,
+            counts: [0; 4],
+        }
+    }
+}
+
+impl Feedback {
+    /// Starts from thresholds `t2 = rollback_at` with the given settings.
+    pub fn new(config: FeedbackConfig, rollback_at: f64) -> Result<Self, Error> {
+        config.validate()?;
+        let c = &config;
         Error::check_value("rollback_at", rollback_at)?;
         Ok(Feedback {
             config,
@@ -160,13 +171,16 @@ impl Feedback {
         self.counts[outcome as usize]
     }
 
-    /// The learnt thresholds `(t1, t2)`.
-    pub fn thresholds(&self) -> (f64, f64) {
-        (self.config.pause_ratio * self.rollback_at, self.rollback_at)
+    /// The learnt thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            pause_at: self.config.pause_ratio * self.rollback_at,
+            rollback_at: self.rollback_at,
+        }
     }
 
     /// Records a finished rollout and its peak risk, and moves the thresholds.
-    pub fn record(&mut self, outcome: Outcome, peak_risk: f64) -> Result<(f64, f64), Error> {
+    pub fn record(&mut self, outcome: Outcome, peak_risk: f64) -> Result<Thresholds, Error> {
         let peak = Error::check_value("peak risk", peak_risk)?;
         if peak < 0.0 {
             return Err(Error::InvalidValue {
@@ -217,18 +231,18 @@ mod tests {
     #[test]
     fn false_alarms_raise_and_missed_faults_lower_within_bounds() {
         let mut f = Feedback::new(FeedbackConfig::default(), 1.0).unwrap();
-        let (t1, t2) = f.record(Outcome::RolledBackFalseAlarm, 1.2).unwrap();
-        assert!(t2 > 1.2 && (t1 - 0.5 * t2).abs() < 1e-12);
-        let (_, t2b) = f.record(Outcome::PromotedLaterBad, 0.8).unwrap();
-        assert!(t2b < 0.8);
+        let t = f.record(Outcome::RolledBackFalseAlarm, 1.2).unwrap();
+        assert!(t.rollback_at > 1.2 && (t.pause_at - 0.5 * t.rollback_at).abs() < 1e-12);
+        let lowered = f.record(Outcome::PromotedLaterBad, 0.8).unwrap();
+        assert!(lowered.rollback_at < 0.8);
         for _ in 0..20 {
             f.record(Outcome::PromotedLaterBad, 0.0).unwrap();
         }
-        assert_eq!(f.thresholds().1, 0.6, "lower bound");
+        assert_eq!(f.thresholds().rollback_at, 0.6, "lower bound");
         for _ in 0..20 {
             f.record(Outcome::RolledBackFalseAlarm, 5.0).unwrap();
         }
-        assert_eq!(f.thresholds().1, 1.8, "upper bound");
+        assert_eq!(f.thresholds().rollback_at, 1.8, "upper bound");
         assert_eq!(f.count(Outcome::RolledBackFalseAlarm), 21);
         assert_eq!(f.recorded(), 42);
     }
@@ -248,7 +262,7 @@ mod tests {
                 .unwrap();
         }
         // 98 % of healthy peaks (0.00 .. 0.97) stay below t2.
-        let t2 = f.thresholds().1;
+        let t2 = f.thresholds().rollback_at;
         assert!(t2 > 0.97 && t2 < 0.98 + 1e-6, "{t2}");
         let below = (0..100).filter(|i| (*i as f64 / 100.0) < t2).count();
         assert!(below >= 98);

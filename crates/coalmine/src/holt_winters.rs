@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::optimise::nelder_mead;
 use crate::scale::ResidualScale;
-use crate::{Anomaly, AnomalyDetector, Error, stats};
+use crate::{Anomaly, AnomalyDetector, Error, Interval, stats};
 
 /// The largest season length accepted (a week of one-second ticks is 604,800).
 pub const MAX_SEASON_LENGTH: usize = 1 << 20;
@@ -48,7 +48,9 @@ impl Default for HoltWintersParams {
 }
 
 impl HoltWintersParams {
-    fn validate(&self) -> Result<(), Error> {
+    /// Checks every parameter's range ([`Error::InvalidParameter`] naming the first
+    /// one out of range).
+    pub fn validate(&self) -> Result<(), Error> {
         let p = self;
         if !(p.alpha > 0.0 && p.alpha <= 1.0) {
             return Err(Error::param("alpha", p.alpha, "must be in (0, 1]"));
@@ -98,7 +100,15 @@ impl Default for HoltWintersConfig {
 }
 
 impl HoltWintersConfig {
-    fn validate(&self) -> Result<ResidualScale, Error> {
+    /// Checks the season length ([`Error::InvalidParameter`] for 0,
+    /// [`Error::TooLarge`] beyond [`MAX_SEASON_LENGTH`]), the smoothing parameters and
+    /// the residual scale's settings.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.residual_scale().map(|_| ())
+    }
+
+    /// The empty residual scale these settings describe, validating them all.
+    fn residual_scale(&self) -> Result<ResidualScale, Error> {
         let m = self.season_length;
         if m == 0 {
             return Err(Error::param("season_length", 0.0, "must be at least 1"));
@@ -128,6 +138,24 @@ pub struct FitOptions {
     pub damped: bool,
     /// Budget of objective evaluations (each is one pass over the history).
     pub max_evaluations: usize,
+}
+
+/// The largest evaluation budget [`FitOptions::max_evaluations`] accepts.
+pub const MAX_FIT_EVALUATIONS: usize = 1_000_000;
+
+impl FitOptions {
+    /// Checks the evaluation budget ([`Error::TooLarge`] beyond
+    /// [`MAX_FIT_EVALUATIONS`]; 0 is allowed and means one evaluation per start).
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.max_evaluations > MAX_FIT_EVALUATIONS {
+            return Err(Error::TooLarge {
+                what: "max_evaluations",
+                got: self.max_evaluations,
+                limit: MAX_FIT_EVALUATIONS,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for FitOptions {
@@ -329,7 +357,7 @@ impl HoltWinters {
         trend: f64,
         season: &[f64],
     ) -> Result<Self, Error> {
-        let scale = config.validate()?;
+        let scale = config.residual_scale()?;
         if season.len() != config.season_length {
             return Err(Error::LengthMismatch {
                 what: "initial season",
@@ -391,6 +419,7 @@ impl HoltWinters {
         options: &FitOptions,
     ) -> Result<Self, Error> {
         config.validate()?;
+        options.validate()?;
         for &y in history {
             if !y.is_nan() {
                 Error::check_value("history", y)?;
@@ -544,13 +573,16 @@ impl HoltWinters {
 
     /// A central prediction interval for the value `h` steps ahead with the given
     /// coverage in `(0, 1)` (normal approximation).
-    pub fn prediction_interval(&self, h: usize, coverage: f64) -> Result<(f64, f64), Error> {
+    pub fn prediction_interval(&self, h: usize, coverage: f64) -> Result<Interval, Error> {
         if !(coverage > 0.0 && coverage < 1.0) {
             return Err(Error::param("coverage", coverage, "must be in (0, 1)"));
         }
         let z = stats::normal_upper_quantile((1.0 - coverage) / 2.0);
         let (f, s) = (self.forecast(h), self.forecast_std(h));
-        Ok((f - z * s, f + z * s))
+        Ok(Interval {
+            lower: f - z * s,
+            upper: f + z * s,
+        })
     }
 
     /// The one-step prediction-error standard deviation.
@@ -840,8 +872,7 @@ mod tests {
         let mut hw = HoltWinters::fit(cfg, train, &FitOptions::default()).unwrap();
         let (mut inside, mut n) = (0, 0);
         for &v in test {
-            let (lo, hi) = hw.prediction_interval(1, 0.9).unwrap();
-            inside += (lo <= v && v <= hi) as usize;
+            inside += hw.prediction_interval(1, 0.9).unwrap().contains(v) as usize;
             n += 1;
             hw.observe(&v).unwrap();
         }

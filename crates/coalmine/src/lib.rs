@@ -42,20 +42,52 @@ pub mod scoring;
 pub mod stats;
 pub mod traffic;
 
-pub use anomaly::{Anomaly, AnomalyDetector};
+pub use analysis::{Analysis, AnalysisConfig, Decision, SeriesView, Tick};
+pub use anomaly::{Anomaly, AnomalyColumns, AnomalyDetector};
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use comparison::{
+    MannWhitney, MannWhitneyScratch, SequentialConfig, SequentialState, SequentialTest,
+    ShiftEstimate, hodges_lehmann, mann_whitney_u, relative_shift,
+};
 pub use error::Error;
 pub use ewma::{Ewma, EwmaConfig};
+pub use feedback::{Feedback, FeedbackConfig, Outcome};
 pub use holt_winters::{FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams};
 /// The ndarray version coalmine's matrix types come from, so callers need not match it.
 pub use ndarray;
-pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig};
-pub use schema::{Direction, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec};
+pub use policy::{
+    Action, Alert, AlertSeverity, Level, PolicyConfig, Reason, Remediation, Thresholds,
+};
+pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig, SeriesDetector};
+pub use risk::{
+    Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer, Source,
+};
+pub use schema::{
+    Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec, SeriesId,
+};
+pub use traffic::{Allocation, Phase, TrafficConfig, TrafficMode};
 
 /// The largest magnitude an observation or state value may have. Metrics never come
 /// near it; it exists so that squares and sums of accepted values stay finite, which
 /// lets every detector promise finite output for accepted input.
 pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// A closed interval `[lower, upper]` of real numbers: a prediction interval, a
+/// confidence interval or a confidence sequence's current bounds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Interval {
+    /// Lower end.
+    pub lower: f64,
+    /// Upper end.
+    pub upper: f64,
+}
+
+impl Interval {
+    /// Whether `x` lies in the interval (ends included).
+    pub fn contains(&self, x: f64) -> bool {
+        self.lower <= x && x <= self.upper
+    }
+}
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot rot.
 #[cfg(doctest)]

@@ -32,8 +32,6 @@ pub struct PolicyConfig {
     pub prediction_ticks: u32,
     /// Roll back when a metric flagged `critical` is significant.
     pub critical_rollback: bool,
-    /// A pause scales the canary's share by this factor, in `(0, 1)`.
-    pub shrink_factor: f64,
     /// A pause multiplies the evaluation interval by this factor, in `(0, 1]`.
     pub interval_factor: f64,
 }
@@ -48,7 +46,6 @@ impl Default for PolicyConfig {
             max_pause_ticks: 30,
             prediction_ticks: 2,
             critical_rollback: true,
-            shrink_factor: 0.5,
             interval_factor: 0.5,
         }
     }
@@ -80,13 +77,6 @@ impl PolicyConfig {
                 "must be >= 0",
             ));
         }
-        if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
-            return Err(Error::param(
-                "shrink_factor",
-                self.shrink_factor,
-                "must be in (0, 1)",
-            ));
-        }
         if !(self.interval_factor > 0.0 && self.interval_factor <= 1.0) {
             return Err(Error::param(
                 "interval_factor",
@@ -96,6 +86,15 @@ impl PolicyConfig {
         }
         Ok(())
     }
+}
+
+/// The two thresholds of the seed's rule, `t1 < t2`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `t1`: risk at or above which the rollout pauses.
+    pub pause_at: f64,
+    /// `t2`: risk at or above which the rollout rolls back.
+    pub rollback_at: f64,
 }
 
 /// The three levels of the seed's threshold rule.
@@ -167,11 +166,9 @@ pub struct Remediation {
 pub enum Action {
     /// Keep going (the traffic controller decides whether to advance).
     Continue,
-    /// Hold, shrink the canary and look more closely.
+    /// Hold, shrink the canary and look more closely (the share to scale back to is
+    /// the decision's `canary_share`, set by the traffic controller).
     Pause {
-        /// The canary share to scale back to (filled in by the analysis from its
-        /// traffic controller; the policy alone leaves it at 0).
-        canary_share: f64,
         /// Multiply the evaluation interval by this.
         interval_factor: f64,
         /// A suggestion of where to look.
@@ -197,12 +194,39 @@ impl Action {
 
 /// The stateful policy of one rollout. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DecisionPolicyState")]
 pub struct DecisionPolicy {
     config: PolicyConfig,
     paused_for: u32,
     calm_for: u32,
     predicted_for: u32,
     rolled_back: bool,
+}
+
+/// The serialised form of a [`DecisionPolicy`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionPolicyState {
+    config: PolicyConfig,
+    paused_for: u32,
+    calm_for: u32,
+    predicted_for: u32,
+    rolled_back: bool,
+}
+
+impl TryFrom<DecisionPolicyState> for DecisionPolicy {
+    type Error = Error;
+
+    fn try_from(s: DecisionPolicyState) -> Result<Self, Error> {
+        s.config.validate()?;
+        Ok(DecisionPolicy {
+            config: s.config,
+            paused_for: s.paused_for,
+            calm_for: s.calm_for,
+            predicted_for: s.predicted_for,
+            rolled_back: s.rolled_back,
+        })
+    }
 }
 
 impl DecisionPolicy {
@@ -221,6 +245,14 @@ impl DecisionPolicy {
     /// The settings.
     pub fn config(&self) -> &PolicyConfig {
         &self.config
+    }
+
+    /// The thresholds in use.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            pause_at: self.config.pause_at,
+            rollback_at: self.config.rollback_at,
+        }
     }
 
     /// The seed's rule, exactly: `< t1` continue, `t1 <= r < t2` pause, `>= t2` roll
@@ -316,7 +348,6 @@ impl DecisionPolicy {
 
     fn pause(&self, top: Option<Contributor>) -> Action {
         Action::Pause {
-            canary_share: 0.0,
             interval_factor: self.config.interval_factor,
             remediation: top.map(|c| Remediation {
                 segment: c.segment,
@@ -356,7 +387,6 @@ mod tests {
         assert!(bad(|c| c.pause_at = 2.0));
         assert!(bad(|c| c.rollback_at = f64::NAN));
         assert!(bad(|c| c.pause_at = 0.0));
-        assert!(bad(|c| c.shrink_factor = 1.0));
         assert!(bad(|c| c.interval_factor = 0.0));
     }
 
@@ -406,7 +436,10 @@ mod tests {
         );
         let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
         let mut a = assessment(0.1);
-        a.critical_breach = Some((0, 2));
+        a.critical_breach = Some(crate::schema::SeriesId {
+            segment: 0,
+            metric: 2,
+        });
         assert_eq!(p.decide(&a).1, Reason::CriticalMetric);
     }
 }

@@ -18,6 +18,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::feedback::{Feedback, Outcome};
+use crate::holt_winters::MAX_SEASON_LENGTH;
+use crate::policy::Thresholds;
 use crate::schema::{Schema, SchemaSpec};
 use crate::{
     Anomaly, AnomalyDetector, Autoencoder, AutoencoderConfig, Error, Ewma, EwmaConfig, FitOptions,
@@ -77,6 +79,63 @@ impl Default for ProfileConfig {
     }
 }
 
+/// The most candidate periods a [`ProfileConfig`] may list.
+pub const MAX_CANDIDATE_PERIODS: usize = 64;
+
+impl ProfileConfig {
+    /// Checks every setting, the detectors' included: `seasonality_threshold` in
+    /// `[0, 1)`, `season_length` and each candidate period at least 1 and at most
+    /// [`MAX_SEASON_LENGTH`] ([`Error::TooLarge`] beyond), at most
+    /// [`MAX_CANDIDATE_PERIODS`] candidates, `min_history` at least 4.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..1.0).contains(&self.seasonality_threshold) {
+            return Err(Error::param(
+                "seasonality_threshold",
+                self.seasonality_threshold,
+                "must be in [0, 1)",
+            ));
+        }
+        let season_lengths = self.season_length.iter().map(|m| ("season_length", *m));
+        let candidates = self
+            .candidate_periods
+            .iter()
+            .map(|m| ("candidate_periods", *m));
+        for (what, m) in season_lengths.chain(candidates) {
+            if m == 0 {
+                return Err(Error::param(what, 0.0, "must be at least 1"));
+            }
+            if m > MAX_SEASON_LENGTH {
+                return Err(Error::TooLarge {
+                    what,
+                    got: m,
+                    limit: MAX_SEASON_LENGTH,
+                });
+            }
+        }
+        if self.candidate_periods.len() > MAX_CANDIDATE_PERIODS {
+            return Err(Error::TooLarge {
+                what: "candidate_periods",
+                got: self.candidate_periods.len(),
+                limit: MAX_CANDIDATE_PERIODS,
+            });
+        }
+        if self.min_history < 4 {
+            return Err(Error::param(
+                "min_history",
+                self.min_history as f64,
+                "must be at least 4",
+            ));
+        }
+        self.ewma.validate()?;
+        self.holt_winters.validate()?;
+        self.fit.validate()?;
+        if let Some(ae) = &self.autoencoder {
+            ae.validate()?;
+        }
+        Ok(())
+    }
+}
+
 /// The fitted detector of one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,14 +152,6 @@ impl SeriesDetector {
         match self {
             SeriesDetector::Ewma(e) => e.mean().unwrap_or(0.0),
             SeriesDetector::HoltWinters(h) => h.forecast(1),
-        }
-    }
-
-    /// The forecast `h` ticks ahead.
-    pub fn forecast_ahead(&self, h: usize) -> f64 {
-        match self {
-            SeriesDetector::Ewma(e) => e.mean().unwrap_or(0.0),
-            SeriesDetector::HoltWinters(hw) => hw.forecast(h),
         }
     }
 
@@ -149,6 +200,13 @@ impl AnomalyDetector for SeriesDetector {
         match self {
             SeriesDetector::Ewma(e) => e.is_ready(),
             SeriesDetector::HoltWinters(h) => h.is_ready(),
+        }
+    }
+
+    fn has_forecast(&self) -> bool {
+        match self {
+            SeriesDetector::Ewma(e) => e.has_forecast(),
+            SeriesDetector::HoltWinters(h) => h.has_forecast(),
         }
     }
 }
@@ -272,9 +330,10 @@ impl BehaviorProfile {
         &self.segments
     }
 
-    /// The profile of (segment `s`, metric `m`).
-    pub fn series(&self, s: usize, m: usize) -> &SeriesProfile {
-        &self.segments[s].series[m]
+    /// The profile of (segment `s`, metric `m`); `None` when either index is out of
+    /// range.
+    pub fn series(&self, s: usize, m: usize) -> Option<&SeriesProfile> {
+        self.segments.get(s)?.series.get(m)
     }
 
     /// Outcomes of past rollouts and the thresholds they imply.
@@ -282,40 +341,19 @@ impl BehaviorProfile {
         &self.feedback
     }
 
+    /// Per segment, for folding a finished rollout back in.
+    pub(crate) fn segments_mut(&mut self) -> &mut [SegmentProfile] {
+        &mut self.segments
+    }
+
     /// Records a finished rollout's outcome (see [`Feedback::record`]); returns the
-    /// new thresholds `(t1, t2)`.
+    /// new thresholds.
     pub fn record_outcome(
         &mut self,
         outcome: Outcome,
         peak_risk: f64,
-    ) -> Result<(f64, f64), Error> {
+    ) -> Result<Thresholds, Error> {
         self.feedback.record(outcome, peak_risk)
-    }
-
-    /// Folds a healthy rollout into the profile: every series' detector continues from
-    /// the state the rollout left it in (it followed the control cohort throughout),
-    /// and its location moves towards the canary's smoothed level by the feedback's
-    /// `fold_rate` (exponential decay of older behaviour). Refuses an analysis of
-    /// another schema.
-    pub fn fold_healthy(&mut self, analysis: &crate::analysis::Analysis) -> Result<(), Error> {
-        let engine = analysis.risk_engine();
-        if engine.schema_spec() != &self.schema {
-            return Err(Error::SchemaMismatch {
-                reason: "the analysis was made with another schema than the profile's".into(),
-            });
-        }
-        let rate = self.feedback.config().fold_rate;
-        let nm = self.schema.metrics.len();
-        for (s, seg) in self.segments.iter_mut().enumerate() {
-            for (m, series) in seg.series.iter_mut().enumerate() {
-                let (detector, canary_level) = engine.series_state(s * nm + m);
-                series.detector = detector.clone();
-                if let Some(level) = canary_level {
-                    series.location = (1.0 - rate) * series.location + rate * level;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// History ticks the profile was learnt from.
@@ -398,23 +436,7 @@ pub struct ProfileBuilder {
 impl ProfileBuilder {
     /// A builder for `schema`.
     pub fn new(schema: Schema, config: ProfileConfig) -> Result<Self, Error> {
-        if !(0.0..1.0).contains(&config.seasonality_threshold) {
-            return Err(Error::param(
-                "seasonality_threshold",
-                config.seasonality_threshold,
-                "must be in [0, 1)",
-            ));
-        }
-        if config.season_length == Some(0) {
-            return Err(Error::param("season_length", 0.0, "must be at least 1"));
-        }
-        if config.min_history < 4 {
-            return Err(Error::param(
-                "min_history",
-                config.min_history as f64,
-                "must be at least 4",
-            ));
-        }
+        config.validate()?;
         let columns = vec![Vec::new(); schema.tick_len()];
         Ok(ProfileBuilder {
             schema,
@@ -553,7 +575,7 @@ impl ProfileBuilder {
 
 /// Median and 1.4826 × MAD (the standard deviation when the MAD is 0, floored at a
 /// tiny positive value so that a constant series has a usable scale).
-pub fn robust_location_scale(xs: &[f64]) -> (f64, f64) {
+pub(crate) fn robust_location_scale(xs: &[f64]) -> (f64, f64) {
     let mut v: Vec<f64> = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let med = median_sorted(&v);
@@ -580,7 +602,7 @@ fn median_sorted(v: &[f64]) -> f64 {
 
 /// Autocorrelation of `y` (NaN = missing, pairs with a missing side skipped) at `lag`,
 /// after removing a least-squares line so that a trend does not look like a season.
-pub fn autocorrelation(y: &[f64], lag: usize) -> f64 {
+pub(crate) fn autocorrelation(y: &[f64], lag: usize) -> f64 {
     let n = y.len();
     if lag == 0 || lag >= n {
         return 0.0;
@@ -633,7 +655,7 @@ pub fn autocorrelation(y: &[f64], lag: usize) -> f64 {
 
 /// The candidate period with the highest autocorrelation above `threshold` among those
 /// with at least three cycles of history; `(1, 0)` when none qualifies.
-pub fn detect_season(y: &[f64], candidates: &[usize], threshold: f64) -> (usize, f64) {
+pub(crate) fn detect_season(y: &[f64], candidates: &[usize], threshold: f64) -> (usize, f64) {
     let mut best = (1, 0.0);
     for &m in candidates {
         if m < 2 || y.len() < 3 * m {
@@ -691,7 +713,7 @@ mod tests {
     #[test]
     fn detects_seasonal_and_flat_series() {
         let p = build(48 * 6, ProfileConfig::default());
-        let requests = p.series(0, 0);
+        let requests = p.series(0, 0).unwrap();
         assert_eq!(
             requests.detector.season_length(),
             48,
@@ -699,12 +721,12 @@ mod tests {
             requests.seasonality
         );
         assert!(requests.seasonality > 0.8);
-        let latency = p.series(0, 1);
+        let latency = p.series(0, 1).unwrap();
         assert_eq!(latency.detector.season_length(), 1);
         assert!((latency.location - 80.0).abs() < 0.5);
         assert!((latency.scale - 2.0).abs() < 0.3, "{}", latency.scale);
         assert!(p.segments()[0].autoencoder.is_some());
-        assert!(p.series(0, 0).detector.is_ready());
+        assert!(p.series(0, 0).unwrap().detector.is_ready());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::comparison::{SequentialConfig, SequentialTest};
 use crate::profile::{BehaviorProfile, SeriesDetector};
-use crate::schema::{Direction, Schema};
+use crate::schema::{Direction, Schema, SeriesId};
 use crate::{AnomalyDetector, Autoencoder, Error, stats};
 
 /// Settings of the risk computation.
@@ -103,7 +103,9 @@ impl Default for RiskConfig {
 }
 
 impl RiskConfig {
-    fn validate(&self) -> Result<(), Error> {
+    /// Checks every setting's range ([`Error::InvalidParameter`] naming the first one
+    /// out of range).
+    pub fn validate(&self) -> Result<(), Error> {
         let unit = |name, v: f64| {
             if v > 0.0 && v <= 1.0 {
                 Ok(())
@@ -304,6 +306,18 @@ pub struct Contributor {
     pub always_valid_p: f64,
 }
 
+/// A projected crossing of a metric's configured limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LimitBreach {
+    /// Segment index.
+    pub segment: usize,
+    /// Metric index.
+    pub metric: usize,
+    /// Ticks from now until the canary's trend crosses the limit (0 when it already
+    /// has).
+    pub ticks_ahead: f64,
+}
+
 /// How much evidence the rollout has gathered.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evidence {
@@ -346,12 +360,10 @@ pub struct RiskAssessment {
     pub adjusted_p_value: f64,
     /// Series (and joint models) significant under Holm's procedure this tick.
     pub significant: usize,
-    /// A critical metric significant on `critical_ticks` consecutive ticks, as
-    /// (segment, metric).
-    pub critical_breach: Option<(usize, usize)>,
-    /// The earliest projected crossing of a metric's limit within the horizon:
-    /// (segment, metric, ticks from now).
-    pub limit_breach: Option<(usize, usize, f64)>,
+    /// A critical metric significant on `critical_ticks` consecutive ticks.
+    pub critical_breach: Option<SeriesId>,
+    /// The earliest projected crossing of a metric's limit within the horizon.
+    pub limit_breach: Option<LimitBreach>,
     /// The feature whose metrics move most with the anomaly.
     pub top_feature: Option<usize>,
     /// The strongest reasons, most significant first.
@@ -578,9 +590,14 @@ struct JointState {
 }
 
 /// The per-rollout risk computation. See the [module documentation](self).
+///
+/// Deserialising validates the state against its schema and configuration (sizes,
+/// ranges), so a restored engine is ready for its next tick.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RiskEngineState")]
 pub struct RiskEngine {
-    #[serde(skip, default = "placeholder_schema")]
+    /// Always `Some`; taken out for the duration of an update.
+    #[serde(skip)]
     schema: Option<Schema>,
     schema_spec: crate::schema::SchemaSpec,
     config: RiskConfig,
@@ -599,8 +616,107 @@ pub struct RiskEngine {
     assessment: RiskAssessment,
 }
 
-fn placeholder_schema() -> Option<Schema> {
-    None
+/// The serialised form of a [`RiskEngine`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskEngineState {
+    schema_spec: crate::schema::SchemaSpec,
+    config: RiskConfig,
+    series: Vec<SeriesState>,
+    joint: Vec<Option<JointState>>,
+    persistence: f64,
+    ticks: u64,
+    evidence_ring: Vec<f64>,
+    feature_ring: Vec<f64>,
+    ring_pos: usize,
+    ring_len: usize,
+    assessment: RiskAssessment,
+}
+
+impl TryFrom<RiskEngineState> for RiskEngine {
+    type Error = Error;
+
+    fn try_from(s: RiskEngineState) -> Result<Self, Error> {
+        s.config.validate()?;
+        let schema = Schema::new(s.schema_spec.clone())?;
+        let (nm, ns, nf) = (schema.n_metrics(), schema.n_segments(), schema.n_features());
+        let w = s.config.correlation_window;
+        let lengths = [
+            ("risk series states", nm * ns, s.series.len()),
+            ("risk joint states", ns, s.joint.len()),
+            ("risk evidence ring", w, s.evidence_ring.len()),
+            ("risk feature ring", w * nf, s.feature_ring.len()),
+        ];
+        for (what, expected, got) in lengths {
+            if expected != got {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected,
+                    got,
+                });
+            }
+        }
+        for j in s.joint.iter().flatten() {
+            if j.model.dim() != nm {
+                return Err(Error::LengthMismatch {
+                    what: "joint model metrics",
+                    expected: nm,
+                    got: j.model.dim(),
+                });
+            }
+        }
+        for st in &s.series {
+            if !(st.prior_var > 0.0 && st.prior_var.is_finite()) {
+                return Err(Error::param(
+                    "prior_var",
+                    st.prior_var,
+                    "must be finite and > 0",
+                ));
+            }
+        }
+        if s.ring_pos >= w || s.ring_len > w {
+            return Err(Error::param(
+                "ring_pos",
+                s.ring_pos as f64,
+                "the correlation ring's position and length must lie within its window",
+            ));
+        }
+        if !(0.0..=1.0).contains(&s.persistence) {
+            return Err(Error::param(
+                "persistence",
+                s.persistence,
+                "must be in [0, 1]",
+            ));
+        }
+        let most = s.config.max_contributors.max(1);
+        if s.assessment.contributors.len() > most {
+            return Err(Error::TooLarge {
+                what: "assessment contributors",
+                got: s.assessment.contributors.len(),
+                limit: most,
+            });
+        }
+        let mut assessment = RiskAssessment {
+            contributors: Vec::with_capacity(s.config.max_contributors),
+            ..RiskAssessment::default()
+        };
+        assessment.copy_from(&s.assessment);
+        Ok(RiskEngine {
+            scratch: Scratch::new(nm * ns, ns, nf),
+            schema: Some(schema),
+            schema_spec: s.schema_spec,
+            config: s.config,
+            series: s.series,
+            joint: s.joint,
+            persistence: s.persistence,
+            ticks: s.ticks,
+            evidence_ring: s.evidence_ring,
+            feature_ring: s.feature_ring,
+            ring_pos: s.ring_pos,
+            ring_len: s.ring_len,
+            assessment,
+        })
+    }
 }
 
 /// Preallocated per-tick buffers.
@@ -657,7 +773,11 @@ impl RiskEngine {
         let mut series = Vec::with_capacity(nm * ns);
         for s in 0..ns {
             for m in 0..nm {
-                let p = profile.series(s, m);
+                // A profile's sizes were checked against its schema when it was built
+                // or read.
+                let p = profile.series(s, m).ok_or(Error::Internal {
+                    reason: "profile without a series of its schema",
+                })?;
                 let sd = p.detector.residual_scale().max(1e-9 * (1.0 + p.scale));
                 let sequential = SequentialTest::new(SequentialConfig {
                     alpha: config.sequential_alpha / (nm * ns) as f64,
@@ -742,32 +862,20 @@ impl RiskEngine {
     }
 
     /// Series `i`'s detector (fed the control cohort) and the canary's smoothed level,
-    /// if the canary was observed.
-    pub fn series_state(&self, i: usize) -> (&SeriesDetector, Option<f64>) {
-        let st = &self.series[i];
-        (&st.detector, (st.canary.n > 0).then_some(st.canary.level))
+    /// if the canary was observed; `None` beyond the last series.
+    pub(crate) fn series_state(&self, i: usize) -> Option<(&SeriesDetector, Option<f64>)> {
+        let st = self.series.get(i)?;
+        Some((&st.detector, (st.canary.n > 0).then_some(st.canary.level)))
+    }
+
+    /// Ticks assessed.
+    pub fn ticks(&self) -> u64 {
+        self.ticks
     }
 
     /// The last assessment.
     pub fn last(&self) -> &RiskAssessment {
         &self.assessment
-    }
-
-    /// Re-derives what a deserialised engine does not store (the resolved schema and
-    /// scratch buffers). Called by [`RiskEngine::assess`] when needed.
-    fn ensure_ready(&mut self) -> Result<(), Error> {
-        if self.schema.is_none() {
-            let schema = Schema::new(self.schema_spec.clone())?;
-            let (nm, ns) = (schema.n_metrics(), schema.n_segments());
-            if self.series.len() != nm * ns || self.joint.len() != ns {
-                return Err(Error::CorruptCheckpoint {
-                    reason: "risk state does not match its schema".into(),
-                });
-            }
-            self.scratch = Scratch::new(nm * ns, ns, schema.n_features());
-            self.schema = Some(schema);
-        }
-        Ok(())
     }
 
     /// Checks a tick without changing anything.
@@ -799,7 +907,6 @@ impl RiskEngine {
     /// values and values impossible for a metric's kind are errors that leave the
     /// engine unchanged.
     pub fn assess(&mut self, control: &[f64], canary: &[f64]) -> Result<&RiskAssessment, Error> {
-        self.ensure_ready()?;
         let Some(schema) = self.schema.take() else {
             return Err(Error::Internal {
                 reason: "risk engine without a schema",
@@ -964,7 +1071,10 @@ impl RiskEngine {
                 && st.significant_run >= cfg.critical_ticks
                 && schema.metric(i % nm).critical
             {
-                critical_breach = Some((i / nm, i % nm));
+                critical_breach = Some(SeriesId {
+                    segment: i / nm,
+                    metric: i % nm,
+                });
             }
         }
 
@@ -1038,7 +1148,7 @@ impl RiskEngine {
         // limits crossed at the canary's current slope.
         let h = cfg.horizon as f64;
         sc.predicted.clear();
-        let mut limit_breach: Option<(usize, usize, f64)> = None;
+        let mut limit_breach: Option<LimitBreach> = None;
         for (i, st) in self.series.iter().enumerate() {
             // A slope from a handful of ticks is noise: project only after a few.
             if st.harm.n < 5 {
@@ -1067,8 +1177,12 @@ impl RiskEngine {
                     None
                 };
                 if let Some(eta) = eta.filter(|&e| e <= h) {
-                    if limit_breach.is_none_or(|(_, _, e)| eta < e) {
-                        limit_breach = Some((i / nm, i % nm, eta));
+                    if limit_breach.is_none_or(|b| eta < b.ticks_ahead) {
+                        limit_breach = Some(LimitBreach {
+                            segment: i / nm,
+                            metric: i % nm,
+                            ticks_ahead: eta,
+                        });
                     }
                 }
             }
@@ -1083,7 +1197,12 @@ impl RiskEngine {
         let mut predicted_severity = severity_of((pred_min * kp).min(1.0), cfg.severity_saturation);
         let predicted_significant = pred_min * kp <= cfg.significance;
         let mut predicted_segment_weight = segment_weight;
-        if let Some((s, m, _)) = limit_breach {
+        if let Some(LimitBreach {
+            segment: s,
+            metric: m,
+            ..
+        }) = limit_breach
+        {
             predicted_severity = 1.0;
             predicted_segment_weight =
                 predicted_segment_weight.max(schema.segment_share(s) * schema.criticality(m));
@@ -1138,8 +1257,14 @@ impl RiskEngine {
             };
             a.contributors.push(c);
         }
-        if let Some((s, m, _)) = limit_breach {
-            if a.contributors.len() == a.contributors.capacity() {
+        if let Some(LimitBreach {
+            segment: s,
+            metric: m,
+            ..
+        }) = limit_breach
+        {
+            // The limit contributor takes the last place when the list is full.
+            if a.contributors.len() >= cfg.max_contributors {
                 a.contributors.pop();
             }
             let st = &self.series[s * nm + m];

@@ -141,6 +141,15 @@ pub struct FeatureSpec {
     pub weight: f64,
 }
 
+/// One series of a schema: a (segment, metric) pair of indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SeriesId {
+    /// Segment index.
+    pub segment: usize,
+    /// Metric index.
+    pub metric: usize,
+}
+
 /// The serialisable description of a schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +161,13 @@ pub struct SchemaSpec {
     /// The features metrics may refer to.
     #[serde(default)]
     pub features: Vec<FeatureSpec>,
+}
+
+impl SchemaSpec {
+    /// Checks the description as [`Schema::new`] does, without keeping the result.
+    pub fn validate(&self) -> Result<(), Error> {
+        Schema::new(self.clone()).map(|_| ())
+    }
 }
 
 /// A validated schema with names resolved to dense indices.
@@ -282,18 +298,45 @@ impl Schema {
     }
 
     /// Metric `i`.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= n_metrics()`; [`get_metric`](Self::get_metric) is the checked twin.
     pub fn metric(&self, i: usize) -> &MetricSpec {
         &self.spec.metrics[i]
     }
 
+    /// Metric `i`, or `None` when `i >= n_metrics()`.
+    pub fn get_metric(&self, i: usize) -> Option<&MetricSpec> {
+        self.spec.metrics.get(i)
+    }
+
     /// Segment `s`.
+    ///
+    /// # Panics
+    ///
+    /// If `s >= n_segments()`; [`get_segment`](Self::get_segment) is the checked twin.
     pub fn segment(&self, s: usize) -> &SegmentSpec {
         &self.spec.segments[s]
     }
 
+    /// Segment `s`, or `None` when `s >= n_segments()`.
+    pub fn get_segment(&self, s: usize) -> Option<&SegmentSpec> {
+        self.spec.segments.get(s)
+    }
+
     /// Feature `f`.
+    ///
+    /// # Panics
+    ///
+    /// If `f >= n_features()`; [`get_feature`](Self::get_feature) is the checked twin.
     pub fn feature(&self, f: usize) -> &FeatureSpec {
         &self.spec.features[f]
+    }
+
+    /// Feature `f`, or `None` when `f >= n_features()`.
+    pub fn get_feature(&self, f: usize) -> Option<&FeatureSpec> {
+        self.spec.features.get(f)
     }
 
     /// Index of the metric called `name`.
@@ -320,19 +363,20 @@ impl Schema {
             })
     }
 
-    /// The feature metric `i` belongs to, if any.
+    /// The feature metric `i` belongs to; `None` when it has none or `i` is out of
+    /// range.
     pub fn metric_feature(&self, i: usize) -> Option<usize> {
-        self.metric_feature[i]
+        self.metric_feature.get(i).copied().flatten()
     }
 
     /// Segment `s`'s share of the total segment weight (the shares sum to 1).
-    pub fn segment_share(&self, s: usize) -> f64 {
+    pub(crate) fn segment_share(&self, s: usize) -> f64 {
         self.segment_share[s]
     }
 
     /// Metric `i`'s criticality in `(0, 1]`: its weight times its feature's weight,
     /// relative to the most critical metric.
-    pub fn criticality(&self, i: usize) -> f64 {
+    pub(crate) fn criticality(&self, i: usize) -> f64 {
         self.criticality[i]
     }
 

@@ -14,7 +14,7 @@
 //!    fits exponential smoothing to them by least squares ([`HoltWinters::fit`],
 //!    damped trend, 300 evaluations): without a season, and with the candidate period
 //!    that has the largest detrended autocorrelation
-//!    ([`crate::profile::autocorrelation`], at least 0.3; a divisor within 0.05 of it
+//!    (the profile's season test, at least 0.3; a divisor within 0.05 of it
 //!    is preferred) among common periods (7, 12, 24, 48, 60, 96, 144, 168, 288, 336,
 //!    672, 1440 ticks) with two cycles of history. The seasonal model is adopted if it
 //!    has the lower AIC (`k ln(MSE) + 2 × parameters`, its `m` seasonal terms
@@ -130,6 +130,56 @@ impl Default for ScoringConfig {
             spatial_tolerance: 0.05,
             pulse_window: 50,
         }
+    }
+}
+
+impl ScoringConfig {
+    /// Checks every setting's range ([`Error::InvalidParameter`] naming the first one
+    /// out of range, [`Error::TooLarge`] for a window beyond 2^22 ticks).
+    pub fn validate(&self) -> Result<(), Error> {
+        let c = self;
+        if !(c.variance_alpha > 0.0 && c.variance_alpha <= 1.0) {
+            return Err(Error::param(
+                "variance_alpha",
+                c.variance_alpha,
+                "must be in (0, 1]",
+            ));
+        }
+        if c.short_window == 0 {
+            return Err(Error::param("short_window", 0.0, "must be at least 1"));
+        }
+        if c.long_window < 2 {
+            return Err(Error::param(
+                "long_window",
+                c.long_window as f64,
+                "must be at least 2",
+            ));
+        }
+        for (what, got) in [
+            ("short_window", c.short_window),
+            ("long_window", c.long_window),
+            ("pulse_window", c.pulse_window),
+        ] {
+            if got > MAX_WINDOW {
+                return Err(Error::TooLarge {
+                    what,
+                    got,
+                    limit: MAX_WINDOW,
+                });
+            }
+        }
+        if !(c.spatial_tolerance >= 0.0 && c.spatial_tolerance.is_finite()) {
+            return Err(Error::param(
+                "spatial_tolerance",
+                c.spatial_tolerance,
+                "must be finite and >= 0",
+            ));
+        }
+        EwmaConfig {
+            alpha: c.alpha,
+            ..EwmaConfig::default()
+        }
+        .validate()
     }
 }
 
@@ -302,45 +352,8 @@ pub struct AnomalyScorer {
 impl AnomalyScorer {
     /// Builds a scorer, validating the configuration.
     pub fn new(config: ScoringConfig) -> Result<Self, Error> {
+        config.validate()?;
         let c = &config;
-        if !(c.variance_alpha > 0.0 && c.variance_alpha <= 1.0) {
-            return Err(Error::param(
-                "variance_alpha",
-                c.variance_alpha,
-                "must be in (0, 1]",
-            ));
-        }
-        if c.short_window == 0 {
-            return Err(Error::param("short_window", 0.0, "must be at least 1"));
-        }
-        if c.long_window < 2 {
-            return Err(Error::param(
-                "long_window",
-                c.long_window as f64,
-                "must be at least 2",
-            ));
-        }
-        for (what, got) in [
-            ("short_window", c.short_window),
-            ("long_window", c.long_window),
-            ("pulse_window", c.pulse_window),
-        ] {
-            if got > MAX_WINDOW {
-                return Err(Error::TooLarge {
-                    what,
-                    got,
-                    limit: MAX_WINDOW,
-                });
-            }
-        }
-        if !(c.spatial_tolerance >= 0.0 && c.spatial_tolerance.is_finite()) {
-            return Err(Error::param(
-                "spatial_tolerance",
-                c.spatial_tolerance,
-                "must be finite and >= 0",
-            ));
-        }
-        // Validates alpha.
         let ewma = Ewma::new(EwmaConfig {
             alpha: c.alpha,
             ..EwmaConfig::default()

@@ -1,13 +1,13 @@
 //! The canary's share of traffic over a rollout, moved by decisions.
 //!
-//! A ramp of steps (by default 1 %, 5 %, 10 %, 25 %, 50 %, 100 %). `Continue` advances
-//! to the next step once the current one has lasted its minimum dwell *and* gathered
-//! its minimum evidence (paired ticks with data) — never on "no data"; the last step
-//! additionally needs the evidence to be *sufficient* (see
-//! [`crate::risk::Evidence::sufficient`]). Reaching the
-//! last step promotes the release. `Pause` scales
-//! the share back by the policy's factor (not below the first step) and holds.
-//! `Rollback` sets it to 0 for good. Reaching the last step promotes the release.
+//! The controller is told the policy's [`Level`] each tick, nothing more: what to do,
+//! not why. A ramp of steps (by default 1 %, 5 %, 10 %, 25 %, 50 %, 100 %). `Continue`
+//! advances to the next step once the current one has lasted its minimum dwell *and*
+//! gathered its minimum evidence (paired ticks with data) — never on "no data"; the
+//! last step additionally needs the evidence to be *sufficient* (see
+//! [`crate::risk::Evidence::sufficient`]). Reaching the last step promotes the release.
+//! `Pause` scales the share back by [`TrafficConfig::shrink_factor`] (not below the
+//! first step) and holds. `Rollback` sets it to 0 for good.
 //!
 //! The same controller serves A/B tests and feature flags: [`TrafficController::allocation`]
 //! gives plain weights for control and each variant, which shift back to control as
@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::policy::Action;
+use crate::policy::Level;
 
 /// The most variants an A/B allocation may have.
 pub const MAX_VARIANTS: usize = 64;
@@ -47,6 +47,9 @@ pub struct TrafficConfig {
     pub min_dwell_ticks: u32,
     /// Ticks with paired data a step must gather before the next.
     pub min_evidence_ticks: u32,
+    /// A pause scales the canary's share by this factor, in `(0, 1)` (never below the
+    /// first step).
+    pub shrink_factor: f64,
     /// Canary, A/B or shadow.
     pub mode: TrafficMode,
 }
@@ -57,8 +60,52 @@ impl Default for TrafficConfig {
             steps: vec![0.01, 0.05, 0.10, 0.25, 0.50, 1.0],
             min_dwell_ticks: 10,
             min_evidence_ticks: 8,
+            shrink_factor: 0.5,
             mode: TrafficMode::Canary,
         }
+    }
+}
+
+impl TrafficConfig {
+    /// Checks the ramp (between 1 and 64 steps, increasing within `(0, 1]`), the
+    /// shrink factor (in `(0, 1)`) and the number of A/B variants (1 to
+    /// [`MAX_VARIANTS`]).
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
+            return Err(Error::param(
+                "shrink_factor",
+                self.shrink_factor,
+                "must be in (0, 1)",
+            ));
+        }
+        if self.steps.is_empty() || self.steps.len() > 64 {
+            return Err(Error::param(
+                "steps",
+                self.steps.len() as f64,
+                "between 1 and 64 steps are needed",
+            ));
+        }
+        let mut prev = 0.0;
+        for &s in &self.steps {
+            if !(s > prev && s <= 1.0) {
+                return Err(Error::param(
+                    "steps",
+                    s,
+                    "steps must increase within (0, 1]",
+                ));
+            }
+            prev = s;
+        }
+        if let TrafficMode::AbTest { variants } = self.mode {
+            if !(1..=MAX_VARIANTS).contains(&variants) {
+                return Err(Error::param(
+                    "variants",
+                    variants as f64,
+                    "must be in 1..=64",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +136,7 @@ pub struct Allocation {
 
 /// The traffic state of one rollout. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TrafficState")]
 pub struct TrafficController {
     config: TrafficConfig,
     step: usize,
@@ -98,36 +146,48 @@ pub struct TrafficController {
     evidence: u32,
 }
 
+/// The serialised form of a [`TrafficController`], validated before it becomes one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficState {
+    config: TrafficConfig,
+    step: usize,
+    share: f64,
+    phase: Phase,
+    dwell: u32,
+    evidence: u32,
+}
+
+impl TryFrom<TrafficState> for TrafficController {
+    type Error = Error;
+
+    fn try_from(s: TrafficState) -> Result<Self, Error> {
+        s.config.validate()?;
+        if s.step >= s.config.steps.len() {
+            return Err(Error::LengthMismatch {
+                what: "ramp step",
+                expected: s.config.steps.len(),
+                got: s.step,
+            });
+        }
+        if !(0.0..=1.0).contains(&s.share) {
+            return Err(Error::param("share", s.share, "must be in [0, 1]"));
+        }
+        Ok(TrafficController {
+            config: s.config,
+            step: s.step,
+            share: s.share,
+            phase: s.phase,
+            dwell: s.dwell,
+            evidence: s.evidence,
+        })
+    }
+}
+
 impl TrafficController {
     /// A controller at the first step.
     pub fn new(config: TrafficConfig) -> Result<Self, Error> {
-        if config.steps.is_empty() || config.steps.len() > 64 {
-            return Err(Error::param(
-                "steps",
-                config.steps.len() as f64,
-                "between 1 and 64 steps are needed",
-            ));
-        }
-        let mut prev = 0.0;
-        for &s in &config.steps {
-            if !(s > prev && s <= 1.0) {
-                return Err(Error::param(
-                    "steps",
-                    s,
-                    "steps must increase within (0, 1]",
-                ));
-            }
-            prev = s;
-        }
-        if let TrafficMode::AbTest { variants } = config.mode {
-            if !(1..=MAX_VARIANTS).contains(&variants) {
-                return Err(Error::param(
-                    "variants",
-                    variants as f64,
-                    "must be in 1..=64",
-                ));
-            }
-        }
+        config.validate()?;
         Ok(TrafficController {
             share: config.steps[0],
             config,
@@ -171,29 +231,29 @@ impl TrafficController {
         }
     }
 
-    /// Applies a decision; `paired` says whether this tick had data in both cohorts,
-    /// `sufficient` whether the evidence so far could detect the effect size that
-    /// matters (the last step, full promotion, needs it). `shrink` is the pause's
-    /// scale-back factor.
-    pub fn apply(&mut self, action: &Action, paired: bool, sufficient: bool, shrink: f64) {
+    /// Applies the policy's level for this tick; `paired` says whether this tick had
+    /// data in both cohorts, `sufficient` whether the evidence so far could detect the
+    /// effect size that matters (the last step, full promotion, needs it).
+    pub fn apply(&mut self, level: Level, paired: bool, sufficient: bool) {
         if matches!(self.config.mode, TrafficMode::Shadow)
             || matches!(self.phase, Phase::RolledBack | Phase::Promoted)
         {
-            if let (Action::Rollback { .. }, false) =
-                (action, matches!(self.config.mode, TrafficMode::Shadow))
+            if let (Level::Rollback, false) =
+                (level, matches!(self.config.mode, TrafficMode::Shadow))
             {
                 self.share = 0.0;
                 self.phase = Phase::RolledBack;
             }
             return;
         }
-        match action {
-            Action::Rollback { .. } => {
+        match level {
+            Level::Rollback => {
                 self.share = 0.0;
                 self.phase = Phase::RolledBack;
             }
-            Action::Pause { .. } => {
+            Level::Pause => {
                 if self.phase != Phase::Paused {
+                    let shrink = self.config.shrink_factor;
                     self.share = (self.share * shrink).max(self.config.steps[0]);
                     // The step to resume from is the largest not above the new share.
                     self.step = self
@@ -207,7 +267,7 @@ impl TrafficController {
                 self.dwell = 0;
                 self.evidence = 0;
             }
-            Action::Continue => {
+            Level::Continue => {
                 if self.phase == Phase::Paused {
                     // Resume at the step we scaled back to.
                     self.share = self.config.steps[self.step];
@@ -239,19 +299,10 @@ impl TrafficController {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Alert, AlertSeverity};
 
-    const ROLLBACK: Action = Action::Rollback {
-        alert: Alert {
-            severity: AlertSeverity::Critical,
-            top: None,
-        },
-    };
-    const PAUSE: Action = Action::Pause {
-        canary_share: 0.0,
-        interval_factor: 0.5,
-        remediation: None,
-    };
+    const ROLLBACK: Level = Level::Rollback;
+    const PAUSE: Level = Level::Pause;
+    const CONTINUE: Level = Level::Continue;
 
     #[test]
     fn ramps_only_with_dwell_and_evidence_then_promotes() {
@@ -263,12 +314,12 @@ mod tests {
         let mut t = TrafficController::new(cfg).unwrap();
         // No data: no promotion, however long.
         for _ in 0..10 {
-            t.apply(&Action::Continue, false, true, 0.5);
+            t.apply(CONTINUE, false, true);
         }
         assert_eq!(t.share(), 0.01);
         let mut shares = vec![];
         for _ in 0..12 {
-            t.apply(&Action::Continue, true, true, 0.5);
+            t.apply(CONTINUE, true, true);
             shares.push(t.share());
         }
         assert_eq!(t.phase(), Phase::Promoted);
@@ -285,21 +336,21 @@ mod tests {
         };
         let mut t = TrafficController::new(cfg).unwrap();
         for _ in 0..3 {
-            t.apply(&Action::Continue, true, true, 0.5);
+            t.apply(CONTINUE, true, true);
         }
         assert_eq!(t.share(), 0.25);
-        t.apply(&PAUSE, true, true, 0.5);
+        t.apply(PAUSE, true, true);
         assert_eq!(t.share(), 0.125);
         assert_eq!(t.phase(), Phase::Paused);
-        t.apply(&PAUSE, true, true, 0.5);
+        t.apply(PAUSE, true, true);
         assert_eq!(t.share(), 0.125, "a held pause does not keep shrinking");
-        t.apply(&Action::Continue, true, true, 0.5);
+        t.apply(CONTINUE, true, true);
         // Resumes from the largest step not above the scaled-back share, then ramps.
         assert_eq!(t.phase(), Phase::Ramping);
         assert_eq!(t.share(), 0.25);
-        t.apply(&ROLLBACK, true, true, 0.5);
+        t.apply(ROLLBACK, true, true);
         assert_eq!((t.share(), t.phase()), (0.0, Phase::RolledBack));
-        t.apply(&Action::Continue, true, true, 0.5);
+        t.apply(CONTINUE, true, true);
         assert_eq!(t.share(), 0.0);
     }
 
@@ -310,14 +361,15 @@ mod tests {
             min_dwell_ticks: 1,
             min_evidence_ticks: 1,
             mode: TrafficMode::AbTest { variants: 2 },
+            ..TrafficConfig::default()
         };
         let mut t = TrafficController::new(cfg).unwrap();
-        t.apply(&Action::Continue, true, true, 0.5);
+        t.apply(CONTINUE, true, true);
         let a = t.allocation();
         assert_eq!((a.control, a.per_variant, a.variants), (0.5, 0.25, 2));
-        t.apply(&PAUSE, true, true, 0.5);
+        t.apply(PAUSE, true, true);
         assert!(t.allocation().control > a.control);
-        t.apply(&ROLLBACK, true, true, 0.5);
+        t.apply(ROLLBACK, true, true);
         assert_eq!(t.allocation().control, 1.0);
     }
 
@@ -330,8 +382,8 @@ mod tests {
             ..TrafficConfig::default()
         };
         let mut t = TrafficController::new(cfg).unwrap();
-        for a in [Action::Continue, PAUSE, ROLLBACK, Action::Continue] {
-            t.apply(&a, true, true, 0.5);
+        for level in [CONTINUE, PAUSE, ROLLBACK, CONTINUE] {
+            t.apply(level, true, true);
             assert_eq!(t.share(), 0.01);
         }
     }
@@ -352,5 +404,18 @@ mod tests {
             ..TrafficConfig::default()
         };
         assert!(TrafficController::new(ab).is_err());
+        for shrink_factor in [0.0, 1.0, f64::NAN] {
+            let cfg = TrafficConfig {
+                shrink_factor,
+                ..TrafficConfig::default()
+            };
+            assert!(matches!(
+                TrafficController::new(cfg),
+                Err(Error::InvalidParameter {
+                    name: "shrink_factor",
+                    ..
+                })
+            ));
+        }
     }
 }

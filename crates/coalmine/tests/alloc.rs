@@ -12,8 +12,8 @@ use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
 use coalmine::risk::{RiskConfig, RiskEngine};
 use coalmine::schema::FeatureSpec;
 use coalmine::{
-    AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, FitOptions, HoltWinters,
-    HoltWintersConfig,
+    AnomalyColumns, AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, FitOptions,
+    HoltWinters, HoltWintersConfig,
 };
 use coalmine::{
     Direction, MetricSpec, ProfileBuilder, ProfileConfig, Schema, SchemaSpec, SegmentSpec,
@@ -41,6 +41,17 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// The univariate detectors, behind one object for the batch loop below.
+trait BatchTarget {
+    fn batch(&mut self, xs: &[f64], out: &mut AnomalyColumns<'_>);
+}
+
+impl<D: AnomalyDetector<Input = f64> + Clone> BatchTarget for D {
+    fn batch(&mut self, xs: &[f64], out: &mut AnomalyColumns<'_>) {
+        self.observe_batch(xs, out).unwrap();
+    }
+}
 
 const UPDATES: usize = 100_000;
 
@@ -110,6 +121,37 @@ fn no_allocation_per_observation() {
         }
     });
     assert_eq!(n, 0, "rejections allocated {n} times");
+
+    // Batches: nothing per observation. The EWMA allocates nothing at all; Holt-Winters
+    // copies its season once per batch, the price of a batch that applies atomically.
+    let xs: Vec<f64> = (0..1_000).map(signal).collect();
+    let mut cols = [
+        vec![0.0; xs.len()],
+        vec![0.0; xs.len()],
+        vec![0.0; xs.len()],
+        vec![0.0; xs.len()],
+    ];
+    let mut ready = vec![false; xs.len()];
+    let batches = 100;
+    for (det, most) in [(&mut ewma as &mut dyn BatchTarget, 0), (&mut hw24, batches)] {
+        let n = allocations_during(|| {
+            for _ in 0..batches {
+                let [e, r, d, p] = &mut cols;
+                let mut out = AnomalyColumns {
+                    expected: e,
+                    residual: r,
+                    deviation: d,
+                    tail_probability: p,
+                    ready: &mut ready,
+                };
+                det.batch(&xs, &mut out);
+            }
+        });
+        assert!(
+            n <= most,
+            "{batches} batches allocated {n} times (at most {most})"
+        );
+    }
 
     let d = 9;
     let rows = 600;
@@ -209,6 +251,24 @@ fn no_allocation_per_observation() {
         assert!(analysis.observe(&stale).is_err());
     });
     assert_eq!(n, 0, "Analysis::observe allocated {n} times");
+
+    // A restored analysis is as frugal from its very first tick.
+    let mut restored = Analysis::restore(&analysis.checkpoint()).unwrap();
+    let n = allocations_during(|| {
+        for t in 20_000..21_000 {
+            for i in 0..cells {
+                control[i] = signal(t * 60 + 7 * i);
+                canary[i] = signal(t * 60 + 7 * i + 1) + 50.0;
+            }
+            let tick = Tick {
+                timestamp: t as f64,
+                control: &control,
+                canary: &canary,
+            };
+            sink += restored.observe(&tick).unwrap().assessment.risk;
+        }
+    });
+    assert_eq!(n, 0, "a restored Analysis allocated {n} times");
     assert!(sink.is_finite());
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use coalmine::Error;
-use coalmine::analysis::{Analysis, AnalysisConfig, Decision, Tick};
+use coalmine::analysis::{Analysis, AnalysisConfig, CHECKPOINT_VERSION, Decision, Tick};
 use coalmine::feedback::Outcome;
 use coalmine::policy::{Action, Level, PolicyConfig, Reason};
 use coalmine::profile::BehaviorProfile;
@@ -203,9 +203,9 @@ fn a_borderline_anomaly_pauses_scales_back_and_resumes_when_it_clears() {
         "scaled back"
     );
     assert!(
-        matches!(d[pause].action, Action::Pause { canary_share, interval_factor, .. }
-            if canary_share == d[pause].canary_share && interval_factor < 1.0),
-        "the pause carries the share to scale back to: {:?}",
+        matches!(d[pause].action, Action::Pause { interval_factor, .. }
+            if interval_factor < 1.0),
+        "the pause shortens the evaluation interval: {:?}",
         d[pause].action
     );
     let resumed = (pause..d.len())
@@ -260,6 +260,7 @@ fn the_ab_allocation_moves_back_to_control_as_risk_rises() {
             min_dwell_ticks: 8,
             min_evidence_ticks: 8,
             mode: TrafficMode::AbTest { variants: 2 },
+            ..TrafficConfig::default()
         },
         ..AnalysisConfig::default()
     };
@@ -315,19 +316,19 @@ fn feedback_closes_the_loop_through_the_profile() {
     let before = Analysis::new(&p, AnalysisConfig::default())
         .unwrap()
         .thresholds();
-    let (_, t2) = p
+    let raised = p
         .record_outcome(Outcome::RolledBackFalseAlarm, 1.3)
         .unwrap();
-    assert!(t2 > before.1);
+    assert!(raised.rollback_at > before.rollback_at);
     let after = Analysis::new(&p, AnalysisConfig::default())
         .unwrap()
         .thresholds();
-    assert_eq!(after.1, t2);
+    assert_eq!(after, raised);
     // The learnt state persists with the profile.
     let back = BehaviorProfile::from_json(&p.to_json()).unwrap();
     assert_eq!(back.feedback().thresholds(), p.feedback().thresholds());
-    let (_, lower) = p.record_outcome(Outcome::PromotedLaterBad, 0.7).unwrap();
-    assert!(lower < t2);
+    let lowered = p.record_outcome(Outcome::PromotedLaterBad, 0.7).unwrap();
+    assert!(lowered.rollback_at < raised.rollback_at);
     // A healthy rollout folds its behaviour into the profile.
     let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
     drive(
@@ -338,9 +339,9 @@ fn feedback_closes_the_loop_through_the_profile() {
         },
     );
     assert_eq!(a.outcome(false), Outcome::PromotedHealthy);
-    let loc = p.series(0, LATENCY).location;
-    p.fold_healthy(&a).unwrap();
-    assert_ne!(p.series(0, LATENCY).location, loc);
+    let loc = p.series(0, LATENCY).unwrap().location;
+    a.fold_into(&mut p).unwrap();
+    assert_ne!(p.series(0, LATENCY).unwrap().location, loc);
 }
 
 #[test]
@@ -385,18 +386,104 @@ fn foreign_and_corrupt_checkpoints_are_typed_errors() {
         Analysis::restore(&json[..json.len() / 2]),
         Err(Error::CorruptCheckpoint { .. })
     ));
+    let version = format!("\"version\":{CHECKPOINT_VERSION}");
     assert!(matches!(
-        Analysis::restore(&json.replacen("\"version\":1", "\"version\":9", 1)),
+        Analysis::restore(&json.replacen(&version, "\"version\":9", 1)),
         Err(Error::CheckpointVersion {
             found: 9,
-            supported: 1
+            supported: CHECKPOINT_VERSION
         })
+    ));
+    // Version 1, whose breaches were arrays, is refused by number, not half-read.
+    assert!(matches!(
+        Analysis::restore(&json.replacen(&version, "\"version\":1", 1)),
+        Err(Error::CheckpointVersion { found: 1, .. })
     ));
     // A profile is not a checkpoint, and the error says which document was expected.
     assert!(matches!(
         Analysis::restore(&p.to_json()),
         Err(Error::CorruptCheckpoint { .. })
     ));
+}
+
+/// A checkpoint whose parts do not fit together is refused when it is restored, not
+/// at the next tick.
+#[test]
+fn restore_validates_every_part() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive(
+        &mut a,
+        &Scenario {
+            ticks: 30,
+            onset: 15,
+            effect: Effect {
+                latency: 12.0,
+                ..Effect::default()
+            },
+            ..Scenario::default()
+        },
+    );
+    let json = a.checkpoint();
+    let corrupt = |text: String, what: &str| match Analysis::restore(&text) {
+        Err(Error::CorruptCheckpoint { reason }) => {
+            assert!(reason.contains(what), "{what}: {reason}")
+        }
+        other => panic!("{what}: {other:?}"),
+    };
+    // The risk state's configuration differs from the analysis configuration (the
+    // second occurrence of the key is inside the risk state).
+    let key = "\"correlation_window\":12";
+    let at = json.rfind(key).unwrap();
+    let mut other = json.clone();
+    other.replace_range(at..at + key.len(), "\"correlation_window\":13");
+    corrupt(other, "length mismatch for `risk evidence ring`");
+    // One series state too few for the schema.
+    let start = json.find("\"series\":[{").unwrap() + "\"series\":[".len();
+    let end = start + json[start..].find("},{\"detector\"").unwrap() + 2;
+    let mut fewer = json.clone();
+    fewer.replace_range(start..end, "");
+    corrupt(fewer, "risk series states");
+    // An invalid policy inside the state.
+    corrupt(
+        json.replacen("\"pause_at\":0.5", "\"pause_at\":5.0", 2),
+        "pause_at",
+    );
+    // A ramp step beyond the ramp.
+    corrupt(json.replacen("\"step\":", "\"step\":9", 1), "ramp step");
+    // Counters that disagree.
+    let ticks = format!("\"ticks\":{}", a.ticks());
+    corrupt(json.replacen(&ticks, "\"ticks\":999", 1), "ticks");
+    // The untouched checkpoint still restores and continues identically.
+    assert_eq!(Analysis::restore(&json).unwrap().checkpoint(), json);
+}
+
+#[test]
+fn series_views_follow_the_control_cohort() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let spec = p.schema_spec();
+    let (ns, nm) = (spec.segments.len(), spec.metrics.len());
+    assert_eq!(a.series_views().count(), ns * nm);
+    assert!(a.series(ns, 0).is_none() && a.series(0, nm).is_none());
+    let first = a.series(0, LATENCY).unwrap();
+    let learnt = p.series(0, LATENCY).unwrap();
+    assert_eq!(first.canary_level, None);
+    assert!((first.expected - learnt.location).abs() < 5.0 * learnt.scale);
+    assert!(first.scale > 0.0);
+    let band = first.band(2.0);
+    assert!(band.lower < first.expected && first.expected < band.upper);
+    drive(
+        &mut a,
+        &Scenario {
+            ticks: 10,
+            ..Scenario::default()
+        },
+    );
+    let later = a.series(0, LATENCY).unwrap();
+    assert!(later.canary_level.is_some());
+    assert_ne!(later.expected, first.expected);
+    assert_eq!(a.series_views().nth(LATENCY), Some(later));
 }
 
 proptest! {
@@ -459,5 +546,57 @@ fn the_three_way_rule_holds_at_and_around_the_thresholds() {
     ] {
         assert_eq!(policy.classify(r), want, "risk {r}");
     }
-    let _ = Action::Continue;
+}
+
+#[test]
+fn every_configuration_validates_its_defaults_and_names_a_bad_field() {
+    use coalmine::{
+        AutoencoderConfig, EwmaConfig, FeedbackConfig, FitOptions, HoltWintersConfig,
+        ProfileConfig, RiskConfig, SequentialConfig, TrafficConfig, scoring::ScoringConfig,
+    };
+    AnalysisConfig::default().validate().unwrap();
+    RiskConfig::default().validate().unwrap();
+    PolicyConfig::default().validate().unwrap();
+    TrafficConfig::default().validate().unwrap();
+    FeedbackConfig::default().validate().unwrap();
+    ProfileConfig::default().validate().unwrap();
+    EwmaConfig::default().validate().unwrap();
+    HoltWintersConfig::default().validate().unwrap();
+    FitOptions::default().validate().unwrap();
+    AutoencoderConfig::default().validate().unwrap();
+    SequentialConfig::default().validate().unwrap();
+    ScoringConfig::default().validate().unwrap();
+    let mut spec = profile().schema_spec().clone();
+    spec.validate().unwrap();
+    spec.segments.push(spec.segments[0].clone());
+    assert!(matches!(spec.validate(), Err(Error::Duplicate { .. })));
+
+    let mut bad = AnalysisConfig::default();
+    bad.traffic.steps = vec![0.5, 0.2];
+    assert!(matches!(
+        bad.validate(),
+        Err(Error::InvalidParameter { name: "steps", .. })
+    ));
+    let bad = ProfileConfig {
+        season_length: Some(usize::MAX),
+        ..ProfileConfig::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(Error::TooLarge {
+            what: "season_length",
+            ..
+        })
+    ));
+    let bad = ProfileConfig {
+        ewma: EwmaConfig {
+            alpha: 0.0,
+            ..EwmaConfig::default()
+        },
+        ..ProfileConfig::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(Error::InvalidParameter { name: "alpha", .. })
+    ));
 }

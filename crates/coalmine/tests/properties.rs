@@ -1,8 +1,9 @@
-//! Property tests of the univariate detectors: totality, checkpoints, serde, and the
-//! reduction of Holt-Winters to simple exponential smoothing.
+//! Property tests of the univariate detectors: totality, checkpoints, serde, batches,
+//! and the reduction of Holt-Winters to simple exponential smoothing.
 
 use coalmine::{
-    Anomaly, AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig, HoltWintersParams,
+    Anomaly, AnomalyColumns, AnomalyDetector, Error, Ewma, EwmaConfig, HoltWinters,
+    HoltWintersConfig, HoltWintersParams,
 };
 use proptest::prelude::*;
 
@@ -83,8 +84,102 @@ where
     out
 }
 
+/// The five output columns of a batch, owned.
+struct Columns {
+    expected: Vec<f64>,
+    residual: Vec<f64>,
+    deviation: Vec<f64>,
+    tail_probability: Vec<f64>,
+    ready: Vec<bool>,
+}
+
+impl Columns {
+    fn new(n: usize) -> Self {
+        Columns {
+            expected: vec![-7.0; n],
+            residual: vec![-7.0; n],
+            deviation: vec![-7.0; n],
+            tail_probability: vec![-7.0; n],
+            ready: vec![false; n],
+        }
+    }
+
+    fn view(&mut self) -> AnomalyColumns<'_> {
+        AnomalyColumns {
+            expected: &mut self.expected,
+            residual: &mut self.residual,
+            deviation: &mut self.deviation,
+            tail_probability: &mut self.tail_probability,
+            ready: &mut self.ready,
+        }
+    }
+}
+
+/// A batch gives exactly what a loop of `observe` gives (bit for bit, with NaN for the
+/// expected value and residual where there was no forecast), or, where the loop would
+/// reject a value, refuses the whole batch with that value's index and leaves the
+/// detector as it was.
+fn batch_matches_loop<D>(det: &D, xs: &[f64]) -> Result<(), TestCaseError>
+where
+    D: AnomalyDetector<Input = f64> + Clone + PartialEq + std::fmt::Debug,
+{
+    let mut cols = Columns::new(xs.len());
+    let mut batch = det.clone();
+    let result = batch.observe_batch(xs, &mut cols.view());
+    let mut looped = det.clone();
+    for (i, x) in xs.iter().enumerate() {
+        let forecast = looped.has_forecast();
+        match looped.observe(x) {
+            Ok(a) => {
+                let (e, r) = if forecast {
+                    (a.expected, a.residual)
+                } else {
+                    (f64::NAN, f64::NAN)
+                };
+                prop_assert_eq!(cols.expected[i].to_bits(), e.to_bits());
+                prop_assert_eq!(cols.residual[i].to_bits(), r.to_bits());
+                prop_assert_eq!(cols.deviation[i].to_bits(), a.deviation.to_bits());
+                prop_assert_eq!(
+                    cols.tail_probability[i].to_bits(),
+                    a.tail_probability.to_bits()
+                );
+                prop_assert_eq!(cols.ready[i], a.ready);
+            }
+            Err(e) => {
+                let want = Error::Batch {
+                    index: i,
+                    error: Box::new(e),
+                };
+                prop_assert_eq!(result, Err(want));
+                prop_assert_eq!(&batch, det);
+                return Ok(());
+            }
+        }
+    }
+    prop_assert_eq!(result, Ok(()));
+    prop_assert_eq!(&batch, &looped);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn ewma_batches_match_a_loop(cfg in ewma_config(), head in series(), xs in series()) {
+        let mut det = Ewma::new(cfg).unwrap();
+        // From a fresh detector and from one that has seen some history.
+        batch_matches_loop(&det, &xs)?;
+        feed(&mut det, &head);
+        batch_matches_loop(&det, &xs)?;
+    }
+
+    #[test]
+    fn holt_winters_batches_match_a_loop(cfg in hw_config(), head in series(), xs in series()) {
+        let mut det = HoltWinters::new(cfg, 10.0, 0.1, &vec![0.0; cfg.season_length]).unwrap();
+        batch_matches_loop(&det, &xs)?;
+        feed(&mut det, &head);
+        batch_matches_loop(&det, &xs)?;
+    }
 
     #[test]
     fn ewma_is_total_on_finite_input(cfg in ewma_config(), xs in series()) {
@@ -189,4 +284,54 @@ proptest! {
             feed(&mut back, &xs);
         }
     }
+}
+
+#[test]
+fn a_batch_without_a_forecast_says_so_with_nan() {
+    let mut e = Ewma::new(EwmaConfig::default()).unwrap();
+    let mut cols = Columns::new(3);
+    e.observe_batch(&[5.0, 6.0, 7.0], &mut cols.view()).unwrap();
+    assert!(cols.expected[0].is_nan() && cols.residual[0].is_nan());
+    assert_eq!(
+        (cols.deviation[0], cols.tail_probability[0], cols.ready[0]),
+        (0.0, 1.0, false)
+    );
+    assert_eq!((cols.expected[1], cols.residual[1]), (5.0, 1.0));
+    assert_eq!(e.observations(), 3);
+    // A detector built with a known state forecasts from its first observation.
+    let mut hw = HoltWinters::new(HoltWintersConfig::default(), 5.0, 0.0, &[0.0]).unwrap();
+    hw.observe_batch(&[5.0, 6.0, 7.0], &mut cols.view())
+        .unwrap();
+    assert_eq!((cols.expected[0], cols.residual[0]), (5.0, 0.0));
+}
+
+#[test]
+fn a_batch_with_a_bad_value_changes_nothing_and_names_it() {
+    let mut e = Ewma::new(EwmaConfig::default()).unwrap();
+    e.observe(&1.0).unwrap();
+    let before = e.clone();
+    let mut cols = Columns::new(4);
+    let err = e
+        .observe_batch(&[1.0, 2.0, f64::NAN, 4.0], &mut cols.view())
+        .unwrap_err();
+    assert!(matches!(
+        &err,
+        Error::Batch { index: 2, error } if matches!(**error, Error::NonFinite { .. })
+    ));
+    assert_eq!(err.code(), 17);
+    assert_eq!(e, before);
+    // Columns of the wrong length are refused before anything is looked at.
+    let mut short = Columns::new(3);
+    assert!(matches!(
+        e.observe_batch(&[1.0, 2.0, 3.0, 4.0], &mut short.view()),
+        Err(Error::LengthMismatch {
+            expected: 4,
+            got: 3,
+            ..
+        })
+    ));
+    assert_eq!(e, before);
+    // An empty batch is a no-op.
+    e.observe_batch(&[], &mut Columns::new(0).view()).unwrap();
+    assert_eq!(e, before);
 }

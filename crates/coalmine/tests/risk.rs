@@ -231,10 +231,7 @@ fn a_memory_leak_is_predicted_before_it_crosses_its_limit() {
         .unwrap_or(usize::MAX);
     assert!(warned < 45, "predicted {:?}", r.predicted);
     assert!(r.predicted[warned] > r.risks[warned]);
-    assert!(
-        a.limit_breach.is_some_and(|(_, m, _)| m == MEMORY),
-        "{a:#?}"
-    );
+    assert!(a.limit_breach.is_some_and(|b| b.metric == MEMORY), "{a:#?}");
     assert!(a.contributors.iter().any(|c| c.source == Source::Limit));
 }
 
