@@ -367,6 +367,11 @@ typedef struct coalmine_anomaly {
 // A broken internal invariant: a bug in coalmine, please report it.
 #define COALMINE_INTERNAL 16
 
+// The core's code for a batch refused as a whole. The ABI never returns it: a
+// refused batch returns the code of why its element was refused, and the message
+// names the element's index.
+#define COALMINE_BATCH 17
+
 // A required pointer argument is NULL.
 #define COALMINE_NULL_POINTER 1000
 
@@ -523,8 +528,9 @@ coalmine_status coalmine_ewma_observe(struct coalmine_ewma *ewma,
 
 // Observes the `n` values of `xs` in order and writes one anomaly per value into the
 // columns (`out_len >= n` elements each). Atomic: a rejected value leaves the detector
-// as before the call and the columns untouched, and the last error names its index.
-// `expected` is NaN for the very first observation the detector ever sees.
+// as before the call and the columns untouched; the status is why the value was
+// refused and the last error names its index. `expected` and `residual` are NaN where
+// the detector had no forecast (an EWMA's very first observation).
 coalmine_status coalmine_ewma_observe_batch(struct coalmine_ewma *ewma,
                                             const double *xs,
                                             size_t n,

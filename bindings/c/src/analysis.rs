@@ -256,9 +256,9 @@ pub extern "C" fn coalmine_analysis_thresholds(
         call_ref(analysis, |s| {
             let t1 = out_ptr(pause_at, "pause_at")?;
             let t2 = out_ptr(rollback_at, "rollback_at")?;
-            let (a, b) = s.analysis.thresholds();
-            write(t1, a);
-            write(t2, b);
+            let t = s.analysis.thresholds();
+            write(t1, t.pause_at);
+            write(t2, t.rollback_at);
             Ok(())
         })
     })

@@ -5,7 +5,8 @@ use std::ffi::c_char;
 
 use crate::coalmine_anomaly;
 use crate::core::{
-    Anomaly, AnomalyDetector, Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig,
+    Anomaly, AnomalyColumns, AnomalyDetector, Ewma, EwmaConfig, FitOptions, HoltWinters,
+    HoltWintersConfig,
 };
 use crate::error::{COALMINE_BUFFER_TOO_SMALL, Failure, coalmine_status};
 use crate::guard;
@@ -19,16 +20,28 @@ use crate::guard::{
 #[derive(Debug)]
 pub(crate) struct DetectorState<D> {
     detector: D,
-    scratch: Vec<Anomaly>,
+    scratch: Scratch,
 }
 
 impl<D> DetectorState<D> {
     fn new(detector: D) -> Self {
         DetectorState {
             detector,
-            scratch: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
+}
+
+/// Where the core's batch writes before the result is copied out: the core may have
+/// written part of its columns when it refuses a batch, and the caller's are written
+/// only on success.
+#[derive(Debug, Default)]
+struct Scratch {
+    expected: Vec<f64>,
+    residual: Vec<f64>,
+    deviation: Vec<f64>,
+    tail_probability: Vec<f64>,
+    ready: Vec<bool>,
 }
 
 /// A streaming EWMA detector.
@@ -101,47 +114,51 @@ impl Columns {
     }
 }
 
-/// Observes `xs` in order with the semantics of the core's batch update: atomic (an
-/// error names the index of the bad observation and changes nothing), and `expected`
-/// is NaN for the very first observation the detector ever sees (it had no forecast).
+/// The core's batch update (atomic; the error names the refused index; `expected`
+/// and `residual` NaN where the detector had no forecast), through the scratch.
 fn observe_many<D: AnomalyDetector<Input = f64> + Clone>(
     s: &mut DetectorState<D>,
     xs: &[f64],
     mut out: Columns,
 ) -> Result<(), Failure> {
-    if out.expected.len() < xs.len() {
+    let n = xs.len();
+    if out.expected.len() < n {
         return Err(Failure::new(
             COALMINE_BUFFER_TOO_SMALL,
             format!(
-                "the output columns hold {} values, the batch has {}",
-                out.expected.len(),
-                xs.len()
+                "the output columns hold {} values, the batch has {n}",
+                out.expected.len()
             ),
         ));
     }
-    let before = s.detector.clone();
-    s.scratch.clear();
-    for (i, x) in xs.iter().enumerate() {
-        let first = s.detector.observations() == 0;
-        match s.detector.observe(x) {
-            Ok(mut a) => {
-                if first {
-                    a.expected = f64::NAN;
-                }
-                s.scratch.push(a);
-            }
-            Err(e) => {
-                s.detector = before;
-                return Err(Failure::from(e).context(format!("observation {i} of the batch")));
-            }
-        }
+    let sc = &mut s.scratch;
+    for column in [
+        &mut sc.expected,
+        &mut sc.residual,
+        &mut sc.deviation,
+        &mut sc.tail_probability,
+    ] {
+        column.clear();
+        column.resize(n, 0.0);
     }
-    for (i, a) in s.scratch.iter().enumerate() {
-        out.expected.set(i, a.expected);
-        out.residual.set(i, a.residual);
-        out.deviation.set(i, a.deviation);
-        out.tail_probability.set(i, a.tail_probability);
-        out.ready.set(i, a.ready);
+    sc.ready.clear();
+    sc.ready.resize(n, false);
+    s.detector.observe_batch(
+        xs,
+        &mut AnomalyColumns {
+            expected: &mut sc.expected,
+            residual: &mut sc.residual,
+            deviation: &mut sc.deviation,
+            tail_probability: &mut sc.tail_probability,
+            ready: &mut sc.ready,
+        },
+    )?;
+    for i in 0..n {
+        out.expected.set(i, sc.expected[i]);
+        out.residual.set(i, sc.residual[i]);
+        out.deviation.set(i, sc.deviation[i]);
+        out.tail_probability.set(i, sc.tail_probability[i]);
+        out.ready.set(i, sc.ready[i]);
     }
     Ok(())
 }
@@ -177,8 +194,9 @@ pub extern "C" fn coalmine_ewma_observe(
 
 /// Observes the `n` values of `xs` in order and writes one anomaly per value into the
 /// columns (`out_len >= n` elements each). Atomic: a rejected value leaves the detector
-/// as before the call and the columns untouched, and the last error names its index.
-/// `expected` is NaN for the very first observation the detector ever sees.
+/// as before the call and the columns untouched; the status is why the value was
+/// refused and the last error names its index. `expected` and `residual` are NaN where
+/// the detector had no forecast (an EWMA's very first observation).
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_ewma_observe_batch(
     ewma: *mut coalmine_ewma,

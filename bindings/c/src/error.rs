@@ -46,6 +46,10 @@ pub const COALMINE_SCHEMA_MISMATCH: coalmine_status = 14;
 pub const COALMINE_TOO_LARGE: coalmine_status = 15;
 /// A broken internal invariant: a bug in coalmine, please report it.
 pub const COALMINE_INTERNAL: coalmine_status = 16;
+/// The core's code for a batch refused as a whole. The ABI never returns it: a
+/// refused batch returns the code of why its element was refused, and the message
+/// names the element's index.
+pub const COALMINE_BATCH: coalmine_status = 17;
 /// A required pointer argument is NULL.
 pub const COALMINE_NULL_POINTER: coalmine_status = 1000;
 /// A text argument is not valid UTF-8.
@@ -91,6 +95,7 @@ pub(crate) const STATUS_NAMES: &[(coalmine_status, &str)] = &[
     (COALMINE_SCHEMA_MISMATCH, "schema mismatch"),
     (COALMINE_TOO_LARGE, "size too large"),
     (COALMINE_INTERNAL, "internal error (a bug in coalmine)"),
+    (COALMINE_BATCH, "batch refused"),
     (COALMINE_NULL_POINTER, "null pointer"),
     (COALMINE_INVALID_UTF8, "invalid UTF-8"),
     (COALMINE_PANIC, "panic inside coalmine (a bug in coalmine)"),
@@ -135,8 +140,14 @@ impl Failure {
 }
 
 impl From<Error> for Failure {
+    /// A refused batch reports the code of why its element was refused (a caller
+    /// asks "what was wrong", not "was it a batch"); the message names the index.
     fn from(e: Error) -> Self {
-        Failure::new(e.code(), e.to_string())
+        let status = match &e {
+            Error::Batch { error, .. } => error.code(),
+            other => other.code(),
+        };
+        Failure::new(status, e.to_string())
     }
 }
 

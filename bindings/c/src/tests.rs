@@ -287,6 +287,17 @@ fn statuses_are_the_cores_error_codes() {
             COALMINE_TOO_LARGE,
         ),
         (Error::Internal { reason: "r" }, COALMINE_INTERNAL),
+        // A refused batch reports why its element was refused.
+        (
+            Error::Batch {
+                index: 3,
+                error: Box::new(Error::Timestamp {
+                    last: 1.0,
+                    got: 1.0,
+                }),
+            },
+            COALMINE_TIMESTAMP,
+        ),
     ];
     for (e, status) in cases {
         let message = e.to_string();
@@ -295,6 +306,11 @@ fn statuses_are_the_cores_error_codes() {
         assert!(status < 1000, "core codes stay below the ABI's own");
         assert_ne!(crate::error::status_name(status), "unknown status");
     }
+    let batch = Error::Batch {
+        index: 0,
+        error: Box::new(Error::Internal { reason: "r" }),
+    };
+    assert_eq!(batch.code(), COALMINE_BATCH);
     // Every status has one name and the names are distinct.
     let names = crate::error::STATUS_NAMES;
     for (i, (s, n)) in names.iter().enumerate() {
@@ -813,6 +829,17 @@ fn detector_batches_match_single_observations() {
     coalmine_holt_winters_free(hw);
 }
 
+/// The document with its format version replaced by one no build writes.
+fn bump_version(text: &str) -> String {
+    let key = "\"version\":";
+    let at = text.find(key).expect("a version field") + key.len();
+    let digits = text[at..]
+        .find(|c: char| !c.is_ascii_digit())
+        .expect("a number");
+    assert!(digits > 0, "a number after the version key");
+    format!("{}999{}", &text[..at], &text[at + digits..])
+}
+
 #[test]
 fn corrupt_and_foreign_documents_are_typed_statuses() {
     let p = profile();
@@ -859,6 +886,11 @@ fn corrupt_and_foreign_documents_are_typed_statuses() {
     assert_eq!(
         coalmine_analysis_restore(saved.as_ptr(), 0, &mut r),
         COALMINE_CORRUPT_CHECKPOINT
+    );
+    let other = bump_version(std::str::from_utf8(&saved).unwrap());
+    assert_eq!(
+        coalmine_analysis_restore(other.as_ptr(), other.len(), &mut r),
+        COALMINE_CHECKPOINT_VERSION
     );
     // A profile is not a checkpoint.
     let mut pb = null_mut();
