@@ -123,10 +123,12 @@ valgrind:
 				|| echo "warning: could not install valgrind"; \
 		fi; }
 
-# The header as C11 and C++, the C tests plain, under valgrind and with AddressSanitizer
-# and UndefinedBehaviorSanitizer, and the C example.
+# Only coalmine_ symbols exported, the header as C11 and C++, the C tests plain, under
+# valgrind and with AddressSanitizer and UndefinedBehaviorSanitizer, and the C example.
 c-test: c-header-check c-lib parity-fixture valgrind
 	@mkdir -p $(C_OUT)
+	@bad=$$(nm -D --defined-only target/release/libcoalmine.so | awk '{print $$3}' | grep -v '^coalmine_' || true); \
+		if [ -n "$$bad" ]; then echo "libcoalmine.so exports symbols without the coalmine_ prefix: $$bad"; exit 1; fi
 	$(CC) $(C_FLAGS) $(C_DIR)/tests/header.c $(C_LIB) $(C_NATIVE_LIBS) -o $(C_OUT)/header_c
 	$(CXX) $(CXX_FLAGS) $(C_DIR)/tests/header.cpp $(C_LIB) $(C_NATIVE_LIBS) -o $(C_OUT)/header_cpp
 	$(C_OUT)/header_c && $(C_OUT)/header_cpp
