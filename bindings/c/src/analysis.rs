@@ -92,7 +92,7 @@ pub extern "C" fn coalmine_analysis_observe(
     })
 }
 
-/// Observes `n_ticks` ticks in order, with one cgo- or FFI-crossing for all of them:
+/// Observes `n_ticks` ticks in order in one call (one crossing of the ABI for all):
 /// `timestamps[i]` and rows `i` of `control` and `canary` (each `n_ticks` rows of the
 /// schema's tick length, row after row, so `control_len == n_ticks * tick_len`).
 /// `out` receives one decision per tick (`out_len >= n_ticks`).
