@@ -145,14 +145,14 @@ fn tails(c: &mut Criterion) {
     g.bench_function("student_t_dof18", |b| {
         b.iter(|| {
             zs.iter()
-                .map(|&z| coalmine::stats::student_t_two_sided(black_box(z), 18.0))
+                .map(|&z| coalmine::math::dist::student_t_two_sided(black_box(z), 18.0))
                 .sum::<f64>()
         })
     });
     g.bench_function("normal", |b| {
         b.iter(|| {
             zs.iter()
-                .map(|&z| coalmine::stats::normal_two_sided(black_box(z)))
+                .map(|&z| coalmine::math::dist::normal_two_sided(black_box(z)))
                 .sum::<f64>()
         })
     });

@@ -3,7 +3,7 @@
 //! cost of the API as a ratio. The tests below check that each bare loop computes
 //! exactly what the detector computes, so the comparison is like for like.
 
-use coalmine::stats::student_t_two_sided;
+use coalmine::math::dist::student_t_two_sided;
 
 /// Parameters of the residual scale, as the detectors' defaults set them.
 #[derive(Debug, Clone, Copy)]

@@ -26,6 +26,7 @@
 
 use coalmine::Error;
 use coalmine::analysis::{Analysis, AnalysisConfig, Decision, Tick};
+use coalmine::math::robust;
 use coalmine::policy::{Action, Reason};
 use coalmine::profile::BehaviorProfile;
 use coalmine::traffic::Phase;
@@ -226,21 +227,14 @@ pub struct Summary {
     pub before_static_rate: f64,
 }
 
+/// The core's median, `None` for no values.
 fn median(sorted: &[f64]) -> Option<f64> {
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some(0.5 * (sorted[n / 2 - 1] + sorted[n / 2])),
-    }
+    (!sorted.is_empty()).then(|| robust::median_sorted(sorted))
 }
 
+/// The core's nearest-rank quantile, `None` for no values.
 fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    (!sorted.is_empty()).then(|| robust::nearest_rank(sorted, q))
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

@@ -46,6 +46,7 @@
 //! at its first rollback or at promotion.
 
 use coalmine::Error;
+use coalmine::math::robust::nearest_rank;
 use coalmine::profile::{BehaviorProfile, ProfileBuilder, ProfileConfig};
 use coalmine::schema::{
     Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec,
@@ -627,15 +628,6 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// The `q` quantile of sorted values (nearest rank; 0 for none).
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
 impl Scenario {
     /// The scenario of `kind` drawn from `seed`, with the default [`SimConfig`].
     pub fn generate(kind: ScenarioKind, seed: u64) -> Scenario {
@@ -1123,9 +1115,9 @@ impl Scenario {
                 column.sort_by(f64::total_cmp);
                 let (mean, sd) = mean_sd(&column);
                 let threshold = if below {
-                    quantile_sorted(&column, 0.001).min(mean - 4.0 * sd)
+                    nearest_rank(&column, 0.001).min(mean - 4.0 * sd)
                 } else {
-                    quantile_sorted(&column, 0.999).max(mean + 4.0 * sd)
+                    nearest_rank(&column, 0.999).max(mean + 4.0 * sd)
                 };
                 out.push(AffectedSeries {
                     segment: s,
@@ -1319,8 +1311,8 @@ mod tests {
     #[test]
     fn quantiles_use_nearest_rank() {
         let v: Vec<f64> = (1..=1000).map(f64::from).collect();
-        assert_eq!(quantile_sorted(&v, 0.999), 999.0);
-        assert_eq!(quantile_sorted(&v, 0.001), 1.0);
-        assert_eq!(quantile_sorted(&[], 0.5), 0.0);
+        assert_eq!(nearest_rank(&v, 0.999), 999.0);
+        assert_eq!(nearest_rank(&v, 0.001), 1.0);
+        assert_eq!(nearest_rank(&[], 0.5), 0.0);
     }
 }

@@ -82,21 +82,3 @@ fn one_rollout_is_driven_at_the_share_the_analysis_decides() {
         r
     );
 }
-
-/// Prints the release-size evaluation (20 seeds unless `COALMINE_EVAL_SEEDS` says
-/// otherwise):
-/// `cargo test -p coalmine-sim --release -- --ignored print_evaluation --nocapture`.
-#[test]
-#[ignore = "the full evaluation; run it in release"]
-fn print_evaluation() {
-    let seeds = std::env::var("COALMINE_EVAL_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let config = EvalConfig {
-        seeds,
-        ..EvalConfig::default()
-    };
-    let report = evaluate(&config).expect("evaluation runs");
-    println!("{}", report.to_markdown());
-}

@@ -9,13 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::feedback::Outcome;
-use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Thresholds};
+use crate::detect::AnomalyDetector;
+use crate::feedback::{Outcome, Thresholds};
+use crate::persist::{Document, check_header};
+use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason};
 use crate::profile::BehaviorProfile;
 use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
 use crate::schema::SchemaSpec;
-use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController};
-use crate::{AnomalyDetector, Error, Interval};
+use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController, TrafficMode};
+use crate::{Error, Interval};
 
 /// The format name written into every checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
@@ -36,8 +38,10 @@ pub struct AnalysisConfig {
     pub policy: PolicyConfig,
     /// How actions move traffic.
     pub traffic: TrafficConfig,
-    /// Use the thresholds learnt from past outcomes (kept in the profile) instead of
-    /// `policy.pause_at` / `policy.rollback_at`, once any outcome has been recorded.
+    /// Adjust `policy.pause_at` / `policy.rollback_at` by the outcomes recorded in the
+    /// profile ([`crate::Feedback::thresholds`]: nothing moves before a minimum number
+    /// of outcomes, and only within bounds around the configured values). Turn it off
+    /// to use the configured thresholds exactly.
     pub learned_thresholds: bool,
 }
 
@@ -229,8 +233,11 @@ impl Analysis {
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, Error> {
         config.validate()?;
         let mut policy_config = config.policy;
-        if config.learned_thresholds && profile.feedback().recorded() > 0 {
-            let learnt = profile.feedback().thresholds();
+        if config.learned_thresholds {
+            let learnt = profile.feedback().thresholds(Thresholds {
+                pause_at: policy_config.pause_at,
+                rollback_at: policy_config.rollback_at,
+            });
             policy_config.pause_at = learnt.pause_at;
             policy_config.rollback_at = learnt.rollback_at;
         }
@@ -245,7 +252,7 @@ impl Analysis {
             canary_share: traffic.share(),
             allocation: traffic.allocation(),
             phase: traffic.phase(),
-            shadow: matches!(config.traffic.mode, crate::traffic::TrafficMode::Shadow),
+            shadow: matches!(config.traffic.mode, TrafficMode::Shadow),
             assessment: RiskAssessment {
                 contributors: Vec::with_capacity(config.risk.max_contributors + 1),
                 ..RiskAssessment::default()
@@ -441,9 +448,9 @@ impl Analysis {
     /// [`Error::CheckpointVersion`] for another version, [`Error::CorruptCheckpoint`]
     /// for anything else that is wrong with it.
     pub fn restore(text: &str) -> Result<Self, Error> {
-        crate::profile::check_header(
+        check_header(
             text,
-            crate::profile::Document::Checkpoint,
+            Document::Checkpoint,
             CHECKPOINT_FORMAT,
             CHECKPOINT_VERSION,
             "checkpoint bytes",

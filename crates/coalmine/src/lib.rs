@@ -1,63 +1,118 @@
 //! # coalmine
 //!
-//! Predictive canary analysis. This crate is the core: streaming anomaly detectors
-//! today, with behavioural profiles, risk scoring and rollout decisions built on top
-//! of them. It does no I/O, spawns no threads, reads no clock, and allocates nothing
-//! per observation once a detector is built.
+//! Predictive canary analysis. While a new version of a service is rolled out to a
+//! small share of its users, coalmine compares how those users behave against a learnt
+//! baseline and against the concurrent control cohort, turns the deviations into a risk
+//! score, and says what to do next — continue, pause and shrink the canary, or roll
+//! back — before the harm fully shows.
 //!
-//! The detectors share one contract, [`AnomalyDetector`]: feed an observation, get an
-//! [`Anomaly`] back — the forecast made *before* the observation was seen, the residual,
-//! a signed standardised deviation and a calibrated tail probability.
+//! This crate is the core. It does no I/O, spawns no threads, reads no clock, and
+//! allocates nothing per tick once an [`Analysis`] is built.
+//!
+//! # The pipeline
+//!
+//! Each stage is a module; data flows down, and no module imports one below it in this
+//! list ([`math`], [`feedback`] and [`schema`] sit underneath them all).
+//!
+//! | stage | module | what it does |
+//! | --- | --- | --- |
+//! | detect | [`detect`] | streaming detectors ([`Ewma`], [`HoltWinters`], [`Autoencoder`]): one [`Anomaly`] per observation |
+//! | profile | [`profile`] | [`ProfileBuilder`] learns a [`BehaviorProfile`] from the stable version's history |
+//! | compare | [`compare`] | the canary against its control: the per-tick [`SequentialTest`], offline rank statistics |
+//! | risk | [`risk`] | the tick's anomalies folded into a [`RiskAssessment`]: severity, persistence, segment weight, feature correlation, prediction, contributors |
+//! | policy | [`policy`] | thresholds `t1 < t2` turn the risk into an [`Action`] and a [`Reason`] |
+//! | traffic | [`traffic`] | the canary's share along a ramp, moved by the policy's [`Level`] |
+//! | analysis | [`analysis`] | one rollout: all of the above behind [`Analysis::observe`], checkpoints, feedback |
+//!
+//! Beside the pipeline: [`feedback`] learns thresholds from finished rollouts,
+//! [`scoring`] scores a single series in the Numenta Anomaly Benchmark's format, and
+//! [`math`] holds the distribution tails every p-value comes from.
+//!
+//! # One rollout
 //!
 //! ```
-//! use coalmine::{AnomalyDetector, Ewma, EwmaConfig};
+//! use coalmine::{
+//!     Action, Analysis, AnalysisConfig, Direction, MetricSpec, ProfileBuilder, ProfileConfig,
+//!     Schema, SchemaSpec, SegmentSpec, Tick,
+//! };
 //!
-//! let mut det = Ewma::new(EwmaConfig { alpha: 0.1, ..EwmaConfig::default() })?;
-//! for i in 0..200 {
-//!     det.observe(&(10.0 + (i % 7) as f64 * 0.1))?;
+//! // What is measured: two metrics in one segment, addressed by position afterwards.
+//! let schema = Schema::new(SchemaSpec {
+//!     metrics: vec![
+//!         MetricSpec::new("error_rate", Direction::IncreaseIsBad),
+//!         MetricSpec::new("latency_ms", Direction::IncreaseIsBad),
+//!     ],
+//!     segments: vec![SegmentSpec { name: "all".into(), weight: 1.0 }],
+//!     features: vec![],
+//! })?;
+//! // A day of the stable version's history, one tick per half hour.
+//! let noise = |t: usize, k: usize| ((t * 7919 + k * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+//! let mut builder = ProfileBuilder::new(schema, ProfileConfig::default())?;
+//! for t in 0..96 {
+//!     builder.push_tick(&[0.01 + 0.002 * noise(t, 0), 120.0 + 4.0 * noise(t, 1)])?;
 //! }
-//! let a = det.observe(&25.0)?;
-//! assert!(a.ready && a.tail_probability < 1e-6);
+//! let profile = builder.build()?;
+//!
+//! // The rollout: the canary's latency jumps by 40 ms at tick 20.
+//! let mut analysis = Analysis::new(&profile, AnalysisConfig::default())?;
+//! for t in 0..60 {
+//!     let control = [0.01 + 0.002 * noise(t, 2), 120.0 + 4.0 * noise(t, 3)];
+//!     let jump = if t >= 20 { 40.0 } else { 0.0 };
+//!     let canary = [0.01 + 0.002 * noise(t, 4), 120.0 + jump + 4.0 * noise(t, 5)];
+//!     let tick = Tick { timestamp: 1_800.0 * t as f64, control: &control, canary: &canary };
+//!     let decision = analysis.observe(&tick)?;
+//!     if let Action::Rollback { .. } = decision.action {
+//!         assert!(t >= 20);
+//!         break;
+//!     }
+//! }
+//! assert!(matches!(analysis.decision().action, Action::Rollback { .. }), "{}", analysis.summary());
 //! # Ok::<(), coalmine::Error>(())
 //! ```
+//!
+//! # Rules that hold everywhere
+//!
+//! - Bad input never panics and never corrupts state: every call returns
+//!   `Result<_, `[`Error`]`>`, each error has a stable [`Error::code`], and a rejected
+//!   call leaves the object exactly as it was.
+//! - Determinism: the same inputs give the same outputs, bit for bit.
+//! - A checkpoint ([`Analysis::checkpoint`]) restores into an analysis that continues
+//!   bit-identically; [`Analysis::restore`] validates all of it first.
+//!
+//! `docs/architecture.md` in the repository maps the code in more detail.
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod analysis;
-mod anomaly;
-pub mod autoencoder;
-pub mod comparison;
+pub mod compare;
+pub mod detect;
 mod error;
-pub mod ewma;
 pub mod feedback;
-pub mod holt_winters;
-mod optimise;
+pub mod math;
+mod persist;
 pub mod policy;
 pub mod profile;
 pub mod risk;
-mod rng;
-mod scale;
 pub mod schema;
 pub mod scoring;
-pub mod stats;
 pub mod traffic;
 
 pub use analysis::{Analysis, AnalysisConfig, Decision, SeriesView, Tick};
-pub use anomaly::{Anomaly, AnomalyColumns, AnomalyDetector};
-pub use autoencoder::{Autoencoder, AutoencoderConfig};
-pub use comparison::{
+pub use compare::{
     MannWhitney, MannWhitneyScratch, SequentialConfig, SequentialState, SequentialTest,
     ShiftEstimate, hodges_lehmann, mann_whitney_u, relative_shift,
 };
+pub use detect::{
+    Anomaly, AnomalyColumns, AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig,
+    FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams,
+};
 pub use error::Error;
-pub use ewma::{Ewma, EwmaConfig};
-pub use feedback::{Feedback, FeedbackConfig, Outcome};
-pub use holt_winters::{FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams};
+pub use feedback::{Feedback, FeedbackConfig, Outcome, Thresholds};
 /// The ndarray version coalmine's matrix types come from, so callers need not match it.
 pub use ndarray;
-pub use policy::{
-    Action, Alert, AlertSeverity, Level, PolicyConfig, Reason, Remediation, Thresholds,
-};
+pub use persist::MAX_DOCUMENT_BYTES;
+pub use policy::{Action, Alert, AlertSeverity, Level, PolicyConfig, Reason, Remediation};
 pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig, SeriesDetector};
 pub use risk::{
     Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer, Source,

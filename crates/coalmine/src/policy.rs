@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+pub use crate::feedback::Thresholds;
 use crate::risk::{Contributor, RiskAssessment};
 
 /// Settings of the decision policy.
@@ -86,15 +87,6 @@ impl PolicyConfig {
         }
         Ok(())
     }
-}
-
-/// The two thresholds of the seed's rule, `t1 < t2`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// `t1`: risk at or above which the rollout pauses.
-    pub pause_at: f64,
-    /// `t2`: risk at or above which the rollout rolls back.
-    pub rollback_at: f64,
 }
 
 /// The three levels of the seed's threshold rule.

@@ -3,7 +3,7 @@
 //! analysis uses the sequential test rather than a fixed-horizon test checked at every
 //! tick.
 
-use coalmine::comparison::{
+use coalmine::compare::{
     Direction, MannWhitneyScratch, SequentialConfig, SequentialTest, hodges_lehmann, mann_whitney_u,
 };
 use serde::Deserialize;

@@ -211,7 +211,6 @@ fn a_drop_in_one_features_usage_is_detected_and_attributed() {
             .iter()
             .all(|c| c.metric != ERRORS || !c.significant)
     );
-    let _ = (LATENCY, SEARCH);
 }
 
 #[test]

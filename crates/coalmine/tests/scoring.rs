@@ -1,8 +1,6 @@
 //! Properties of the univariate scoring pipeline (`coalmine::scoring`): totality,
-//! strict causality, determinism, the non-finite policy and the behaviour on a spike;
-//! and the NAB runner (ignored by default).
-
-use std::path::{Path, PathBuf};
+//! strict causality, determinism, the non-finite policy and the behaviour on a spike.
+//! NAB itself is scored by `scripts/nab.sh` through `coalmine score`.
 
 use coalmine::scoring::{AnomalyScorer, DetectorChoice, ScoringConfig, score_series};
 use proptest::prelude::*;
@@ -208,91 +206,4 @@ fn the_configuration_reads_the_cli_names() {
     );
     assert!(serde_json::from_str::<ScoringConfig>(r#"{"detector":"arima"}"#).is_err());
     assert!(serde_json::from_str::<ScoringConfig>(r#"{"alpah":0.2}"#).is_err());
-}
-
-fn csv_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            csv_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "csv") {
-            out.push(p);
-        }
-    }
-}
-
-/// A path from the environment; a relative one is taken from the workspace root (cargo
-/// runs tests from the crate's folder).
-fn env_path(name: &str) -> PathBuf {
-    let p = PathBuf::from(std::env::var(name).unwrap_or_else(|_| panic!("set {name}")));
-    if p.is_absolute() {
-        p
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
-    }
-}
-
-/// The NAB runner used during development: scores every CSV under `$NAB_DIR/data`
-/// with [`score_series`] (timestamps and values passed through as text) and writes
-/// `$NAB_OUT/<detector>/<category>/<detector>_<file>.csv` (detector `$NAB_DETECTOR`,
-/// default `coalmine`), with the configuration `$NAB_CONFIG` (JSON, optional), then
-/// prints the time spent in `score_series`. Then:
-/// `python3 ../shared/nab/score.py ../shared/nab $NAB_OUT coalmine`.
-#[test]
-#[ignore = "needs the NAB data: NAB_DIR=../shared/nab NAB_OUT=target/nab-dev \
-            cargo test --release -p coalmine --test scoring -- --ignored --nocapture"]
-fn nab_results() {
-    let nab = env_path("NAB_DIR");
-    let out = env_path("NAB_OUT");
-    let det = std::env::var("NAB_DETECTOR").unwrap_or_else(|_| "coalmine".into());
-    let config: ScoringConfig = match std::env::var("NAB_CONFIG") {
-        Ok(json) => serde_json::from_str(&json).expect("NAB_CONFIG"),
-        Err(_) => ScoringConfig::default(),
-    };
-    let data = nab.join("data");
-    let mut files = Vec::new();
-    csv_files(&data, &mut files);
-    assert!(!files.is_empty(), "no CSV under {}", data.display());
-    let mut elapsed = std::time::Duration::ZERO;
-    let mut rows_total = 0;
-    for f in &files {
-        let text = std::fs::read_to_string(f).expect("read");
-        let mut rows = Vec::new();
-        for line in text.lines().skip(1) {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let (ts, v) = line.split_once(',').expect("timestamp,value");
-            rows.push((
-                ts.to_string(),
-                v.to_string(),
-                v.trim().parse::<f64>().unwrap_or(f64::NAN),
-            ));
-        }
-        let values: Vec<f64> = rows.iter().map(|r| r.2).collect();
-        let start = std::time::Instant::now();
-        let scores = score_series(&values, config).expect("score");
-        elapsed += start.elapsed();
-        rows_total += values.len();
-        let rel = f.strip_prefix(&data).expect("under data");
-        let cat = rel.parent().expect("category");
-        let name = rel.file_name().expect("file").to_string_lossy();
-        let dir = out.join(&det).join(cat);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let mut s = String::from("timestamp,value,anomaly_score\n");
-        for ((ts, v, _), sc) in rows.iter().zip(&scores) {
-            assert!((0.0..=1.0).contains(sc), "{sc}");
-            s.push_str(&format!("{ts},{v},{sc}\n"));
-        }
-        std::fs::write(dir.join(format!("{det}_{name}")), s).expect("write");
-    }
-    eprintln!(
-        "scored {} files, {rows_total} rows in {:.3} s",
-        files.len(),
-        elapsed.as_secs_f64()
-    );
 }

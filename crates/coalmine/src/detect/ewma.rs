@@ -7,8 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scale::ResidualScale;
-use crate::{Anomaly, AnomalyDetector, Error};
+use super::scale::ResidualScale;
+use super::{Anomaly, AnomalyDetector};
+use crate::Error;
 
 /// Parameters of an [`Ewma`] detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

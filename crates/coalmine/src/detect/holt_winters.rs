@@ -15,9 +15,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::optimise::nelder_mead;
-use crate::scale::ResidualScale;
-use crate::{Anomaly, AnomalyDetector, Error, Interval, stats};
+use super::scale::ResidualScale;
+use super::{Anomaly, AnomalyDetector};
+use crate::math::dist;
+use crate::math::optimise::nelder_mead;
+use crate::{Error, Interval};
 
 /// The largest season length accepted (a week of one-second ticks is 604,800).
 pub const MAX_SEASON_LENGTH: usize = 1 << 20;
@@ -577,7 +579,7 @@ impl HoltWinters {
         if !(coverage > 0.0 && coverage < 1.0) {
             return Err(Error::param("coverage", coverage, "must be in (0, 1)"));
         }
-        let z = stats::normal_upper_quantile((1.0 - coverage) / 2.0);
+        let z = dist::normal_upper_quantile((1.0 - coverage) / 2.0);
         let (f, s) = (self.forecast(h), self.forecast_std(h));
         Ok(Interval {
             lower: f - z * s,
@@ -674,7 +676,7 @@ impl AnomalyDetector for HoltWinters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::math::rng::Rng;
 
     fn seasonal(n: usize, m: usize, seed: u64) -> Vec<f64> {
         let mut rng = Rng::new(seed);

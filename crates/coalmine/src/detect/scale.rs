@@ -3,17 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Anomaly, Error, stats};
+use super::Anomaly;
+use crate::Error;
+use crate::math::{dist, ew};
 
 /// Exponentially weighted mean of squared one-step residuals, with an explicit
 /// warm-up and an effective sample size that sets the Student-t degrees of freedom.
 ///
-/// The k-th residual enters with weight `a_k = max(alpha, 1/k)`: equal weights while
-/// fewer than `1/alpha` residuals have been seen (an ordinary mean, so the start is
-/// not biased towards the first point), exponential forgetting afterwards. The sums
-/// of weights `w1 = Σw` and `w2 = Σw²` give the effective sample size
-/// `n_eff = w1² / w2`, and the tail probability uses Student's t with `n_eff - 1`
-/// degrees of freedom: few residuals mean heavy tails and no fake confidence.
+/// The weights are `math::ew`'s: equal while fewer than `1/alpha` residuals have been
+/// seen (an ordinary mean, so the start is not biased towards the first point),
+/// exponential forgetting afterwards. The sums of weights `w1 = Σw` and `w2 = Σw²` give
+/// the effective sample size `n_eff = w1² / w2`, and the tail probability uses
+/// Student's t with `n_eff - 1` degrees of freedom: few residuals mean heavy tails and
+/// no fake confidence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ResidualScale {
     alpha: f64,
@@ -94,7 +96,7 @@ impl ResidualScale {
     #[inline]
     pub(crate) fn dof(&self) -> f64 {
         if self.w2 > 0.0 {
-            (self.w1 * self.w1 / self.w2 - 1.0).max(1.0)
+            (ew::effective_sample_size(self.w1, self.w2) - 1.0).max(1.0)
         } else {
             1.0
         }
@@ -115,7 +117,7 @@ impl ResidualScale {
             expected,
             residual,
             deviation,
-            tail_probability: stats::student_t_two_sided(deviation, self.dof()),
+            tail_probability: dist::student_t_two_sided(deviation, self.dof()),
             ready: true,
         }
     }
@@ -124,8 +126,7 @@ impl ResidualScale {
     #[inline]
     pub(crate) fn absorbed(&self, residual: f64) -> Self {
         let mut next = *self;
-        let k = (self.n + 1) as f64;
-        let a = self.alpha.max(1.0 / k);
+        let a = ew::weight(self.alpha, self.n + 1);
         // Once calibrated, winsorise so that one outlier cannot inflate the scale and
         // mask the outliers that follow it.
         let r = if self.clip > 0.0 && self.is_ready() {
@@ -134,9 +135,8 @@ impl ResidualScale {
         } else {
             residual
         };
-        next.var = (1.0 - a) * self.var + a * r * r;
-        next.w1 = (1.0 - a) * self.w1 + a;
-        next.w2 = (1.0 - a) * (1.0 - a) * self.w2 + a * a;
+        next.var = ew::mean_square(self.var, r, a);
+        (next.w1, next.w2) = ew::weight_sums(self.w1, self.w2, a);
         next.n = self.n + 1;
         next
     }
@@ -145,7 +145,7 @@ impl ResidualScale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::math::rng::Rng;
 
     #[test]
     fn warm_up_gives_no_evidence_then_calibrates() {
@@ -159,7 +159,7 @@ mod tests {
         assert!(s.is_ready());
         // Student-t with few degrees of freedom is more cautious than the normal.
         let p = s.assess(0.0, 3.0 * s.scale()).tail_probability;
-        assert!(p > stats::normal_two_sided(3.0));
+        assert!(p > dist::normal_two_sided(3.0));
     }
 
     #[test]

@@ -34,11 +34,21 @@
 //! # Ok::<(), coalmine::Error>(())
 //! ```
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::rng::Rng;
-use crate::{Anomaly, AnomalyDetector, Error, stats};
+use self::calibration::{Tail, check_calibration, thin_sorted};
+use self::net::{Net, Scratch, fit};
+use self::state::AutoencoderState;
+use super::{Anomaly, AnomalyDetector};
+use crate::Error;
+use crate::math::dist;
+use crate::math::rng::Rng;
+use crate::math::robust::{MAD_TO_SD, quantile_sorted};
+
+mod calibration;
+mod net;
+mod state;
 
 /// Largest number of metrics (input dimension) accepted.
 const MAX_DIM: usize = 1024;
@@ -52,19 +62,9 @@ const MIN_ROWS: usize = 20;
 const MAX_CALIBRATION: usize = 2000;
 /// Floor of the per-dimension scale of the standardiser.
 const MIN_SCALE: f64 = 1e-9;
-/// Converts a median absolute deviation into a normal-consistent standard deviation.
-const MAD_TO_SD: f64 = 1.4826;
 /// Standardised training values are clipped to this magnitude so that one wild value
 /// cannot overflow the gradients.
 const TRAIN_CLIP: f64 = 1e6;
-/// Quantile of the held-out errors above which the exponential tail takes over.
-const TAIL_QUANTILE: f64 = 0.9;
-/// Adam's first-moment decay.
-const BETA1: f64 = 0.9;
-/// Adam's second-moment decay.
-const BETA2: f64 = 0.999;
-/// Adam's denominator guard.
-const ADAM_EPS: f64 = 1e-8;
 
 /// Hyper-parameters of [`Autoencoder::train`].
 ///
@@ -470,7 +470,7 @@ impl Autoencoder {
         Anomaly {
             expected: self.tail.median,
             residual: error - self.tail.median,
-            deviation: stats::normal_upper_quantile(p_dev),
+            deviation: dist::normal_upper_quantile(p_dev),
             tail_probability: p,
             ready: true,
         }
@@ -539,68 +539,6 @@ fn check_dim(dim: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Accepts calibration errors that are non-empty, finite, non-negative and sorted
-/// ascending.
-fn check_calibration(sorted: &[f64]) -> Result<(), Error> {
-    if sorted.is_empty() {
-        return Err(Error::InsufficientData {
-            what: "autoencoder calibration errors",
-            needed: 1,
-            got: 0,
-        });
-    }
-    for &e in sorted {
-        if !e.is_finite() {
-            return Err(Error::NonFinite {
-                what: "autoencoder calibration error",
-                value: e,
-            });
-        }
-        if e < 0.0 {
-            return Err(Error::param(
-                "holdout_errors",
-                e,
-                "reconstruction errors must be >= 0",
-            ));
-        }
-    }
-    if let Some(w) = sorted.windows(2).find(|w| w[1] < w[0]) {
-        return Err(Error::param(
-            "holdout_errors",
-            w[1],
-            "calibration errors must be sorted ascending",
-        ));
-    }
-    Ok(())
-}
-
-/// Linearly interpolated quantile of a non-empty ascending slice (`q` in `[0, 1]`).
-fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let Some(&last) = sorted.last() else {
-        return 0.0;
-    };
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    match (sorted.get(lo), sorted.get(hi)) {
-        (Some(&a), Some(&b)) => a + (b - a) * (pos - lo as f64),
-        _ => last,
-    }
-}
-
-/// Keeps at most `cap` evenly spaced order statistics of an ascending vector
-/// (always including the smallest and the largest).
-fn thin_sorted(sorted: Vec<f64>, cap: usize) -> Vec<f64> {
-    let n = sorted.len();
-    if n <= cap || cap < 2 {
-        return sorted;
-    }
-    let step = (n - 1) as f64 / (cap - 1) as f64;
-    (0..cap)
-        .map(|k| sorted[((k as f64 * step).round() as usize).min(n - 1)])
-        .collect()
-}
-
 /// Per-dimension median and robust scale of the rows `rows` of `data`.
 fn standardiser(data: ArrayView2<'_, f64>, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
     let dim = data.ncols();
@@ -636,420 +574,10 @@ fn standardiser(data: ArrayView2<'_, f64>, rows: &[usize]) -> (Vec<f64>, Vec<f64
     (center, scale)
 }
 
-/// The network's parameters (also used for their gradients and Adam moments).
-///
-/// `w1` is `hidden x dim` and `w2` is `dim x hidden`, both stored row-major in plain
-/// vectors, so that every product is a sequential sweep over contiguous rows: no
-/// CPU-dependent matrix kernel, the same bits on every platform, nothing allocated.
-#[derive(Debug, Clone, PartialEq)]
-struct Net {
-    dim: usize,
-    w1: Vec<f64>,
-    b1: Vec<f64>,
-    w2: Vec<f64>,
-    b2: Vec<f64>,
-}
-
-impl Net {
-    fn zeros(dim: usize, hidden: usize) -> Self {
-        Net {
-            dim,
-            w1: vec![0.0; hidden * dim],
-            b1: vec![0.0; hidden],
-            w2: vec![0.0; dim * hidden],
-            b2: vec![0.0; dim],
-        }
-    }
-
-    fn hidden(&self) -> usize {
-        self.b1.len()
-    }
-
-    /// Glorot-uniform weights (`U(-a, a)`, `a = sqrt(6 / (fan_in + fan_out))`), zero
-    /// biases; `w1` is drawn before `w2`, each in row-major order.
-    fn glorot(dim: usize, hidden: usize, rng: &mut Rng) -> Self {
-        let a = (6.0 / (dim + hidden) as f64).sqrt();
-        let mut net = Net::zeros(dim, hidden);
-        for w in net.w1.iter_mut().chain(net.w2.iter_mut()) {
-            *w = (2.0 * rng.uniform() - 1.0) * a;
-        }
-        net
-    }
-
-    fn fill(&mut self, v: f64) {
-        self.w1.fill(v);
-        self.b1.fill(v);
-        self.w2.fill(v);
-        self.b2.fill(v);
-    }
-
-    /// Accepts parameters that are finite and at most [`crate::MAX_ABS_VALUE`] in
-    /// magnitude, which keeps every score finite.
-    fn check_values(&self, what: &'static str) -> Result<(), Error> {
-        for &v in self
-            .w1
-            .iter()
-            .chain(&self.b1)
-            .chain(&self.w2)
-            .chain(&self.b2)
-        {
-            Error::check_value(what, v)?;
-        }
-        Ok(())
-    }
-
-    /// `hid = tanh(W1 z + b1)`, `out = W2 hid + b2`.
-    #[inline]
-    fn forward(&self, z: &[f64], hid: &mut [f64], out: &mut [f64]) {
-        let hidden = self.hidden().max(1);
-        for ((h, row), &b) in hid
-            .iter_mut()
-            .zip(self.w1.chunks_exact(self.dim.max(1)))
-            .zip(&self.b1)
-        {
-            *h = (dot(row, z) + b).tanh();
-        }
-        for ((o, row), &b) in out
-            .iter_mut()
-            .zip(self.w2.chunks_exact(hidden))
-            .zip(&self.b2)
-        {
-            *o = dot(row, hid) + b;
-        }
-    }
-
-    /// The weight matrices as ndarray matrices (`hidden x dim`, `dim x hidden`).
-    fn matrices(&self) -> (Array2<f64>, Array2<f64>) {
-        let (d, h) = (self.dim, self.hidden());
-        let w1 = Array2::from_shape_fn((h, d), |(i, j)| {
-            self.w1.get(i * d + j).copied().unwrap_or(0.0)
-        });
-        let w2 = Array2::from_shape_fn((d, h), |(i, j)| {
-            self.w2.get(i * h + j).copied().unwrap_or(0.0)
-        });
-        (w1, w2)
-    }
-}
-
-/// Sequential dot product (a fixed summation order, for reproducibility).
-#[inline]
-fn dot(w: &[f64], x: &[f64]) -> f64 {
-    w.iter().zip(x).fold(0.0, |acc, (a, b)| acc + a * b)
-}
-
-/// The bias-corrected step size of one Adam update.
-struct AdamStep {
-    lr: f64,
-    bc1: f64,
-    bc2: f64,
-}
-
-fn adam_update(p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64], step: &AdamStep) {
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        *m = BETA1 * *m + (1.0 - BETA1) * g;
-        *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-        let m_hat = *m / step.bc1;
-        let v_hat = *v / step.bc2;
-        *p -= step.lr * m_hat / (v_hat.sqrt() + ADAM_EPS);
-    }
-}
-
-/// Mini-batch Adam on the mean squared reconstruction error of the standardised
-/// training rows (`train`, row-major with `net.dim` columns), plus
-/// `weight_decay / 2 * |W|^2`.
-fn fit(net: &mut Net, train: &[f64], config: &AutoencoderConfig, rng: &mut Rng) {
-    let dim = net.dim.max(1);
-    let hidden = net.hidden();
-    let n = train.len() / dim;
-    let batch = config.batch_size.clamp(1, n.max(1));
-    let wd = config.weight_decay;
-    let mut grad = Net::zeros(dim, hidden);
-    let mut m = Net::zeros(dim, hidden);
-    let mut v = Net::zeros(dim, hidden);
-    let mut hid = vec![0.0; hidden];
-    let mut out = vec![0.0; dim];
-    let mut dy = vec![0.0; dim];
-    let mut dh = vec![0.0; hidden];
-    let mut order: Vec<usize> = (0..n).collect();
-    let (mut beta1_t, mut beta2_t) = (1.0_f64, 1.0_f64);
-    for _ in 0..config.epochs {
-        rng.shuffle(&mut order);
-        for chunk in order.chunks(batch) {
-            grad.fill(0.0);
-            let inv = 2.0 / (chunk.len() * dim) as f64;
-            for &r in chunk {
-                let Some(x) = train.get(r * dim..(r + 1) * dim) else {
-                    continue;
-                };
-                net.forward(x, &mut hid, &mut out);
-                // d loss / d output.
-                for ((d, &o), &xi) in dy.iter_mut().zip(&out).zip(x) {
-                    *d = inv * (o - xi);
-                }
-                // Output layer, and back-propagation into the hidden layer.
-                dh.fill(0.0);
-                for (((g_row, w_row), gb), &d) in grad
-                    .w2
-                    .chunks_exact_mut(hidden)
-                    .zip(net.w2.chunks_exact(hidden))
-                    .zip(grad.b2.iter_mut())
-                    .zip(&dy)
-                {
-                    *gb += d;
-                    for (((g, &w), &h), acc) in
-                        g_row.iter_mut().zip(w_row).zip(&hid).zip(dh.iter_mut())
-                    {
-                        *g += d * h;
-                        *acc += d * w;
-                    }
-                }
-                // Through tanh, then the input layer.
-                for ((g_row, gb), (acc, &h)) in grad
-                    .w1
-                    .chunks_exact_mut(dim)
-                    .zip(grad.b1.iter_mut())
-                    .zip(dh.iter_mut().zip(&hid))
-                {
-                    *acc *= 1.0 - h * h;
-                    let d = *acc;
-                    *gb += d;
-                    for (g, &xi) in g_row.iter_mut().zip(x) {
-                        *g += d * xi;
-                    }
-                }
-            }
-            if wd > 0.0 {
-                for (g, &w) in grad.w1.iter_mut().zip(&net.w1) {
-                    *g += wd * w;
-                }
-                for (g, &w) in grad.w2.iter_mut().zip(&net.w2) {
-                    *g += wd * w;
-                }
-            }
-            beta1_t *= BETA1;
-            beta2_t *= BETA2;
-            let step = AdamStep {
-                lr: config.learning_rate,
-                bc1: 1.0 - beta1_t,
-                bc2: 1.0 - beta2_t,
-            };
-            adam_update(&mut net.w1, &grad.w1, &mut m.w1, &mut v.w1, &step);
-            adam_update(&mut net.b1, &grad.b1, &mut m.b1, &mut v.b1, &step);
-            adam_update(&mut net.w2, &grad.w2, &mut m.w2, &mut v.w2, &step);
-            adam_update(&mut net.b2, &grad.b2, &mut m.b2, &mut v.b2, &step);
-        }
-    }
-}
-
-/// Preallocated buffers for scoring one vector.
-#[derive(Debug, Clone)]
-struct Scratch {
-    z: Vec<f64>,
-    hid: Vec<f64>,
-    out: Vec<f64>,
-    shares: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(dim: usize, hidden: usize) -> Self {
-        Scratch {
-            z: vec![0.0; dim],
-            hid: vec![0.0; hidden],
-            out: vec![0.0; dim],
-            shares: vec![1.0 / dim.max(1) as f64; dim],
-        }
-    }
-
-    /// Standardises and reconstructs `x` (length already checked), fills the
-    /// per-dimension shares, and returns the mean squared standardised error.
-    fn reconstruct<'a>(
-        &mut self,
-        net: &Net,
-        center: &[f64],
-        scale: &[f64],
-        x: impl IntoIterator<Item = &'a f64>,
-    ) -> f64 {
-        for (((z, &xi), &c), &s) in self.z.iter_mut().zip(x).zip(center).zip(scale) {
-            *z = (xi - c) / s;
-        }
-        net.forward(&self.z, &mut self.hid, &mut self.out);
-        let mut total = 0.0;
-        for ((share, &o), &z) in self.shares.iter_mut().zip(&self.out).zip(&self.z) {
-            let r = o - z;
-            *share = r * r;
-            total += *share;
-        }
-        let dim = self.shares.len().max(1) as f64;
-        if total > 0.0 {
-            for share in self.shares.iter_mut() {
-                *share /= total;
-            }
-        } else {
-            self.shares.fill(1.0 / dim);
-        }
-        total / dim
-    }
-}
-
-/// What the tail probability needs from the sorted held-out errors.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Tail {
-    median: f64,
-    q90: f64,
-    p_q90: f64,
-    beta: f64,
-}
-
-impl Tail {
-    fn from_sorted(sorted: &[f64]) -> Self {
-        let q90 = quantile_sorted(sorted, TAIL_QUANTILE);
-        let (excess, count) = sorted
-            .iter()
-            .filter(|&&s| s > q90)
-            .fold((0.0, 0usize), |(sum, k), &s| (sum + (s - q90), k + 1));
-        let beta = if count > 0 {
-            excess / count as f64
-        } else {
-            0.0
-        };
-        Tail {
-            median: quantile_sorted(sorted, 0.5),
-            q90,
-            p_q90: empirical_upper(sorted, q90),
-            beta: beta.max(f64::MIN_POSITIVE),
-        }
-    }
-
-    fn probability(&self, sorted: &[f64], error: f64) -> f64 {
-        if error.is_nan() {
-            return 1.0;
-        }
-        let p = if error <= self.q90 {
-            empirical_upper(sorted, error)
-        } else {
-            self.p_q90 * (-(error - self.q90) / self.beta).exp()
-        };
-        p.clamp(0.0, 1.0)
-    }
-}
-
-/// `(1 + #{s >= e}) / (n + 1)` for an ascending slice.
-fn empirical_upper(sorted: &[f64], e: f64) -> f64 {
-    let n = sorted.len();
-    let at_least = n - sorted.partition_point(|&s| s < e);
-    (1 + at_least) as f64 / (n + 1) as f64
-}
-
-/// The serialised form of an [`Autoencoder`], checked on the way in.
-#[derive(Serialize, Deserialize)]
-struct AutoencoderState {
-    config: AutoencoderConfig,
-    center: Vec<f64>,
-    scale: Vec<f64>,
-    /// `hidden x dim`.
-    w1: Array2<f64>,
-    b1: Vec<f64>,
-    /// `dim x hidden`.
-    w2: Array2<f64>,
-    b2: Vec<f64>,
-    /// Sorted ascending.
-    holdout_errors: Vec<f64>,
-    observations: u64,
-}
-
-impl From<Autoencoder> for AutoencoderState {
-    fn from(m: Autoencoder) -> Self {
-        let (w1, w2) = m.net.matrices();
-        AutoencoderState {
-            config: m.config,
-            center: m.center,
-            scale: m.scale,
-            w1,
-            b1: m.net.b1,
-            w2,
-            b2: m.net.b2,
-            holdout_errors: m.holdout,
-            observations: m.observations,
-        }
-    }
-}
-
-impl TryFrom<AutoencoderState> for Autoencoder {
-    type Error = Error;
-
-    fn try_from(s: AutoencoderState) -> Result<Self, Error> {
-        let dim = s.center.len();
-        let hidden = s.config.hidden;
-        check_dim(dim)?;
-        if hidden == 0 {
-            // A trained model stores its resolved width; 0 ("automatic") means the file
-            // was not written by `Autoencoder`.
-            return Err(Error::param(
-                "hidden",
-                0.0,
-                "a trained model has a hidden layer",
-            ));
-        }
-        s.config.validate_for(dim)?;
-        let lengths = [
-            ("autoencoder scale", dim, s.scale.len()),
-            ("autoencoder b1", hidden, s.b1.len()),
-            ("autoencoder b2", dim, s.b2.len()),
-            ("autoencoder w1 rows", hidden, s.w1.nrows()),
-            ("autoencoder w1 columns", dim, s.w1.ncols()),
-            ("autoencoder w2 rows", dim, s.w2.nrows()),
-            ("autoencoder w2 columns", hidden, s.w2.ncols()),
-        ];
-        for (what, expected, got) in lengths {
-            if expected != got {
-                return Err(Error::LengthMismatch {
-                    what,
-                    expected,
-                    got,
-                });
-            }
-        }
-        for &v in &s.center {
-            Error::check_value("autoencoder center", v)?;
-        }
-        for &v in &s.scale {
-            if !(v.is_finite() && v >= MIN_SCALE) {
-                return Err(Error::param("scale", v, "must be finite and at least 1e-9"));
-            }
-        }
-        for &v in s.w1.iter().chain(&s.b1).chain(s.w2.iter()).chain(&s.b2) {
-            Error::check_value("autoencoder weight", v)?;
-        }
-        if s.holdout_errors.len() > MAX_CALIBRATION {
-            return Err(Error::TooLarge {
-                what: "autoencoder calibration errors",
-                got: s.holdout_errors.len(),
-                limit: MAX_CALIBRATION,
-            });
-        }
-        check_calibration(&s.holdout_errors)?;
-        // Logical (row-major) order, whatever the memory layout.
-        let net = Net {
-            dim,
-            w1: s.w1.iter().copied().collect(),
-            b1: s.b1,
-            w2: s.w2.iter().copied().collect(),
-            b2: s.b2,
-        };
-        Ok(Self::assemble(
-            s.config,
-            s.center,
-            s.scale,
-            net,
-            s.holdout_errors,
-            s.observations,
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
     use std::f64::consts::FRAC_1_SQRT_2;
     use std::time::Instant;
 

@@ -1,8 +1,39 @@
-//! The value every detector returns, and the trait they share.
+//! Stage 1, detection: streaming detectors that say how unusual each observation is.
+//!
+//! Every detector implements [`AnomalyDetector`]: feed an observation, get an
+//! [`Anomaly`] back — the forecast made *before* the observation was seen, the
+//! residual, a signed standardised deviation and a calibrated tail probability.
+//!
+//! - [`ewma`]: [`Ewma`], an exponentially weighted mean, for series without a season.
+//! - [`holt_winters`]: [`HoltWinters`], additive level, trend and season, with the
+//!   least-squares fit of its smoothing parameters.
+//! - `scale.rs` (internal): the one-step residual scale both univariate detectors
+//!   share, which turns a residual into a deviation and a Student-t tail probability.
+//! - [`autoencoder`]: [`Autoencoder`], a segment's vector of metrics at once; the
+//!   network and its training (`net.rs`), the calibration of its tail
+//!   (`calibration.rs`) and its serialised form (`state.rs`) each in a file of their
+//!   own.
+//!
+//! The main types are re-exported here and at the crate root.
+//!
+//! Detectors are deterministic, allocation-free after construction, `Send`, and
+//! cloneable for checkpoints; a rejected observation leaves them unchanged.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+
+pub mod autoencoder;
+pub mod ewma;
+pub mod holt_winters;
+mod scale;
+
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use ewma::{Ewma, EwmaConfig};
+pub use holt_winters::{
+    FitOptions, HoltWinters, HoltWintersConfig, HoltWintersParams, MAX_FIT_EVALUATIONS,
+    MAX_SEASON_LENGTH,
+};
 
 /// What a detector says about one observation.
 ///

@@ -68,8 +68,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::holt_winters::{FitOptions, HoltWinters, HoltWintersConfig};
-use crate::{AnomalyDetector, Error, Ewma, EwmaConfig, stats};
+use crate::Error;
+use crate::detect::{
+    AnomalyDetector, Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig,
+};
+use crate::math::{dist, ew};
+use crate::profile::autocorrelation;
 
 /// Which forecaster the scorer's residuals come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -246,7 +250,7 @@ impl ResidualScale {
         let sd = self.var.sqrt().max(floor);
         let warm = self.n >= WARMUP;
         let p = if warm {
-            stats::normal_two_sided(e / sd)
+            dist::normal_two_sided(e / sd)
         } else {
             1.0
         };
@@ -256,9 +260,7 @@ impl ResidualScale {
             e
         };
         self.n += 1;
-        // Equal weights until 1/alpha residuals have been seen, then forgetting.
-        let a = self.alpha.max(1.0 / self.n as f64);
-        self.var = (1.0 - a) * self.var + a * r * r;
+        self.var = ew::mean_square(self.var, r, ew::weight(self.alpha, self.n));
         p
     }
 }
@@ -455,7 +457,7 @@ impl AnomalyScorer {
         let mean = self.long.mean().max(MEAN_FLOOR);
         let sd = self.long.variance().max(VARIANCE_FLOOR).sqrt();
         self.long.push(average);
-        let mut q = stats::normal_upper((average - mean) / sd);
+        let mut q = dist::normal_upper((average - mean) / sd);
         let red = q <= RED;
         if red && self.previous_red {
             q = YELLOW;
@@ -568,7 +570,7 @@ fn best_season(history: &[f64]) -> (usize, f64) {
     let mut acf = [f64::NEG_INFINITY; SEASON_CANDIDATES.len()];
     for (r, &m) in acf.iter_mut().zip(&SEASON_CANDIDATES) {
         if n >= 2 * m + 10 {
-            *r = crate::profile::autocorrelation(history, m);
+            *r = autocorrelation(history, m);
         }
     }
     let mut best = (1, f64::NEG_INFINITY);
@@ -631,7 +633,7 @@ pub fn score_series(values: &[f64], config: ScoringConfig) -> Result<Vec<f64>, E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::math::rng::Rng;
 
     /// Bounded noise (uniform on 49..51): no record values after the first ticks, so
     /// the range rule stays quiet.

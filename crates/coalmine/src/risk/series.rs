@@ -1,0 +1,339 @@
+//! Stage 1: each series' deviation net of control, and the per-series state that
+//! carries it from tick to tick (noise scale, accumulated deviation, trends, the
+//! sequential test).
+
+use serde::{Deserialize, Serialize};
+
+use super::RiskConfig;
+use super::assessment::Evidence;
+use crate::compare::SequentialTest;
+use crate::detect::AnomalyDetector;
+use crate::math::{dist, ew};
+use crate::profile::SeriesDetector;
+use crate::schema::{Direction, Schema};
+
+/// Centred, exponentially weighted variance with a prior worth `prior_ticks`
+/// observations; a constant offset moves the mean, not the variance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(super) struct CentredScale {
+    pub(super) mean: f64,
+    pub(super) var: f64,
+    pub(super) n: u64,
+}
+
+impl CentredScale {
+    /// The live estimate, worth `n − 1` observations, blended with a prior worth
+    /// `prior_ticks`; and the degrees of freedom of the blend.
+    pub(super) fn variance(&self, prior: f64, prior_ticks: f64) -> (f64, f64) {
+        let live = self.n.saturating_sub(1) as f64;
+        ew::with_prior(self.var, live, prior, prior_ticks)
+    }
+
+    pub(super) fn absorb(&mut self, x: f64, alpha: f64) {
+        self.n += 1;
+        if self.n == 1 {
+            self.mean = x;
+            self.var = 0.0;
+            return;
+        }
+        let a = ew::weight(alpha, self.n);
+        (self.mean, self.var) = ew::centred(self.mean, self.var, x, a);
+    }
+}
+
+/// The noise scale of the canary-minus-control difference, from its first differences:
+/// `σ² ≈ EW mean of (d_t − d_{t−1})² / 2`. A level shift (a canary bad from its first
+/// tick, or a step fault later) moves one difference only — and that one is winsorised
+/// once the scale is warm — so faults do not inflate the scale they are judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct NoiseScale {
+    pub(super) last: f64,
+    pub(super) var: f64,
+    /// Differences absorbed (observations minus one once started).
+    pub(super) k: u64,
+    pub(super) started: bool,
+}
+
+impl NoiseScale {
+    /// The live estimate worth `k` differences blended with a prior worth
+    /// `prior_ticks`, and the degrees of freedom of the blend.
+    pub(super) fn variance(&self, prior: f64, prior_ticks: f64) -> (f64, f64) {
+        ew::with_prior(self.var, self.k as f64, prior, prior_ticks)
+    }
+
+    pub(super) fn absorb(&mut self, d: f64, alpha: f64, prior: f64, prior_ticks: f64) {
+        if self.started {
+            let (current, _) = self.variance(prior, prior_ticks);
+            let r = d - self.last;
+            let half_sq = 0.5 * r * r;
+            // Winsorise at 5 standard deviations once a few differences are in.
+            let half_sq = if self.k >= 5 {
+                half_sq.min(25.0 * current)
+            } else {
+                half_sq
+            };
+            self.k += 1;
+            self.var = ew::mean(self.var, half_sq, ew::weight(alpha, self.k));
+        }
+        self.last = d;
+        self.started = true;
+    }
+}
+
+/// An exponentially weighted mean of unit-variance scores with its exact effective
+/// sample size, so that `mean · sqrt(n_eff)` is again a unit-variance score: persistent
+/// moderate deviations accumulate, single spikes are diluted.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct Accumulator {
+    pub(super) mean: f64,
+    pub(super) w1: f64,
+    pub(super) w2: f64,
+    pub(super) n: u64,
+}
+
+impl Accumulator {
+    pub(super) fn absorb(&mut self, z: f64, rate: f64) {
+        self.n += 1;
+        let a = ew::weight(rate, self.n);
+        self.mean = ew::mean(self.mean, z, a);
+        (self.w1, self.w2) = ew::weight_sums(self.w1, self.w2, a);
+    }
+
+    pub(super) fn score(&self) -> f64 {
+        if self.w2 > 0.0 {
+            self.mean * self.w1 / self.w2.sqrt()
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Holt's linear smoothing of a series (level and slope per tick).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct Trend {
+    pub(super) level: f64,
+    pub(super) slope: f64,
+    pub(super) n: u64,
+}
+
+impl Trend {
+    pub(super) fn absorb(&mut self, x: f64, alpha: f64, beta: f64) {
+        self.n += 1;
+        match self.n {
+            1 => self.level = x,
+            _ => {
+                let prev = self.level;
+                self.level = alpha * x + (1.0 - alpha) * (self.level + self.slope);
+                self.slope = beta * (self.level - prev) + (1.0 - beta) * self.slope;
+            }
+        }
+    }
+
+    pub(super) fn ahead(&self, h: f64) -> f64 {
+        self.level + h * self.slope
+    }
+}
+
+/// Live state of one (segment, metric).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct SeriesState {
+    pub(super) detector: SeriesDetector,
+    /// Prior variance of the canary-minus-control difference: twice the profile's
+    /// one-step variance.
+    pub(super) prior_var: f64,
+    pub(super) sequential: SequentialTest,
+    pub(super) seq_p: f64,
+    pub(super) seq_e: f64,
+    pub(super) seq_mde: f64,
+    pub(super) seq_sd: f64,
+    pub(super) seq_sufficient: bool,
+    pub(super) seq_rejected: bool,
+    pub(super) noise: NoiseScale,
+    pub(super) window: Accumulator,
+    pub(super) harm: Trend,
+    pub(super) canary: Trend,
+    pub(super) paired: u64,
+    /// This tick: whether both cohorts were observed; harmful net z, net z, z vs
+    /// profile, p. (No NaN in the state: checkpoints are JSON, which has no NaN.)
+    pub(super) observed: bool,
+    /// Consecutive ticks on which Holm found this series significant.
+    pub(super) significant_run: u32,
+    /// Degrees of freedom of the noise scale at the last observation.
+    pub(super) dof: f64,
+    pub(super) harm_z: f64,
+    pub(super) net_z: f64,
+    pub(super) profile_z: f64,
+    pub(super) p: f64,
+}
+
+impl SeriesState {
+    /// A series that has seen no tick of the rollout yet.
+    pub(super) fn new(
+        detector: SeriesDetector,
+        prior_var: f64,
+        sequential: SequentialTest,
+    ) -> Self {
+        SeriesState {
+            detector,
+            prior_var,
+            sequential,
+            seq_p: 1.0,
+            seq_e: 1.0,
+            seq_mde: f64::MAX,
+            seq_sd: 0.0,
+            seq_sufficient: false,
+            seq_rejected: false,
+            noise: NoiseScale::default(),
+            window: Accumulator::default(),
+            harm: Trend::default(),
+            canary: Trend::default(),
+            paired: 0,
+            harm_z: 0.0,
+            observed: false,
+            significant_run: 0,
+            dof: 1.0,
+            net_z: 0.0,
+            profile_z: 0.0,
+            p: 1.0,
+        }
+    }
+}
+
+/// The p-value of a deviation already turned in the harmful direction, under Student's
+/// t with `dof` degrees of freedom: one-sided for directed metrics, two-sided for `Any`.
+pub(super) fn harm_p(direction: Direction, harm: f64, dof: f64) -> f64 {
+    match direction {
+        Direction::Any => dist::student_t_two_sided(harm, dof),
+        _ => dist::student_t_upper(harm, dof),
+    }
+}
+
+/// The harmful part of a net deviation (`|z|` for `Any`, `±z` for directed metrics)
+/// and its p-value.
+fn harmful_p(direction: Direction, z: f64, dof: f64) -> (f64, f64) {
+    let h = match direction {
+        Direction::Any => z.abs(),
+        d => d.sign() * z,
+    };
+    (h, harm_p(direction, h, dof))
+}
+
+/// Stage 1: every series' deviation net of control. The profile's detector follows the
+/// control value; the canary-minus-control difference is standardised by its own noise
+/// scale; this tick's z and the accumulated z each give a harmful-direction p-value,
+/// Bonferroni-combined. Observed series push `(p, index)` onto `tests`. Returns the
+/// tick's evidence counts (sufficiency is [`sufficiency`]'s).
+pub(super) fn deviations(
+    schema: &Schema,
+    cfg: &RiskConfig,
+    series: &mut [SeriesState],
+    control: &[f64],
+    canary: &[f64],
+    ticks: u64,
+    tests: &mut Vec<(f64, usize)>,
+) -> Evidence {
+    let nm = schema.n_metrics();
+    let mut evidence = Evidence {
+        ticks,
+        min_paired_ticks: u64::MAX,
+        ..Evidence::default()
+    };
+    for (i, st) in series.iter_mut().enumerate() {
+        let metric = schema.metric(i % nm);
+        let (yb, yc) = (control[i], canary[i]);
+        let forecast = st.detector.forecast();
+        let sd = st.detector.residual_scale();
+        if yb.is_nan() {
+            st.detector.skip();
+        } else if st.detector.observe(&yb).is_err() {
+            // Values were checked; a state overflow is treated as a missing tick.
+            st.detector.skip();
+        }
+        st.harm_z = 0.0;
+        st.observed = false;
+        st.p = 1.0;
+        if yb.is_nan() || yc.is_nan() {
+            evidence.missing += 1;
+            evidence.min_paired_ticks = evidence.min_paired_ticks.min(st.paired);
+            continue;
+        }
+        evidence.observed += 1;
+        let d = yc - yb;
+        let (var, dof) = st.noise.variance(st.prior_var, cfg.prior_ticks);
+        st.net_z = (d / var.max(1e-300).sqrt()).clamp(-1e12, 1e12);
+        st.noise
+            .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
+        if let Ok(q) = st.sequential.observe(d) {
+            st.seq_p = q.p_value;
+            st.seq_e = q.e_value.min(f64::MAX);
+            st.seq_mde = q.minimum_detectable_effect.min(f64::MAX);
+            st.seq_sd = if q.sd.is_finite() { q.sd } else { 0.0 };
+            st.seq_sufficient = q.sufficient;
+            st.seq_rejected = q.rejected;
+        }
+        // Winsorised so that one huge spike cannot keep the average significant.
+        st.window.absorb(st.net_z.clamp(-4.0, 4.0), cfg.window_rate);
+        st.profile_z = ((yc - forecast) / sd.max(f64::MIN_POSITIVE)).clamp(-1e12, 1e12);
+        // Two views of the same series, Bonferroni-combined: this tick alone (sharp
+        // faults) and the recent average (persistent moderate shifts).
+        let (h, p_tick) = harmful_p(metric.direction, st.net_z, dof);
+        let (_, p_window) = harmful_p(metric.direction, st.window.score(), dof);
+        let p = (2.0 * p_tick.min(p_window)).min(1.0);
+        st.harm_z = h;
+        st.observed = true;
+        st.dof = dof;
+        st.p = p;
+        // Winsorised like the accumulator: the trend is for drifts, not spikes.
+        st.harm
+            .absorb(h.clamp(-4.0, 4.0), cfg.trend_alpha, cfg.trend_beta);
+        st.canary.absorb(yc, cfg.trend_alpha, cfg.trend_beta);
+        st.paired += 1;
+        evidence.min_paired_ticks = evidence.min_paired_ticks.min(st.paired);
+        tests.push((p, i));
+    }
+    if evidence.min_paired_ticks == u64::MAX {
+        evidence.min_paired_ticks = 0;
+    }
+    evidence
+}
+
+/// Stage 1, continued: whether the evidence so far is sufficient — every observed
+/// series' sequential test could now reject an effect of `target_effect` standard
+/// deviations — and how many sequential tests have rejected.
+pub(super) fn sufficiency(cfg: &RiskConfig, series: &[SeriesState], evidence: &mut Evidence) {
+    evidence.max_detectable_effect = 0.0;
+    evidence.sufficient = evidence.observed > 0;
+    for st in series.iter().filter(|st| st.observed) {
+        // In units of the differences' own standard deviation (the profile's when
+        // that is larger): a small, noisy canary needs more ticks for the same power.
+        let sd = st.seq_sd.max(st.prior_var.sqrt()).max(f64::MIN_POSITIVE);
+        let mde = st.seq_mde / sd;
+        evidence.max_detectable_effect = evidence.max_detectable_effect.max(mde.min(f64::MAX));
+        evidence.sufficient &= st.seq_sufficient && mde <= cfg.target_effect;
+        evidence.sequential_rejections += st.seq_rejected as usize;
+    }
+    if evidence.observed == 0 {
+        evidence.max_detectable_effect = f64::MAX;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centred_scale_ignores_a_constant_offset() {
+        let mut c = CentredScale {
+            mean: 0.0,
+            var: 0.0,
+            n: 0,
+        };
+        for t in 0..200 {
+            c.absorb(10.0 + if t % 2 == 0 { 1.0 } else { -1.0 }, 0.05);
+        }
+        let (var, dof) = c.variance(4.0, 0.0);
+        assert!((var - 1.0).abs() < 0.1, "{var}");
+        assert_eq!(dof, 199.0);
+        assert!((c.mean - 10.0).abs() < 0.2);
+    }
+}
