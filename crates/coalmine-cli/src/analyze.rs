@@ -1,221 +1,284 @@
 //! `learn` and `analyze`: profiles from history, decisions from live ticks.
 
+use std::io::Read;
 use std::path::Path;
 
-use coalmine::analysis::{Analysis, AnalysisConfig, Tick as AnalysisTick};
-use coalmine::policy::{Action, Level};
+use coalmine::MAX_DOCUMENT_BYTES as MAX_PROFILE_BYTES;
+use coalmine::policy::Level;
 use coalmine::profile::{BehaviorProfile, ProfileBuilder};
-use coalmine::schema::{Schema, SchemaSpec};
-use coalmine::traffic::Phase;
+use coalmine::schema::Schema;
 use serde_json::json;
 
 use crate::config::ConfigFile;
-use crate::input::{Tick, read_metrics};
+use crate::error::describe;
+use crate::input::{Role, Tick, read_ticks, series_name};
+use crate::output::{Out, note, refuse_overwrite, write_file};
+use crate::progress::Progress;
+use crate::replay::{
+    Record, Replay, Replayer, exit_code, reason_words, source_name, verdict_reason_name,
+};
+use crate::timestamp;
 use crate::{CliError, report};
 
-/// Exit status when the rollout ends paused.
-pub const EXIT_PAUSED: u8 = 3;
-/// Exit status when the rollout is rolled back.
-pub const EXIT_ROLLBACK: u8 = 4;
+/// Live files at least this large get a progress bar.
+const LARGE_FILE: u64 = 1 << 20;
 
-/// Learns a profile from history ticks.
-pub fn learn_profile(
-    config: &ConfigFile,
-    schema: Schema,
-    history: &[Tick],
-) -> Result<BehaviorProfile, CliError> {
-    let mut builder = ProfileBuilder::new(schema, config.profile_config())?;
-    for t in history {
-        builder.push_tick(&t.control)?;
-    }
-    Ok(builder.build()?)
+/// A core error about the tick of `t` in `file`.
+fn tick_error(file: &Path, t: &Tick, e: &coalmine::Error) -> CliError {
+    CliError::at(
+        &file.display().to_string(),
+        t.line,
+        format!(
+            "tick at {}: {}",
+            timestamp::format(t.timestamp, t.style),
+            describe(e)
+        ),
+    )
 }
 
-/// `coalmine learn`.
-pub fn learn(config: &Path, history: &Path, out: &Path) -> Result<(), CliError> {
-    let cfg = ConfigFile::load(config)?;
-    let schema = cfg.schema()?;
-    let ticks = read_metrics(history, &schema, true)?;
-    let profile = learn_profile(&cfg, schema, &ticks)?;
-    std::fs::write(out, profile.to_json()).map_err(|e| CliError::io(out, e))?;
-    eprintln!(
-        "learnt a profile from {} ticks of {} segments x {} metrics into {}",
-        ticks.len(),
-        cfg.segments.len(),
-        cfg.metrics.len(),
-        out.display()
-    );
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Learns a profile from the history file.
+fn learn_profile(
+    cfg: &ConfigFile,
+    schema: &Schema,
+    history: &Path,
+    progress: Progress,
+) -> Result<(BehaviorProfile, u64), CliError> {
+    let file = history.display().to_string();
+    let config = cfg.profile_config();
+    let min_history = config.min_history;
+    let mut builder = ProfileBuilder::new(schema.clone(), config)?;
+    let bar = progress.bytes(file_size(history), "learning");
+    let summary = read_ticks(history, schema, Role::History, bar.as_ref(), |t| {
+        builder
+            .push_tick(&t.control)
+            .map_err(|e| tick_error(history, t, &e))
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for (i, &n) in summary.observed.iter().enumerate() {
+        if (n as usize) < min_history {
+            return Err(CliError::file(
+                &file,
+                format!(
+                    "{n} observed values, a profile needs at least {min_history} per series \
+                     (`min_history`)"
+                ),
+            )
+            .in_series(series_name(schema, i)));
+        }
+    }
+    let mut profile = builder
+        .build()
+        .map_err(|e| CliError::file(&file, describe(&e)))?;
+    apply_feedback(cfg, &mut profile)?;
+    Ok((profile, summary.ticks))
+}
+
+/// `[feedback]`, when the configuration has it, replaces the profile's settings (the
+/// recorded outcomes stay). It was validated with the configuration.
+fn apply_feedback(cfg: &ConfigFile, profile: &mut BehaviorProfile) -> Result<(), CliError> {
+    if let Some(f) = cfg.feedback {
+        profile.set_feedback_config(f)?;
+    }
     Ok(())
 }
 
-/// One replayed tick, for timelines and reports.
-#[derive(Debug, Clone)]
-pub struct Record {
-    /// Unix seconds.
-    pub timestamp: f64,
-    /// Risk.
-    pub risk: f64,
-    /// Predicted risk.
-    pub predicted: f64,
-    /// The action's level.
-    pub level: Level,
-    /// Canary share after the decision.
-    pub share: f64,
-    /// One-line summary.
-    pub summary: String,
-    /// Per series: control, canary, expected (profile forecast), band half-width.
-    pub series: Vec<[f64; 4]>,
+/// `coalmine learn`.
+pub fn learn(
+    config: &Path,
+    history: &Path,
+    out: &Path,
+    progress: Progress,
+) -> Result<(), CliError> {
+    refuse_overwrite(
+        "--out",
+        out,
+        &[("--config", config), ("--history", history)],
+    )?;
+    let cfg = ConfigFile::load(config)?;
+    let schema = cfg.schema()?;
+    let (profile, ticks) = learn_profile(&cfg, &schema, history, progress)?;
+    write_file(out, profile.to_json().as_bytes())?;
+    if progress.chatty() {
+        note(format_args!(
+            "learnt a profile from {ticks} ticks of {} segments x {} metrics into {}",
+            cfg.segments.len(),
+            cfg.metrics.len(),
+            out.display()
+        ));
+    }
+    Ok(())
 }
 
-/// The outcome of a replay.
-#[derive(Debug, Clone)]
-pub struct Replay {
-    /// Per tick.
-    pub records: Vec<Record>,
-    /// "promote", "pause" or "rollback".
-    pub verdict: &'static str,
-    /// Timestamp of the rollback.
-    pub decided_at: Option<f64>,
-    /// The highest risk.
-    pub max_risk: f64,
-    /// The contributors behind the verdict: (segment, metric, deviation, p-value).
-    pub contributors: Vec<(usize, usize, f64, f64)>,
-    /// Thresholds (t1, t2).
-    pub thresholds: (f64, f64),
-    /// The schema replayed against.
-    pub schema: SchemaSpec,
+/// Reads a profile written by `learn`, refusing files beyond the core's size limit
+/// before reading them whole.
+fn load_profile(path: &Path, cfg: &ConfigFile, config: &Path) -> Result<BehaviorProfile, CliError> {
+    let file = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| CliError::file(&file, e.to_string()))?;
+    let too_large = |got: usize| {
+        CliError::file(
+            &file,
+            describe(&coalmine::Error::TooLarge {
+                what: "profile bytes",
+                got,
+                limit: MAX_PROFILE_BYTES,
+            }),
+        )
+    };
+    // A regular file says its size: an absurd one is refused unread.
+    if let Ok(m) = f.metadata() {
+        if m.is_file() && m.len() > MAX_PROFILE_BYTES as u64 {
+            return Err(too_large(usize::try_from(m.len()).unwrap_or(usize::MAX)));
+        }
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_PROFILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::file(&file, e.to_string()))?;
+    if bytes.len() > MAX_PROFILE_BYTES {
+        return Err(too_large(bytes.len()));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        CliError::at(&file, line, "the profile is not valid UTF-8")
+    })?;
+    let profile =
+        BehaviorProfile::from_json(&text).map_err(|e| CliError::file(&file, describe(&e)))?;
+    if profile.schema_spec() != &cfg.schema_spec() {
+        return Err(CliError::file(
+            &file,
+            format!(
+                "the profile was learnt for another schema than {}",
+                config.display()
+            ),
+        ));
+    }
+    Ok(profile)
 }
 
-/// Feeds ticks to an analysis one at a time and records what a report needs.
-pub struct Replayer {
-    analysis: Analysis,
-    records: Vec<Record>,
-    max_risk: f64,
-    decided_at: Option<f64>,
-    strongest: Vec<(usize, usize, f64, f64)>,
-    schema: SchemaSpec,
+/// Writes a replay as a timeline, or as JSON lines, tick by tick and then a summary.
+pub struct Printer<'a> {
+    out: &'a mut Out,
+    json: bool,
 }
 
-impl Replayer {
-    /// Starts a replay against `profile` with `config`.
-    pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, CliError> {
-        Ok(Replayer {
-            analysis: Analysis::new(profile, config)?,
-            records: Vec::new(),
-            max_risk: 0.0,
-            decided_at: None,
-            strongest: Vec::new(),
-            schema: profile.schema_spec().clone(),
-        })
+impl<'a> Printer<'a> {
+    /// A printer writing to `out`.
+    pub fn new(out: &'a mut Out, json: bool) -> Self {
+        Printer { out, json }
     }
 
-    /// The canary share the next tick will be served with.
-    pub fn share(&self) -> f64 {
-        self.analysis.decision().canary_share
+    /// One tick.
+    pub fn tick(&mut self, rec: &Record) -> Result<(), CliError> {
+        if self.json {
+            let line = json!({
+                "timestamp": rec.timestamp,
+                "time": timestamp::rfc3339(rec.timestamp),
+                "risk": rec.risk,
+                "predicted_risk": rec.predicted,
+                "action": action_name(rec.level),
+                "reason": reason_words(rec.reason).0,
+                "canary_weight": rec.share,
+            });
+            self.out.print(format_args!("{line}\n"))
+        } else {
+            self.out.print(format_args!(
+                "{:>14}  share {:>6.2} %  {}\n",
+                timestamp::format(rec.timestamp, rec.style),
+                100.0 * rec.share,
+                rec.summary
+            ))
+        }
     }
 
-    /// Whether the rollout is over (rolled back or promoted).
-    pub fn done(&self) -> bool {
-        matches!(
-            self.analysis.decision().phase,
-            Phase::RolledBack | Phase::Promoted
-        ) && self.analysis.ticks() > 0
-    }
-
-    /// Observes one tick.
-    pub fn push(
-        &mut self,
-        timestamp: f64,
-        control: &[f64],
-        canary: &[f64],
-    ) -> Result<&Record, CliError> {
-        let series: Vec<[f64; 4]> = (self.analysis.series_views().enumerate())
-            .map(|(i, view)| {
-                let band = 2.0 * view.scale;
-                let (c, k) = (control.get(i).copied(), canary.get(i).copied());
-                [
-                    c.unwrap_or(f64::NAN),
-                    k.unwrap_or(f64::NAN),
-                    view.expected,
-                    band,
-                ]
+    /// The verdict, its reason and its contributors.
+    pub fn summary(&mut self, r: &Replay) -> Result<(), CliError> {
+        let reason = verdict_reason_name(r.report.reason);
+        let why = r.report.explain(&r.schema);
+        let why = why
+            .strip_prefix(r.verdict.name())
+            .and_then(|w| w.strip_prefix(": "))
+            .unwrap_or(&why);
+        let unobserved: Vec<String> = r
+            .report
+            .unobserved
+            .iter()
+            .map(|id| {
+                let (segment, metric) = r.names(id.segment, id.metric);
+                format!("{metric}/{segment}")
             })
             .collect();
-        let d = self.analysis.observe(&AnalysisTick {
-            timestamp,
-            control,
-            canary,
-        })?;
-        let (risk, predicted, level, share) = (
-            d.assessment.risk,
-            d.assessment.predicted_risk,
-            d.action.level(),
-            d.canary_share,
-        );
-        let contributors: Vec<(usize, usize, f64, f64)> = d
-            .assessment
-            .contributors
-            .iter()
-            .map(|c| (c.segment, c.metric, c.deviation, c.p_value))
-            .collect();
-        let rollback = matches!(d.action, Action::Rollback { .. });
-        if rollback && self.decided_at.is_none() {
-            self.decided_at = Some(timestamp);
-            self.strongest = contributors;
-        } else if self.decided_at.is_none() && risk >= self.max_risk && !contributors.is_empty() {
-            self.strongest = contributors;
+        if self.json {
+            let contributors: Vec<_> = r
+                .contributors
+                .iter()
+                .map(|c| {
+                    let (segment, metric) = r.names(c.segment, c.metric);
+                    json!({
+                        "source": source_name(c.source),
+                        "segment": segment,
+                        "metric": metric,
+                        "deviation": c.deviation,
+                        "p_value": c.p_value,
+                    })
+                })
+                .collect();
+            let line = json!({
+                "verdict": r.verdict.name(),
+                "reason": reason,
+                "reason_text": why,
+                "evidence": {
+                    "ticks": r.report.ticks,
+                    "canary_ticks": r.report.canary_ticks,
+                    "control_ticks": r.report.control_ticks,
+                    "min_paired_ticks": r.report.min_paired_ticks,
+                    "never_observed": unobserved,
+                },
+                "decided_at": r.decided_at,
+                "decided_at_time": r.decided_at.and_then(timestamp::rfc3339),
+                "ticks": r.ticks,
+                "max_risk": r.max_risk,
+                "thresholds": [r.thresholds.0, r.thresholds.1],
+                "contributors": contributors,
+            });
+            return self.out.print(format_args!("{line}\n"));
         }
-        self.max_risk = self.max_risk.max(risk);
-        let summary = self.analysis.summary();
-        self.records.push(Record {
-            timestamp,
-            risk,
-            predicted,
-            level,
-            share,
-            summary,
-            series,
+        let when = r.decided_at.map_or(String::new(), |t| {
+            format!(" at {}", timestamp::format(t, r.style))
         });
-        self.records
-            .last()
-            .ok_or_else(|| CliError::Runtime("no tick recorded".into()))
-    }
-
-    /// The replay so far.
-    pub fn finish(self) -> Replay {
-        let verdict = match (self.decided_at, self.records.last().map(|r| r.level)) {
-            (Some(_), _) => "rollback",
-            (None, Some(Level::Pause)) => "pause",
-            _ => "promote",
-        };
-        Replay {
-            verdict,
-            decided_at: self.decided_at,
-            max_risk: self.max_risk,
-            contributors: self.strongest,
-            thresholds: {
-                let t = self.analysis.thresholds();
-                (t.pause_at, t.rollback_at)
-            },
-            schema: self.schema,
-            records: self.records,
+        self.out.print(format_args!(
+            "\nverdict: {}{when}: {why} (max risk {:.2}; pause at {:.2}, roll back at {:.2})\n",
+            r.verdict.name(),
+            r.max_risk,
+            r.thresholds.0,
+            r.thresholds.1
+        ))?;
+        let mut shown = Vec::new();
+        for c in &r.contributors {
+            let key = (c.segment, c.metric, c.source);
+            if shown.contains(&key) || shown.len() == 3 {
+                continue;
+            }
+            shown.push(key);
+            let (segment, metric) = r.names(c.segment, c.metric);
+            let kind = match source_name(c.source) {
+                "joint" => " (joint model)",
+                "limit" => " (heading for its limit)",
+                _ => "",
+            };
+            self.out.print(format_args!(
+                "  {metric} in {segment}{kind}: {:+.1} sd vs control (p = {:.1e})\n",
+                c.deviation, c.p_value
+            ))?;
         }
+        Ok(())
     }
-}
-
-/// Replays live ticks through an analysis, stopping at the first rollback.
-pub fn replay(
-    profile: &BehaviorProfile,
-    config: &ConfigFile,
-    live: &[Tick],
-) -> Result<Replay, CliError> {
-    let mut r = Replayer::new(profile, config.analysis()?)?;
-    for t in live {
-        if r.push(t.timestamp, &t.control, &t.canary)?.level == Level::Rollback {
-            break;
-        }
-    }
-    Ok(r.finish())
 }
 
 fn action_name(level: Level) -> &'static str {
@@ -226,138 +289,83 @@ fn action_name(level: Level) -> &'static str {
     }
 }
 
-/// Prints a replay as a timeline or as JSON lines.
-pub fn print_replay(r: &Replay, json_lines: bool) {
-    let names = |s: usize, m: usize| {
-        (
-            r.schema
-                .segments
-                .get(s)
-                .map_or("?", |x| x.name.as_str())
-                .to_string(),
-            r.schema
-                .metrics
-                .get(m)
-                .map_or("?", |x| x.name.as_str())
-                .to_string(),
-        )
-    };
-    if json_lines {
-        for rec in &r.records {
-            println!(
-                "{}",
-                json!({
-                    "timestamp": rec.timestamp,
-                    "risk": rec.risk,
-                    "predicted_risk": rec.predicted,
-                    "action": action_name(rec.level),
-                    "canary_weight": rec.share,
-                })
-            );
-        }
-        let contributors: Vec<_> = r
-            .contributors
-            .iter()
-            .map(|&(s, m, dev, p)| {
-                let (segment, metric) = names(s, m);
-                json!({"segment": segment, "metric": metric, "deviation": dev, "p_value": p})
-            })
-            .collect();
-        println!(
-            "{}",
-            json!({
-                "verdict": r.verdict,
-                "decided_at": r.decided_at,
-                "max_risk": r.max_risk,
-                "thresholds": [r.thresholds.0, r.thresholds.1],
-                "contributors": contributors,
-            })
-        );
-    } else {
-        for rec in &r.records {
-            println!(
-                "{:>14}  share {:>6.2} %  {}",
-                format_ts(rec.timestamp),
-                100.0 * rec.share,
-                rec.summary
-            );
-        }
-        println!();
-        println!(
-            "verdict: {} (max risk {:.2}; pause at {:.2}, roll back at {:.2})",
-            r.verdict, r.max_risk, r.thresholds.0, r.thresholds.1
-        );
-        let mut shown: Vec<(usize, usize)> = Vec::new();
-        for &(s, m, dev, p) in &r.contributors {
-            if shown.contains(&(s, m)) || shown.len() == 3 {
-                continue;
-            }
-            shown.push((s, m));
-            let (segment, metric) = names(s, m);
-            println!("  {metric} in {segment}: {dev:+.1} sd vs control (p = {p:.1e})");
-        }
-    }
+/// Where `analyze` reads and writes.
+#[derive(Debug)]
+pub struct AnalyzeArgs<'a> {
+    /// The TOML configuration.
+    pub config: &'a Path,
+    /// History to learn the profile from.
+    pub history: Option<&'a Path>,
+    /// A learnt profile.
+    pub profile: Option<&'a Path>,
+    /// The live file.
+    pub live: &'a Path,
+    /// JSON lines instead of a timeline.
+    pub json: bool,
+    /// Where to write the HTML report.
+    pub report: Option<&'a Path>,
 }
 
-fn format_ts(ts: f64) -> String {
-    if ts.fract() == 0.0 {
-        format!("{ts:.0}")
-    } else {
-        format!("{ts:.3}")
+/// `coalmine analyze`: returns the exit status of the verdict.
+pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliError> {
+    if let Some(report) = args.report {
+        let mut inputs = vec![("--config", args.config), ("--live", args.live)];
+        inputs.extend(args.history.map(|h| ("--history", h)));
+        inputs.extend(args.profile.map(|p| ("--profile", p)));
+        refuse_overwrite("--report", report, &inputs)?;
     }
-}
-
-/// `coalmine analyze`.
-pub fn analyze(
-    config: &Path,
-    history: Option<&Path>,
-    profile: Option<&Path>,
-    live: &Path,
-    json_lines: bool,
-    report_path: Option<&Path>,
-) -> Result<u8, CliError> {
-    let cfg = ConfigFile::load(config)?;
+    let cfg = ConfigFile::load(args.config)?;
     let schema = cfg.schema()?;
-    let profile = match (history, profile) {
-        (Some(h), _) => learn_profile(&cfg, schema.clone(), &read_metrics(h, &schema, true)?)?,
+    let profile = match (args.history, args.profile) {
+        (Some(h), _) => learn_profile(&cfg, &schema, h, progress)?.0,
         (None, Some(p)) => {
-            let text = std::fs::read_to_string(p).map_err(|e| CliError::io(p, e))?;
-            let profile = BehaviorProfile::from_json(&text).map_err(|e| CliError::Input {
-                file: p.display().to_string(),
-                line: None,
-                message: e.to_string(),
-            })?;
-            if profile.schema_spec() != &cfg.schema_spec() {
-                return Err(CliError::Input {
-                    file: p.display().to_string(),
-                    line: None,
-                    message: format!(
-                        "the profile was learnt for another schema than {}",
-                        config.display()
-                    ),
-                });
-            }
+            let mut profile = load_profile(p, &cfg, args.config)?;
+            apply_feedback(&cfg, &mut profile)?;
             profile
         }
         (None, None) => {
-            return Err(CliError::Runtime(
+            return Err(CliError::Usage(
                 "either --history or --profile is needed".into(),
             ));
         }
     };
-    let ticks = read_metrics(live, &schema, false)?;
-    let r = replay(&profile, &cfg, &ticks)?;
-    print_replay(&r, json_lines);
-    if let Some(path) = report_path {
-        std::fs::write(path, report::html(&r, "coalmine analysis"))
-            .map_err(|e| CliError::io(path, e))?;
-        if !json_lines {
-            println!("report: {}", path.display());
+    // The profile is valid by now: what the analysis refuses is in the configuration.
+    let mut replayer = Replayer::new(&profile, cfg.analysis()?, args.report.is_some())
+        .map_err(|e| CliError::file(&args.config.display().to_string(), describe(&e)))?;
+    let size = file_size(args.live);
+    let bar = if size >= LARGE_FILE {
+        progress.bytes(size, "analysing")
+    } else {
+        None
+    };
+    let mut out = Out::stdout();
+    out.attach(bar.as_ref());
+    let mut printer = Printer::new(&mut out, args.json);
+    let mut stopped = false;
+    // After a rollback the rest of the file is still read, so that a broken row
+    // anywhere is reported, but no longer analysed.
+    read_ticks(args.live, &schema, Role::Live, bar.as_ref(), |t| {
+        if stopped {
+            return Ok(());
+        }
+        let rec = replayer
+            .push(t.timestamp, t.style, &t.control, &t.canary)
+            .map_err(|e| tick_error(args.live, t, &e))?;
+        printer.tick(rec)?;
+        stopped = replayer.done();
+        Ok(())
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let replay = replayer.finish();
+    printer.summary(&replay)?;
+    if let Some(path) = args.report {
+        write_file(path, report::html(&replay, "coalmine analysis").as_bytes())?;
+        if !args.json {
+            out.print(format_args!("report: {}\n", path.display()))?;
         }
     }
-    Ok(match r.verdict {
-        "rollback" => EXIT_ROLLBACK,
-        "pause" => EXIT_PAUSED,
-        _ => 0,
-    })
+    out.finish()?;
+    Ok(exit_code(replay.verdict))
 }

@@ -3,73 +3,72 @@
 
 mod analyze;
 mod config;
+mod error;
 mod input;
+mod output;
+mod progress;
+mod replay;
 mod report;
 mod score;
 mod sim;
 mod timestamp;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use coalmine::scoring::DetectorChoice;
 
-/// What went wrong, for the user.
-#[derive(Debug)]
-pub enum CliError {
-    /// Bad input: names the file and, when known, the line.
-    Input {
-        /// The file.
-        file: String,
-        /// The 1-based line, if known.
-        line: Option<usize>,
-        /// What is wrong.
-        message: String,
-    },
-    /// Anything else that stops the command.
-    Runtime(String),
-}
+pub use error::CliError;
 
-impl CliError {
-    fn io(path: &Path, e: std::io::Error) -> Self {
-        CliError::Input {
-            file: path.display().to_string(),
-            line: None,
-            message: e.to_string(),
-        }
-    }
-}
+use crate::output::note;
+use crate::progress::Progress;
 
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliError::Input {
-                file,
-                line: Some(l),
-                message,
-            } => write!(f, "{file}:{l}: {message}"),
-            CliError::Input {
-                file,
-                line: None,
-                message,
-            } => write!(f, "{file}: {message}"),
-            CliError::Runtime(m) => f.write_str(m),
-        }
-    }
-}
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success; for analyze: promote
+  1  bad input or runtime error (the message names the file, line and series)
+  2  usage error (unknown option or value, an output that would overwrite an input)
+  3  analyze: the rollout ends paused
+  4  analyze: roll back
+  5  analyze: inconclusive (not enough evidence to promote: no canary or control
+     data, a series never observed, a ramp that had not finished)
 
-impl From<coalmine::Error> for CliError {
-    fn from(e: coalmine::Error) -> Self {
-        CliError::Runtime(e.to_string())
-    }
-}
+When the reader of standard output goes away (`coalmine … | head`), the command
+stops writing quietly: score and eval end with status 0, analyze still ends with the
+status of its verdict.";
 
 /// Predictive canary analysis.
 #[derive(Debug, Parser)]
-#[command(name = "coalmine", version, about, long_about = None)]
+#[command(name = "coalmine", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
+    /// No progress bars and no informational messages on standard error (errors are
+    /// still reported).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The detector of `score`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Detector {
+    /// Exponential smoothing chosen from the data (season or not).
+    Auto,
+    /// EWMA only.
+    Ewma,
+    /// Holt-Winters with the best-correlated season.
+    HoltWinters,
+}
+
+impl From<Detector> for DetectorChoice {
+    fn from(d: Detector) -> Self {
+        match d {
+            Detector::Auto => DetectorChoice::Auto,
+            Detector::Ewma => DetectorChoice::Ewma,
+            Detector::HoltWinters => DetectorChoice::HoltWinters,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,12 +88,12 @@ enum Command {
         /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only).
         #[arg(long)]
         history: PathBuf,
-        /// Where to write the profile (JSON).
+        /// Where to write the profile (JSON); never one of the inputs.
         #[arg(long)]
         out: PathBuf,
     },
-    /// Judge a canary: replay live ticks and decide. Exit status: 0 promote, 3 ended
-    /// paused, 4 rollback, 1 bad input, 2 usage error.
+    /// Judge a canary: replay live ticks and decide.
+    #[command(after_help = EXIT_CODES)]
     Analyze {
         /// The TOML configuration.
         #[arg(long)]
@@ -111,40 +110,46 @@ enum Command {
         /// Print one JSON object per tick and a summary object instead of a timeline.
         #[arg(long)]
         json: bool,
-        /// Write a self-contained HTML report here.
+        /// Write a self-contained HTML report here; never one of the inputs.
         #[arg(long)]
         report: Option<PathBuf>,
     },
     /// Score a `timestamp,value` series: writes `timestamp,value,anomaly_score`.
     Score {
-        /// Input CSV (`timestamp,value`, the NAB format).
+        /// Input CSV with the header `timestamp,value` (the NAB format).
         #[arg(long)]
         input: PathBuf,
-        /// Detector: auto, ewma or holt-winters.
-        #[arg(long, default_value = "auto")]
-        detector: String,
-        /// Output CSV (default: standard output).
+        /// Detector.
+        #[arg(long, value_enum, default_value_t = Detector::Auto)]
+        detector: Detector,
+        /// Output CSV (default: standard output); never the input.
         #[arg(long)]
         output: Option<PathBuf>,
     },
     /// Write a simulated rollout: config.toml, history.csv and live.csv.
     Simulate {
-        /// Scenario name (e.g. error-spike, memory-leak, aa-identical; an unknown name
-        /// lists them).
-        #[arg(long)]
+        /// Scenario.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sim::scenario_names()))]
         scenario: String,
         /// Seed (the same seed gives the same files).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output folder.
+        /// Output folder: new or empty, unless --force.
         #[arg(long)]
         out: PathBuf,
+        /// Replace config.toml, history.csv and live.csv in a folder that is not empty.
+        #[arg(long)]
+        force: bool,
     },
     /// Run the evaluation harness over every scenario type and print the table.
     Eval {
-        /// Seeds per scenario type.
-        #[arg(long, default_value_t = 20)]
+        /// Seeds per scenario type (1 to 10000).
+        #[arg(long, default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..=sim::MAX_SEEDS))]
         seeds: u64,
+        /// Only these scenario types (repeat the option for several; default: all).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sim::scenario_names()))]
+        scenario: Vec<String>,
         /// Print JSON instead of Markdown.
         #[arg(long)]
         json: bool,
@@ -160,23 +165,29 @@ fn main() -> ExitCode {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitCode::SUCCESS
                 }
-                _ => ExitCode::from(2),
+                _ => ExitCode::from(error::EXIT_USAGE),
             };
         }
     };
+    let progress = Progress::new(cli.quiet);
     let result = match cli.command {
         Command::Demo { report } => sim::demo(&report).map(|()| 0),
         Command::Simulate {
             scenario,
             seed,
             out,
-        } => sim::simulate(&scenario, seed, &out).map(|()| 0),
-        Command::Eval { seeds, json } => sim::eval(seeds, json).map(|()| 0),
+            force,
+        } => sim::simulate(&scenario, seed, &out, force, progress).map(|()| 0),
+        Command::Eval {
+            seeds,
+            scenario,
+            json,
+        } => sim::eval(seeds, &scenario, json, progress).map(|()| 0),
         Command::Learn {
             config,
             history,
             out,
-        } => analyze::learn(&config, &history, &out).map(|()| 0),
+        } => analyze::learn(&config, &history, &out, progress).map(|()| 0),
         Command::Analyze {
             config,
             history,
@@ -185,24 +196,27 @@ fn main() -> ExitCode {
             json,
             report,
         } => analyze::analyze(
-            &config,
-            history.as_deref(),
-            profile.as_deref(),
-            &live,
-            json,
-            report.as_deref(),
+            &analyze::AnalyzeArgs {
+                config: &config,
+                history: history.as_deref(),
+                profile: profile.as_deref(),
+                live: &live,
+                json,
+                report: report.as_deref(),
+            },
+            progress,
         ),
         Command::Score {
             input,
             detector,
             output,
-        } => score::score(&input, &detector, output.as_deref()).map(|()| 0),
+        } => score::score(&input, detector.into(), output.as_deref(), progress).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("coalmine: {e}");
-            ExitCode::from(1)
+            note(format_args!("coalmine: {e}"));
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use coalmine::policy::Level;
 
-use crate::analyze::Replay;
+use crate::replay::Replay;
+use crate::timestamp;
 
 const W: f64 = 900.0;
 const H: f64 = 220.0;
@@ -254,7 +255,7 @@ fn head(title: &str) -> String {
 body{{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}}
 h1{{font-size:20px}} h2{{font-size:16px;margin-top:28px}}
 .verdict{{font-size:18px;padding:8px 12px;display:inline-block;border-radius:4px;color:#fff}}
-.promote{{background:#009e73}} .pause{{background:#e69f00}} .rollback{{background:#d55e00}}
+.promote{{background:#009e73}} .pause{{background:#e69f00}} .rollback{{background:#d55e00}} .inconclusive{{background:#6b6b6b}}
 .lab{{font-size:12px;fill:#333}} .tick{{font-size:10px;fill:#666}}
 table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left}}
 .legend span{{margin-right:16px}}
@@ -268,20 +269,26 @@ fn body(out: &mut String, r: &Replay) {
     let _ = write!(
         out,
         r#"<p><span class="verdict {v}">{v}</span> &nbsp; max risk {m:.2} &nbsp; thresholds: pause at {t1:.2}, roll back at {t2:.2} &nbsp; ticks {n}</p>"#,
-        v = r.verdict,
+        v = r.verdict.name(),
         m = r.max_risk,
         t1 = r.thresholds.0,
         t2 = r.thresholds.1,
         n = r.records.len()
     );
+    let why = r.report.explain(&r.schema);
+    let why = why
+        .strip_prefix(r.verdict.name())
+        .and_then(|w| w.strip_prefix(": "))
+        .unwrap_or(&why);
+    let _ = write!(out, "<p>Why: {}.</p>", esc(why));
     out.push_str("<h2>Risk, decisions and canary share</h2>");
     out.push_str(&risk_chart(r));
     out.push_str(r#"<p class="legend"><span style="color:#d55e00">● rollback</span><span style="color:#e69f00">● pause</span><span style="color:#009e73">— canary share</span></p>"#);
     let nm = r.schema.metrics.len().max(1);
     let mut shown: Vec<(usize, usize)> = Vec::new();
-    for &(s, m, _, _) in &r.contributors {
-        if !shown.contains(&(s, m)) && shown.len() < 3 {
-            shown.push((s, m));
+    for c in &r.contributors {
+        if !shown.contains(&(c.segment, c.metric)) && shown.len() < 3 {
+            shown.push((c.segment, c.metric));
         }
     }
     if !shown.is_empty() {
@@ -302,7 +309,7 @@ fn body(out: &mut String, r: &Replay) {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{:.2} %</td><td>{}</td></tr>",
                 i + 1,
-                rec.timestamp,
+                timestamp::format(rec.timestamp, rec.style),
                 100.0 * rec.share,
                 esc(&rec.summary)
             );

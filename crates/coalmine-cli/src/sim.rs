@@ -2,7 +2,6 @@
 //! from the shell.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use coalmine::policy::Level;
@@ -11,21 +10,54 @@ use coalmine_sim::eval::{EvalConfig, evaluate_with_progress};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
 
 use crate::CliError;
-use crate::analyze::{Replayer, print_replay};
+use crate::analyze::Printer;
 use crate::config::ConfigFile;
+use crate::output::{Out, note, write_file};
+use crate::progress::Progress;
+use crate::replay::Replayer;
 use crate::report;
+use crate::timestamp::Style;
 
 /// Live ticks written by `simulate` and streamed by `demo`.
 const LIVE_TICKS: usize = 120;
 
+/// Most seeds `eval` accepts per scenario type: about two hours of work at the time of
+/// writing (15 rollouts per seed take under a second).
+pub const MAX_SEEDS: u64 = 10_000;
+
+/// The scenario names, for the command line's list of possible values.
+pub fn scenario_names() -> Vec<&'static str> {
+    ScenarioKind::ALL.iter().map(|k| k.name()).collect()
+}
+
 fn kind(name: &str) -> Result<ScenarioKind, CliError> {
     ScenarioKind::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.name()).collect();
-        CliError::Runtime(format!(
+        CliError::Usage(format!(
             "unknown scenario `{name}`; known: {}",
-            names.join(", ")
+            scenario_names().join(", ")
         ))
     })
+}
+
+/// Refuses to write into `out` if it holds anything, unless `force`.
+fn check_folder(out: &Path, force: bool) -> Result<(), CliError> {
+    let name = out.display();
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !force {
+                return Err(CliError::Usage(format!(
+                    "{name} is not empty: refusing to overwrite what it holds (pass --force to \
+                     replace config.toml, history.csv and live.csv in it)"
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CliError::Output {
+            target: name.to_string(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 fn config_of(s: &Scenario) -> ConfigFile {
@@ -37,6 +69,9 @@ fn config_of(s: &Scenario) -> ConfigFile {
         traffic: s.traffic.clone(),
         risk: None,
         profile: Some(s.profile_config()),
+        feedback: None,
+        // The written [policy] table carries both thresholds.
+        explicit_thresholds: true,
     }
 }
 
@@ -55,19 +90,29 @@ fn csv_rows(out: &mut String, ts: i64, cohort: &str, s: &Scenario, values: &[f64
 /// `coalmine simulate`: writes config.toml, history.csv and live.csv. The live file is
 /// generated with the canary share a healthy rollout would have (the ramp advancing on
 /// schedule), since a file cannot react to decisions; `demo` and `eval` stream instead.
-pub fn simulate(name: &str, seed: u64, out: &Path) -> Result<(), CliError> {
-    let s = Scenario::generate(kind(name)?, seed);
-    std::fs::create_dir_all(out).map_err(|e| CliError::io(out, e))?;
-    let write = |file: &str, text: String| {
-        let path = out.join(file);
-        std::fs::write(&path, text).map_err(|e| CliError::io(&path, e))
-    };
-    write("config.toml", config_of(&s).to_toml())?;
+pub fn simulate(
+    name: &str,
+    seed: u64,
+    out: &Path,
+    force: bool,
+    progress: Progress,
+) -> Result<(), CliError> {
+    let kind = kind(name)?;
+    check_folder(out, force)?;
+    let s = Scenario::generate(kind, seed);
+    std::fs::create_dir_all(out).map_err(|e| CliError::Output {
+        target: out.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_file(
+        &out.join("config.toml"),
+        config_of(&s).to_toml()?.as_bytes(),
+    )?;
     let mut history = String::from("timestamp,cohort,segment,metric,value\n");
     for t in &s.history {
         csv_rows(&mut history, t.timestamp, "baseline", &s, &t.values);
     }
-    write("history.csv", history)?;
+    write_file(&out.join("history.csv"), history.as_bytes())?;
     let mut traffic = TrafficController::new(s.traffic_for(&TrafficConfig::default()))?;
     let mut live = String::from("timestamp,cohort,segment,metric,value\n");
     for k in 0..LIVE_TICKS {
@@ -77,51 +122,65 @@ pub fn simulate(name: &str, seed: u64, out: &Path) -> Result<(), CliError> {
         }
         traffic.apply(Level::Continue, true, true);
     }
-    write("live.csv", live)?;
-    eprintln!(
-        "wrote {} scenario (seed {seed}) to {}: config.toml, history.csv ({} ticks), live.csv ({LIVE_TICKS} ticks{})",
-        s.kind.name(),
-        out.display(),
-        s.history.len(),
-        s.onset()
-            .map_or(String::new(), |o| format!(", fault from tick {o}"))
-    );
+    write_file(&out.join("live.csv"), live.as_bytes())?;
+    if progress.chatty() {
+        note(format_args!(
+            "wrote {} scenario (seed {seed}) to {}: config.toml, history.csv ({} ticks), live.csv ({LIVE_TICKS} ticks{})",
+            s.kind.name(),
+            out.display(),
+            s.history.len(),
+            s.onset()
+                .map_or(String::new(), |o| format!(", fault from tick {o}"))
+        ));
+    }
     Ok(())
 }
 
 /// `coalmine eval`.
-pub fn eval(seeds: u64, json: bool) -> Result<(), CliError> {
-    let config = EvalConfig {
+pub fn eval(
+    seeds: u64,
+    scenarios: &[String],
+    json: bool,
+    progress: Progress,
+) -> Result<(), CliError> {
+    if !(1..=MAX_SEEDS).contains(&seeds) {
+        return Err(CliError::Usage(format!(
+            "--seeds {seeds}: between 1 and {MAX_SEEDS} seeds per scenario type"
+        )));
+    }
+    let mut config = EvalConfig {
         seeds,
         ..EvalConfig::default()
     };
-    let tty = std::io::stderr().is_terminal();
-    let report = evaluate_with_progress(&config, |done, total| {
-        if tty {
-            let width = 40;
-            let filled = done * width / total.max(1);
-            eprint!(
-                "\r[{}{}] {done}/{total} rollouts",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            let _ = std::io::stderr().flush();
-            if done == total {
-                eprintln!();
-            }
+    if !scenarios.is_empty() {
+        config.kinds = scenarios
+            .iter()
+            .map(|name| kind(name))
+            .collect::<Result<_, _>>()?;
+    }
+    let total = config.kinds.len() as u64 * seeds;
+    let bar = progress.count(total, "rollouts");
+    let report = evaluate_with_progress(&config, |done, _| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
         }
     })?;
-    if json {
-        println!("{}", report.to_json());
-    } else {
-        print!("{}", report.to_markdown());
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
-    Ok(())
+    let mut out = Out::stdout();
+    if json {
+        out.print(format_args!("{}\n", report.to_json()))?;
+    } else {
+        out.print(format_args!("{}", report.to_markdown()))?;
+    }
+    out.finish()
 }
 
 /// `coalmine demo`: a healthy and a faulty release of the simulated service, streamed
 /// through the analysis with timelines, verdicts and an HTML report.
 pub fn demo(report_path: &Path) -> Result<(), CliError> {
+    let mut out = Out::stdout();
     let mut pages = Vec::new();
     for (title, kind, seed) in [
         (
@@ -141,28 +200,30 @@ pub fn demo(report_path: &Path) -> Result<(), CliError> {
             traffic: s.traffic_for(&TrafficConfig::default()),
             ..coalmine::analysis::AnalysisConfig::default()
         };
-        let mut r = Replayer::new(&profile, config)?;
+        out.print(format_args!(
+            "== {title}{}\n",
+            s.onset()
+                .map_or(String::new(), |o| format!(" — fault from live tick {o}"))
+        ))?;
+        let mut r = Replayer::new(&profile, config, true)?;
+        let mut printer = Printer::new(&mut out, false);
         for k in 0..LIVE_TICKS {
             let Some(t) = s.live_tick(k, r.share()) else {
                 continue;
             };
-            let rec = r.push(t.timestamp as f64, &t.control, &t.canary)?;
+            let rec = r.push(t.timestamp as f64, Style::Unix, &t.control, &t.canary)?;
+            printer.tick(rec)?;
             if rec.level == Level::Rollback || r.done() {
                 break;
             }
         }
         let replay = r.finish();
-        println!(
-            "== {title}{}",
-            s.onset()
-                .map_or(String::new(), |o| format!(" — fault from live tick {o}"))
-        );
-        print_replay(&replay, false);
-        println!();
+        printer.summary(&replay)?;
+        out.print(format_args!("\n"))?;
         pages.push((title, replay));
     }
     let html = report::html_pages(&pages, "coalmine demo");
-    std::fs::write(report_path, html).map_err(|e| CliError::io(report_path, e))?;
-    println!("report: {}", report_path.display());
-    Ok(())
+    write_file(report_path, html.as_bytes())?;
+    out.print(format_args!("report: {}\n", report_path.display()))?;
+    out.finish()
 }

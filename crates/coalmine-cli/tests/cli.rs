@@ -85,11 +85,13 @@ fn learn_then_analyze_a_healthy_canary_promotes() {
     assert_eq!(code(&o), 0, "{}\n{}", text(&o.stdout), text(&o.stderr));
     let out = text(&o.stdout);
     assert!(out.contains("verdict: promote"), "{out}");
-    assert_eq!(
-        out.lines().filter(|l| l.contains("share")).count(),
-        60,
-        "one timeline line per tick"
+    // The file has 60 ticks; promotion ends the analysis, and the timeline with it.
+    let lines = out.lines().filter(|l| l.contains("share")).count();
+    assert!(
+        lines < 60,
+        "one timeline line per tick up to the promotion: {lines}"
     );
+    assert!(out.contains("the ramp completed at tick"), "{out}");
 }
 
 #[test]
@@ -328,7 +330,8 @@ fn score_writes_one_causal_score_per_row() {
             "--detector",
             "magic"
         ])),
-        1
+        2,
+        "an unknown detector is a usage error"
     );
 }
 
@@ -424,6 +427,7 @@ fn assert_renders(chromium: &str, report: &Path, png: &str) {
 #[test]
 fn simulate_writes_files_that_analyze_reads() {
     let dir = scratch("sim-error-spike");
+    let _ = std::fs::remove_dir_all(&dir);
     let o = run(&[
         "simulate",
         "--scenario",
@@ -455,6 +459,7 @@ fn simulate_writes_files_that_analyze_reads() {
     );
     // The same seed gives the same files.
     let again = scratch("sim-error-spike-again");
+    let _ = std::fs::remove_dir_all(&again);
     run(&[
         "simulate",
         "--scenario",
@@ -475,7 +480,7 @@ fn simulate_writes_files_that_analyze_reads() {
         "--out",
         p(&dir),
     ]);
-    assert_eq!(code(&o), 1);
+    assert_eq!(code(&o), 2, "an unknown scenario is a usage error");
     assert!(
         text(&o.stderr).contains("error-spike"),
         "lists the known scenarios"

@@ -6,17 +6,26 @@
 //! comes in with the tick. A rejected tick (non-finite or non-increasing timestamp,
 //! wrong lengths, impossible values) leaves it unchanged and usable. Its whole state
 //! checkpoints to JSON and a restored analysis continues with bit-identical decisions.
+//!
+//! [`Analysis::verdict`] says what the rollout concluded and what that rests on
+//! ([`crate::verdict`]): promotion needs the ramp completed — which needs sufficient
+//! evidence and every series observed in both cohorts at least once — and a rollout
+//! that ends without it is inconclusive. Promotion is terminal: after it, `observe`
+//! refuses ticks with [`Error::Finished`]. A rolled-back analysis keeps assessing (its
+//! decisions say `AlreadyRolledBack`), so a caller may watch a rolled-back canary
+//! drain, but its verdict stays `Rollback`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::detect::AnomalyDetector;
 use crate::feedback::{Outcome, Thresholds};
 use crate::persist::{Document, check_header};
-use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason};
+use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Ruling};
 use crate::profile::BehaviorProfile;
 use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
-use crate::schema::SchemaSpec;
+use crate::schema::{SchemaSpec, SeriesId};
 use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController, TrafficMode};
+use crate::verdict::{Verdict, VerdictReason, VerdictReport};
 use crate::{Error, Interval};
 
 /// The format name written into every checkpoint.
@@ -26,7 +35,7 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
 /// of the canary share. Older checkpoints are refused with
 /// [`Error::CheckpointVersion`].
-pub const CHECKPOINT_VERSION: u64 = 3;
+pub const CHECKPOINT_VERSION: u64 = 4;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +149,23 @@ pub struct Analysis {
     last_timestamp: Option<f64>,
     ticks: u64,
     peak_risk: f64,
+    tally: Tally,
     decision: Decision,
+}
+
+/// What the verdict needs beyond the last decision: how much data was seen, and when
+/// the rollout was decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tally {
+    /// Ticks with at least one canary value.
+    canary_ticks: u64,
+    /// Ticks with at least one control value.
+    control_ticks: u64,
+    /// The first rollback: its tick and reason.
+    rolled_back: Option<(u64, Reason)>,
+    /// The tick at which the ramp completed.
+    promoted_at: Option<u64>,
 }
 
 /// The serialised form of an [`Analysis`], validated before it becomes one.
@@ -157,6 +182,7 @@ struct AnalysisState {
     last_timestamp: Option<f64>,
     ticks: u64,
     peak_risk: f64,
+    tally: Tally,
     decision: Decision,
 }
 
@@ -206,6 +232,18 @@ impl TryFrom<AnalysisState> for Analysis {
         if s.peak_risk.is_nan() || s.peak_risk < 0.0 {
             return Err(Error::param("peak_risk", s.peak_risk, "must be >= 0"));
         }
+        let t = &s.tally;
+        let within = |tick: Option<u64>| tick.is_none_or(|k| (1..=s.ticks).contains(&k));
+        if t.canary_ticks > s.ticks
+            || t.control_ticks > s.ticks
+            || !within(t.rolled_back.map(|r| r.0))
+            || !within(t.promoted_at)
+            || t.promoted_at.is_some() != (s.traffic.phase() == Phase::Promoted)
+        {
+            return Err(Error::CorruptCheckpoint {
+                reason: "the data tally does not fit the ticks and phase of the analysis".into(),
+            });
+        }
         let mut decision = s.decision;
         // The decision reuses this buffer every tick: give it its full size now, so
         // that the first tick after a restore allocates nothing either.
@@ -223,6 +261,7 @@ impl TryFrom<AnalysisState> for Analysis {
             last_timestamp: s.last_timestamp,
             ticks: s.ticks,
             peak_risk: s.peak_risk,
+            tally: s.tally,
             decision,
         })
     }
@@ -269,12 +308,17 @@ impl Analysis {
             last_timestamp: None,
             ticks: 0,
             peak_risk: 0.0,
+            tally: Tally::default(),
             decision,
         })
     }
 
-    /// Observes one tick and decides.
+    /// Observes one tick and decides. After promotion the analysis is over and every
+    /// tick is refused with [`Error::Finished`].
     pub fn observe(&mut self, tick: &Tick<'_>) -> Result<&Decision, Error> {
+        if let Some(at) = self.tally.promoted_at {
+            return Err(Error::Finished { tick: at });
+        }
         let ts = tick.timestamp;
         if !ts.is_finite() {
             return Err(Error::NonFinite {
@@ -289,14 +333,25 @@ impl Analysis {
         }
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
-        let (action, reason) = self.policy.decide(assessment);
+        let Ruling { action, reason } = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
-        let sufficient = assessment.evidence.sufficient;
+        // A series never observed in both cohorts is not evidence of health: it holds
+        // the ramp below its last step.
+        let sufficient = assessment.evidence.sufficient && assessment.evidence.min_paired_ticks > 0;
         self.traffic.apply(action.level(), paired, sufficient);
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);
+        let t = &mut self.tally;
+        t.canary_ticks += tick.canary.iter().any(|v| !v.is_nan()) as u64;
+        t.control_ticks += tick.control.iter().any(|v| !v.is_nan()) as u64;
+        if matches!(action, Action::Rollback { .. }) && t.rolled_back.is_none() {
+            t.rolled_back = Some((self.ticks, reason));
+        }
+        if self.traffic.phase() == Phase::Promoted && t.promoted_at.is_none() {
+            t.promoted_at = Some(self.ticks);
+        }
         let d = &mut self.decision;
         d.tick = self.ticks;
         d.timestamp = ts;
@@ -313,6 +368,66 @@ impl Analysis {
     /// The last decision.
     pub fn decision(&self) -> &Decision {
         &self.decision
+    }
+
+    /// What the rollout concluded if it ended now, and the evidence it rests on (see
+    /// [`crate::verdict`]).
+    pub fn verdict(&self) -> VerdictReport {
+        let d = &self.decision;
+        let t = &self.tally;
+        let unobserved: Vec<SeriesId> = self
+            .risk
+            .paired_ticks()
+            .enumerate()
+            .filter(|(_, n)| *n == 0)
+            .map(|(i, _)| {
+                let nm = self.schema.metrics.len().max(1);
+                SeriesId {
+                    segment: i / nm,
+                    metric: i % nm,
+                }
+            })
+            .collect();
+        let (verdict, reason, decided_at) = if let Some((at, because)) = t.rolled_back {
+            (
+                Verdict::Rollback,
+                VerdictReason::RolledBack { because },
+                Some(at),
+            )
+        } else if let Some(at) = t.promoted_at {
+            (Verdict::Promote, VerdictReason::Promoted, Some(at))
+        } else if self.ticks == 0 {
+            (Verdict::Inconclusive, VerdictReason::NoTicks, None)
+        } else if t.canary_ticks == 0 {
+            (Verdict::Inconclusive, VerdictReason::NoCanaryData, None)
+        } else if t.control_ticks == 0 {
+            (Verdict::Inconclusive, VerdictReason::NoControlData, None)
+        } else if d.phase == Phase::Paused {
+            let because = d.reason;
+            (Verdict::Pause, VerdictReason::Paused { because }, None)
+        } else if !unobserved.is_empty() {
+            (
+                Verdict::Inconclusive,
+                VerdictReason::SeriesNeverObserved,
+                None,
+            )
+        } else {
+            (Verdict::Inconclusive, VerdictReason::RampIncomplete, None)
+        };
+        let e = &d.assessment.evidence;
+        VerdictReport {
+            verdict,
+            reason,
+            decided_at,
+            ticks: self.ticks,
+            canary_ticks: t.canary_ticks,
+            control_ticks: t.control_ticks,
+            min_paired_ticks: e.min_paired_ticks,
+            unobserved,
+            canary_share: d.canary_share,
+            evidence_sufficient: e.sufficient,
+            max_detectable_effect: e.max_detectable_effect,
+        }
     }
 
     /// The highest risk seen so far (what feedback records).

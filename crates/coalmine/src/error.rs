@@ -155,6 +155,14 @@ pub enum Error {
         /// Why it was refused.
         error: Box<Error>,
     },
+    /// The rollout was promoted: the analysis is over and takes no more ticks. (A
+    /// promoted canary carries all traffic, so there is no control cohort left to
+    /// compare with.) The tick was not applied.
+    #[error("the rollout was promoted at tick {tick}: the analysis takes no more ticks")]
+    Finished {
+        /// The tick at which the rollout was promoted.
+        tick: u64,
+    },
 }
 
 impl Error {
@@ -180,6 +188,7 @@ impl Error {
             Error::TooLarge { .. } => 15,
             Error::Internal { .. } => 16,
             Error::Batch { .. } => 17,
+            Error::Finished { .. } => 18,
         }
     }
 
@@ -293,6 +302,7 @@ mod tests {
                 12,
             ),
             (Error::CorruptCheckpoint { reason: "r".into() }, 13),
+            (Error::Finished { tick: 3 }, 18),
             (Error::SchemaMismatch { reason: "r".into() }, 14),
             (
                 Error::TooLarge {

@@ -97,6 +97,7 @@ pub mod risk;
 pub mod schema;
 pub mod scoring;
 pub mod traffic;
+pub mod verdict;
 
 pub use analysis::{Analysis, AnalysisConfig, Decision, SeriesView, Tick};
 pub use compare::{
@@ -112,7 +113,9 @@ pub use feedback::{Feedback, FeedbackConfig, Outcome, Thresholds};
 /// The ndarray version coalmine's matrix types come from, so callers need not match it.
 pub use ndarray;
 pub use persist::MAX_DOCUMENT_BYTES;
-pub use policy::{Action, Alert, AlertSeverity, Level, PolicyConfig, Reason, Remediation};
+pub use policy::{
+    Action, Alert, AlertSeverity, DecisionPolicy, Level, PolicyConfig, Reason, Remediation, Ruling,
+};
 pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig, SeriesDetector};
 pub use risk::{
     Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer, Source,
@@ -121,6 +124,7 @@ pub use schema::{
     Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec, SeriesId,
 };
 pub use traffic::{Allocation, Phase, TrafficConfig, TrafficMode};
+pub use verdict::{Verdict, VerdictReason, VerdictReport};
 
 /// The largest magnitude an observation or state value may have. Metrics never come
 /// near it; it exists so that squares and sums of accepted values stay finite, which

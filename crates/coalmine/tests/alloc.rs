@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
 use coalmine::risk::{RiskConfig, RiskEngine};
 use coalmine::schema::FeatureSpec;
+use coalmine::traffic::TrafficConfig;
 use coalmine::{
     AnomalyColumns, AnomalyDetector, Autoencoder, AutoencoderConfig, Ewma, EwmaConfig, FitOptions,
     HoltWinters, HoltWintersConfig,
@@ -228,8 +229,17 @@ fn no_allocation_per_observation() {
     });
     assert_eq!(n, 0, "RiskEngine::assess allocated {n} times");
 
-    // A whole rollout: decisions, traffic and the copied assessment.
-    let mut analysis = Analysis::new(&profile, AnalysisConfig::default()).unwrap();
+    // A whole rollout: decisions, traffic and the copied assessment. The ramp dwells on
+    // each step for ever, so the analysis is never promoted (promotion ends it) and
+    // observes every one of the 20,000 ticks.
+    let endless = AnalysisConfig {
+        traffic: TrafficConfig {
+            min_dwell_ticks: u32::MAX,
+            ..TrafficConfig::default()
+        },
+        ..AnalysisConfig::default()
+    };
+    let mut analysis = Analysis::new(&profile, endless).unwrap();
     let n = allocations_during(|| {
         for t in 0..20_000 {
             for i in 0..cells {

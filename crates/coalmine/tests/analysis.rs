@@ -3,12 +3,13 @@
 
 mod common;
 
-use coalmine::Error;
 use coalmine::analysis::{Analysis, AnalysisConfig, CHECKPOINT_VERSION, Decision, Tick};
 use coalmine::feedback::Outcome;
 use coalmine::policy::{Action, Level, PolicyConfig, Reason};
 use coalmine::profile::BehaviorProfile;
+use coalmine::schema::SeriesId;
 use coalmine::traffic::{Phase, TrafficConfig, TrafficMode};
+use coalmine::{Error, Verdict, VerdictReason};
 use common::*;
 use proptest::prelude::*;
 
@@ -579,4 +580,140 @@ fn every_configuration_validates_its_defaults_and_names_a_bad_field() {
         bad.validate(),
         Err(Error::InvalidParameter { name: "alpha", .. })
     ));
+}
+
+/// Feeds `ticks` ticks of the healthy scenario through `mask`, which may blank values.
+fn drive_masked(
+    a: &mut Analysis,
+    ticks: usize,
+    mask: impl Fn(usize, &mut [f64], &mut [f64]),
+) -> Result<(), Error> {
+    let sc = Scenario::default();
+    let mut n = Noise(sc.seed);
+    for k in 0..ticks {
+        let (mut control, mut canary) =
+            tick_values(&sc, k, a.decision().canary_share.max(0.01), &mut n);
+        mask(k, &mut control, &mut canary);
+        a.observe(&Tick {
+            timestamp: 1_800.0 * k as f64,
+            control: &control,
+            canary: &canary,
+        })?;
+    }
+    Ok(())
+}
+
+#[test]
+fn nothing_seen_is_inconclusive_never_promote() {
+    let p = profile();
+    let fresh = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let v = fresh.verdict();
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Inconclusive, VerdictReason::NoTicks)
+    );
+
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive_masked(&mut a, 80, |_, _, canary| canary.fill(f64::NAN)).unwrap();
+    let v = a.verdict();
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Inconclusive, VerdictReason::NoCanaryData)
+    );
+    assert_eq!((v.ticks, v.canary_ticks), (80, 0));
+
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive_masked(&mut a, 80, |_, control, _| control.fill(f64::NAN)).unwrap();
+    let v = a.verdict();
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Inconclusive, VerdictReason::NoControlData)
+    );
+
+    // One quiet tick is not evidence that the canary is fine.
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive_masked(&mut a, 1, |_, _, _| {}).unwrap();
+    let v = a.verdict();
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Inconclusive, VerdictReason::RampIncomplete)
+    );
+    assert!(
+        v.explain(&p.schema_spec().clone())
+            .starts_with("inconclusive: the ramp stopped")
+    );
+}
+
+#[test]
+fn a_series_never_observed_holds_the_ramp_and_is_named() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    // Segment 1's checkout calls never arrive from the canary.
+    let hole = METRICS + CHECKOUT;
+    drive_masked(&mut a, 100, |_, _, canary| canary[hole] = f64::NAN).unwrap();
+    let v = a.verdict();
+    assert_ne!(a.decision().phase, Phase::Promoted);
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Inconclusive, VerdictReason::SeriesNeverObserved)
+    );
+    assert_eq!(
+        v.unobserved,
+        vec![SeriesId {
+            segment: 1,
+            metric: CHECKOUT
+        }]
+    );
+    let text = v.explain(p.schema_spec());
+    assert!(text.contains("checkout_calls in free"), "{text}");
+}
+
+#[test]
+fn promotion_is_terminal_and_refusing_changes_nothing() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let d = drive(&mut a, &Scenario::default());
+    assert_eq!(d.last().unwrap().phase, Phase::Promoted);
+    let v = a.verdict();
+    assert_eq!(
+        (v.verdict, v.reason),
+        (Verdict::Promote, VerdictReason::Promoted)
+    );
+    assert_eq!(v.decided_at, Some(d.len() as u64));
+    let before = a.checkpoint();
+    let values = vec![1.0; 2 * METRICS];
+    let after = a.observe(&Tick {
+        timestamp: 1e9,
+        control: &values,
+        canary: &values,
+    });
+    assert!(matches!(after, Err(Error::Finished { tick }) if tick == d.len() as u64));
+    assert_eq!(a.checkpoint(), before);
+    // The verdict survives a checkpoint.
+    assert_eq!(Analysis::restore(&before).unwrap().verdict(), v);
+}
+
+#[test]
+fn a_rollback_verdict_carries_its_reason_and_tick() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let sc = Scenario {
+        onset: 30,
+        effect: Effect {
+            errors: 0.05,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let d = drive(&mut a, &sc);
+    let rb = first(&d, Level::Rollback).expect("rolled back");
+    let v = a.verdict();
+    assert_eq!(v.verdict, Verdict::Rollback);
+    assert_eq!(v.decided_at, Some(rb as u64 + 1));
+    assert_eq!(
+        v.reason,
+        VerdictReason::RolledBack {
+            because: d[rb].reason
+        }
+    );
 }

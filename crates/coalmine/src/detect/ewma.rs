@@ -127,6 +127,27 @@ impl Ewma {
     }
 }
 
+impl Ewma {
+    /// What [`AnomalyDetector::observe`] does but the assessment: the state update,
+    /// returning the forecast made before it, the observation, and whether there was a
+    /// forecast (not on the first observation). Callers that keep their own residual
+    /// scale skip the tail probability, the costly part.
+    pub(crate) fn learn(&mut self, x: f64) -> Result<(f64, f64, bool), Error> {
+        let x = Error::check_value("observation", x)?;
+        if self.observations == 0 {
+            self.mean = x;
+            self.observations = 1;
+            return Ok((x, x, false));
+        }
+        let expected = self.mean;
+        let a = self.config.alpha;
+        self.mean = (1.0 - a) * self.mean + a * x;
+        self.scale = self.scale.absorbed(x - expected);
+        self.observations += 1;
+        Ok((expected, x, true))
+    }
+}
+
 impl AnomalyDetector for Ewma {
     type Input = f64;
 
@@ -135,19 +156,11 @@ impl AnomalyDetector for Ewma {
     /// rejected and leave the detector unchanged.
     #[inline]
     fn observe(&mut self, x: &f64) -> Result<Anomaly, Error> {
-        let x = Error::check_value("observation", *x)?;
-        if self.observations == 0 {
-            self.mean = x;
-            self.observations = 1;
-            return Ok(Anomaly::cold(x, x));
+        let before = self.scale;
+        match self.learn(*x)? {
+            (expected, x, true) => Ok(before.assess(expected, x)),
+            (expected, x, false) => Ok(Anomaly::cold(expected, x)),
         }
-        let expected = self.mean;
-        let anomaly = self.scale.assess(expected, x);
-        let a = self.config.alpha;
-        self.mean = (1.0 - a) * self.mean + a * x;
-        self.scale = self.scale.absorbed(x - expected);
-        self.observations += 1;
-        Ok(anomaly)
     }
 
     fn observations(&self) -> u64 {

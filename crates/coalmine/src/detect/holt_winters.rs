@@ -635,7 +635,26 @@ impl AnomalyDetector for HoltWinters {
     /// range, is rejected and leaves the detector unchanged.
     #[inline]
     fn observe(&mut self, y: &f64) -> Result<Anomaly, Error> {
-        let y = Error::check_value("observation", *y)?;
+        let before = self.scale;
+        let (forecast, y) = self.learn(*y)?;
+        Ok(before.assess(forecast, y))
+    }
+
+    fn observations(&self) -> u64 {
+        self.observations
+    }
+
+    fn is_ready(&self) -> bool {
+        self.scale.is_ready()
+    }
+}
+
+impl HoltWinters {
+    /// What [`AnomalyDetector::observe`] does but the assessment: the state update,
+    /// returning the forecast made before it and the observation. Callers that keep
+    /// their own residual scale skip the tail probability, the costly part.
+    pub(crate) fn learn(&mut self, y: f64) -> Result<(f64, f64), Error> {
+        let y = Error::check_value("observation", y)?;
         let s = self.season[self.pos];
         let (forecast, level, trend, season) =
             step(&self.config.params, self.level, self.trend, s, y);
@@ -650,7 +669,6 @@ impl AnomalyDetector for HoltWinters {
                 limit: crate::MAX_ABS_VALUE,
             });
         }
-        let anomaly = self.scale.assess(forecast, y);
         self.scale = self.scale.absorbed(y - forecast);
         self.level = level;
         self.trend = trend;
@@ -661,15 +679,7 @@ impl AnomalyDetector for HoltWinters {
             self.pos + 1
         };
         self.observations += 1;
-        Ok(anomaly)
-    }
-
-    fn observations(&self) -> u64 {
-        self.observations
-    }
-
-    fn is_ready(&self) -> bool {
-        self.scale.is_ready()
+        Ok((forecast, y))
     }
 }
 

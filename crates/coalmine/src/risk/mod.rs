@@ -445,6 +445,12 @@ impl RiskEngine {
         Some((&st.detector, (st.canary.n > 0).then_some(st.canary.level)))
     }
 
+    /// Per series in tick layout order, the ticks on which it was observed in both
+    /// cohorts.
+    pub(crate) fn paired_ticks(&self) -> impl Iterator<Item = u64> + '_ {
+        self.series.iter().map(|st| st.paired)
+    }
+
     /// Ticks assessed.
     pub fn ticks(&self) -> u64 {
         self.ticks
