@@ -70,7 +70,8 @@ func (a *Analysis) fail(op string, p *C.coalmine_analysis, status C.coalmine_sta
 // Observe observes one tick and decides. control and canary hold the two cohorts'
 // values, values[segment*NumMetrics + metric], TickLen each; NaN marks a missing
 // value. The timestamp (seconds, any epoch) must be after the previous tick's. A
-// rejected tick changes nothing.
+// rejected tick changes nothing. Once the rollout is promoted the analysis is over:
+// every tick gets ErrFinished.
 func (a *Analysis) Observe(timestamp float64, control, canary []float64) (Decision, error) {
 	p, err := a.h.lock()
 	if err != nil {
@@ -160,20 +161,53 @@ func (a *Analysis) Contributors() ([]Contributor, error) {
 	return out, nil
 }
 
-// Verdict is the judgement on the rollout so far.
-func (a *Analysis) Verdict() (Verdict, error) {
+// Verdict is what the rollout concludes if it ended now, with the evidence it rests
+// on: promote only once the ramp completed with sufficient evidence, rollback once
+// rolled back, pause while held, inconclusive otherwise (never "promote" for lack of
+// evidence).
+func (a *Analysis) Verdict() (VerdictReport, error) {
 	p, err := a.h.lock()
 	if err != nil {
-		return VerdictPending, err
+		return VerdictReport{}, err
 	}
 	defer a.h.unlock()
-	var v C.coalmine_verdict
-	status := C.coalmine_analysis_verdict(p, &v)
-	runtime.KeepAlive(a)
-	if status != C.COALMINE_OK {
-		return VerdictPending, newError("Analysis.Verdict", status, "")
+	var r C.coalmine_verdict_report
+	if s := C.coalmine_analysis_verdict(p, &r); s != C.COALMINE_OK {
+		return VerdictReport{}, newError("Analysis.Verdict", s, "")
 	}
-	return Verdict(v), nil
+	report := VerdictReport{
+		Verdict:             Verdict(r.verdict),
+		Reason:              VerdictReason(r.reason),
+		Ticks:               uint64(r.ticks),
+		CanaryTicks:         uint64(r.canary_ticks),
+		ControlTicks:        uint64(r.control_ticks),
+		MinPairedTicks:      uint64(r.min_paired_ticks),
+		CanaryShare:         float64(r.canary_share),
+		EvidenceSufficient:  bool(r.evidence_sufficient),
+		MaxDetectableEffect: float64(r.max_detectable_effect),
+	}
+	if r.has_because {
+		report.Because = Reason(r.because)
+	}
+	if r.has_decided_at {
+		report.DecidedAt = uint64(r.decided_at)
+	}
+	for i := 0; i < int(r.n_unobserved); i++ {
+		var seg, metric C.size_t
+		if s := C.coalmine_analysis_unobserved(p, C.size_t(i), &seg, &metric); s != C.COALMINE_OK {
+			return VerdictReport{}, newError("Analysis.Verdict", s, "")
+		}
+		report.Unobserved = append(report.Unobserved, SeriesID{Segment: int(seg), Metric: int(metric)})
+	}
+	text, s := readText(func(buf *C.char, n C.size_t, w *C.size_t) C.coalmine_status {
+		return C.coalmine_analysis_verdict_explain(p, buf, n, w)
+	})
+	runtime.KeepAlive(a)
+	if s != C.COALMINE_OK {
+		return VerdictReport{}, newError("Analysis.Verdict", s, "")
+	}
+	report.Explanation = text
+	return report, nil
 }
 
 // Summary is a one-line human summary of the last decision and its top contributor.

@@ -1,6 +1,7 @@
 package coalmine_test
 
 import (
+	"encoding/json"
 	"runtime"
 	"syscall"
 	"testing"
@@ -71,12 +72,28 @@ func BenchmarkObserveMany(b *testing.B) {
 	b.ReportMetric(float64(threadCPU()-cpu)/float64(b.N), "cpu-ns/tick")
 }
 
+// benchSetup gives the fixture's first rollout and an analysis of it in shadow mode:
+// the same work per tick, but the traffic never moves, so the rollout is never
+// promoted (which would end it) however long the benchmark replays it.
 func benchSetup(b *testing.B) (*rollout, *coalmine.Analysis) {
 	rollouts := readFixture(b)
 	ro := &rollouts[0]
 	profile := ro.profile(b)
 	defer profile.Close()
-	return ro, must(coalmine.NewAnalysis(profile, ro.analysisCfg))
+	var cfg map[string]any
+	if err := json.Unmarshal(ro.analysisCfg, &cfg); err != nil {
+		b.Fatal(err)
+	}
+	traffic, ok := cfg["traffic"].(map[string]any)
+	if !ok {
+		b.Fatal("the fixture's analysis configuration has no traffic settings")
+	}
+	traffic["mode"] = "shadow"
+	shadow, err := json.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ro, must(coalmine.NewAnalysis(profile, shadow))
 }
 
 // The fixed cost of one call through the package: a trivial getter (a lock, a cgo

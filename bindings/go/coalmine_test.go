@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,8 +225,9 @@ func TestRollout(t *testing.T) {
 			t.Fatalf("tick %d differs in a batch", k)
 		}
 	}
-	if v := must(a.Verdict()); v != coalmine.VerdictRollback {
-		t.Fatal(v)
+	if v := must(a.Verdict()); v.Verdict != coalmine.VerdictRollback || v.Reason != coalmine.VerdictRolledBack ||
+		v.Because != last.Reason || v.DecidedAt != uint64(len(faulty)) || !strings.HasPrefix(v.Explanation, "rollback") {
+		t.Fatalf("%+v", v)
 	}
 	cs := must(a.Contributors())
 	if len(cs) != last.NumContributors || len(cs) == 0 || cs[0].Metric != 1 || cs[0].Deviation <= 0 {
@@ -423,7 +425,8 @@ func TestConcurrentUse(t *testing.T) {
 	defer profile.Close()
 	a := must(coalmine.NewAnalysis(profile, analysisConfig))
 	defer a.Close()
-	ticks := liveTicks(64, 1000)
+	// Fewer ticks than a promotion needs: promotion ends the analysis.
+	ticks := liveTicks(24, 1000)
 	var mu sync.Mutex
 	next := 0
 	var wg sync.WaitGroup
@@ -479,6 +482,48 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestVerdicts(t *testing.T) {
+	profile := learn(t)
+	defer profile.Close()
+	a := must(coalmine.NewAnalysis(profile, analysisConfig))
+	defer a.Close()
+	if v := must(a.Verdict()); v.Verdict != coalmine.VerdictInconclusive || v.Reason != coalmine.VerdictNoTicks {
+		t.Fatalf("%+v", v)
+	}
+	// Canary values for the first segment only: its other series are never observed.
+	ticks := liveTicks(80, 1000)
+	for _, tk := range ticks[:3] {
+		canary := append([]float64(nil), tk.canary...)
+		for i := metrics; i < tickLen; i++ {
+			canary[i] = math.NaN()
+		}
+		must(a.Observe(tk.ts, tk.control, canary))
+	}
+	v := must(a.Verdict())
+	want := []coalmine.SeriesID{{Segment: 1, Metric: 0}, {Segment: 1, Metric: 1}, {Segment: 1, Metric: 2}}
+	if v.Verdict != coalmine.VerdictInconclusive || v.Reason != coalmine.VerdictSeriesNeverObserved ||
+		!slices.Equal(v.Unobserved, want) || !strings.Contains(v.Explanation, "never observed") {
+		t.Fatalf("%+v", v)
+	}
+
+	// A healthy release is promoted, and the analysis then takes no more ticks.
+	b := must(coalmine.NewAnalysis(profile, analysisConfig))
+	defer b.Close()
+	k := 0
+	for ; k < len(ticks); k++ {
+		if d := must(b.Observe(ticks[k].ts, ticks[k].control, ticks[k].canary)); d.Phase == coalmine.PhasePromoted {
+			break
+		}
+	}
+	if v := must(b.Verdict()); v.Verdict != coalmine.VerdictPromote || v.DecidedAt != uint64(k+1) || !v.EvidenceSufficient {
+		t.Fatalf("%+v", v)
+	}
+	next := ticks[k+1]
+	if _, err := b.Observe(next.ts, next.control, next.canary); !errors.Is(err, coalmine.ErrFinished) || b.Ticks() != uint64(k+1) {
+		t.Fatal(err, b.Ticks())
+	}
 }
 
 func TestDetectors(t *testing.T) {

@@ -47,6 +47,8 @@ const (
 	ErrTooLarge Status = C.COALMINE_TOO_LARGE
 	// ErrInternal: a broken internal invariant, a bug in coalmine.
 	ErrInternal Status = C.COALMINE_INTERNAL
+	// ErrFinished: the rollout was promoted; the analysis takes no more ticks.
+	ErrFinished Status = C.COALMINE_FINISHED
 	// ErrNullPointer: a required pointer was NULL (not reachable from safe Go).
 	ErrNullPointer Status = C.COALMINE_NULL_POINTER
 	// ErrInvalidUTF8: a text argument is not valid UTF-8.

@@ -83,22 +83,74 @@ var alertNames = [...]string{"none", "warning", "critical"}
 
 func (a Alert) String() string { return name(alertNames[:], uint32(a)) }
 
-// Verdict is the judgement on the whole rollout so far.
+// Verdict is what the rollout concludes if it ended now. The zero value is
+// VerdictInconclusive, never a promotion.
 type Verdict uint32
 
 // The verdicts.
 const (
-	// VerdictPending: no final judgement yet (ramping or paused).
-	VerdictPending Verdict = C.COALMINE_VERDICT_PENDING
-	// VerdictPromote: the canary reached its last step.
+	// VerdictInconclusive: not enough evidence either way (see VerdictReport.Reason).
+	VerdictInconclusive Verdict = C.COALMINE_VERDICT_INCONCLUSIVE
+	// VerdictPromote: enough evidence that the canary is fine; the ramp completed.
 	VerdictPromote Verdict = C.COALMINE_VERDICT_PROMOTE
-	// VerdictRollback: the canary was rolled back.
+	// VerdictRollback: the canary is harmful, or predicted to become so.
 	VerdictRollback Verdict = C.COALMINE_VERDICT_ROLLBACK
+	// VerdictPause: held by a pause; the risk was elevated, not conclusive.
+	VerdictPause Verdict = C.COALMINE_VERDICT_PAUSE
 )
 
-var verdictNames = [...]string{"pending", "promote", "rollback"}
+var verdictNames = [...]string{"inconclusive", "promote", "rollback", "pause"}
 
 func (v Verdict) String() string { return name(verdictNames[:], uint32(v)) }
+
+// VerdictReason is why the verdict is what it is.
+type VerdictReason uint32
+
+// The verdict reasons.
+const (
+	VerdictPromoted            VerdictReason = C.COALMINE_VERDICT_REASON_PROMOTED
+	VerdictRolledBack          VerdictReason = C.COALMINE_VERDICT_REASON_ROLLED_BACK
+	VerdictPaused              VerdictReason = C.COALMINE_VERDICT_REASON_PAUSED
+	VerdictNoTicks             VerdictReason = C.COALMINE_VERDICT_REASON_NO_TICKS
+	VerdictNoCanaryData        VerdictReason = C.COALMINE_VERDICT_REASON_NO_CANARY_DATA
+	VerdictNoControlData       VerdictReason = C.COALMINE_VERDICT_REASON_NO_CONTROL_DATA
+	VerdictSeriesNeverObserved VerdictReason = C.COALMINE_VERDICT_REASON_SERIES_NEVER_OBSERVED
+	VerdictRampIncomplete      VerdictReason = C.COALMINE_VERDICT_REASON_RAMP_INCOMPLETE
+)
+
+var verdictReasonNames = [...]string{
+	"promoted", "rolled_back", "paused", "no_ticks", "no_canary_data", "no_control_data",
+	"series_never_observed", "ramp_incomplete",
+}
+
+func (r VerdictReason) String() string { return name(verdictReasonNames[:], uint32(r)) }
+
+// SeriesID names one (segment, metric) series by index.
+type SeriesID struct {
+	Segment int
+	Metric  int
+}
+
+// VerdictReport is a verdict with the evidence it rests on.
+type VerdictReport struct {
+	Verdict Verdict
+	Reason  VerdictReason
+	// Because is the rollback or pause decision's reason, when Reason is
+	// VerdictRolledBack or VerdictPaused.
+	Because Reason
+	// DecidedAt is the tick of the rollback or promotion, 0 when neither happened.
+	DecidedAt           uint64
+	Ticks               uint64     // ticks observed
+	CanaryTicks         uint64     // ticks with at least one canary value
+	ControlTicks        uint64     // ticks with at least one control value
+	MinPairedTicks      uint64     // fewest ticks any series had both cohorts observed
+	Unobserved          []SeriesID // series never observed in both cohorts
+	CanaryShare         float64    // the canary's share of traffic at the end
+	EvidenceSufficient  bool       // the last tick's evidence was sufficient
+	MaxDetectableEffect float64    // at the last tick, in standard deviations
+	// Explanation is one line for a person: the verdict, its reason, what was missing.
+	Explanation string
+}
 
 // Source is where a contributor's evidence comes from.
 type Source uint32

@@ -157,15 +157,18 @@ int main(void) {
       explain(analysis, profile, &d);
       break;
     }
-    coalmine_verdict verdict;
-    check(coalmine_analysis_verdict(analysis, &verdict), "verdict");
-    if (verdict != COALMINE_VERDICT_PENDING) {
-      printf("verdict: %s after %zu ticks (checkpoint of %zu bytes kept)\n",
-             verdict == COALMINE_VERDICT_PROMOTE ? "promote" : "rollback", k + 1,
-             coalmine_bytes_len(checkpoint));
+    /* Promotion and rollback end the rollout; the verdict says why. */
+    if (d.phase == COALMINE_PHASE_PROMOTED || d.phase == COALMINE_PHASE_ROLLED_BACK) {
       break;
     }
   }
+  /* The verdict also answers a rollout that stopped early: promote only with enough
+   * evidence, otherwise inconclusive and what was missing. */
+  char verdict[512];
+  size_t n = 0;
+  check(coalmine_analysis_verdict_explain(analysis, verdict, sizeof verdict, &n), "verdict");
+  printf("verdict: %s (checkpoint of %zu bytes kept)\n", verdict,
+         coalmine_bytes_len(checkpoint));
   coalmine_bytes_free(checkpoint);
   coalmine_analysis_free(analysis);
   coalmine_profile_free(profile);

@@ -139,24 +139,59 @@ typedef uint32_t coalmine_source;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The judgement on the whole rollout so far.
+// What the rollout concludes if it ended now. Zero is "inconclusive", so that a
+// zeroed value never reads as a promotion.
 enum coalmine_verdict
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // No final judgement yet: the rollout is ramping or paused.
-  COALMINE_VERDICT_PENDING = 0,
-  // The canary reached its last step: promote it.
+  // Not enough evidence either way: see the report's reason for what was missing.
+  COALMINE_VERDICT_INCONCLUSIVE = 0,
+  // Enough evidence that the canary is fine: the ramp completed.
   COALMINE_VERDICT_PROMOTE = 1,
-  // The canary was rolled back.
+  // The canary is harmful (or predicted to become so): roll back.
   COALMINE_VERDICT_ROLLBACK = 2,
+  // Held by a pause: the risk was elevated, not conclusive.
+  COALMINE_VERDICT_PAUSE = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum coalmine_verdict coalmine_verdict;
 #else
 typedef uint32_t coalmine_verdict;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the verdict is what it is.
+enum coalmine_verdict_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The ramp reached its last step with sufficient evidence.
+  COALMINE_VERDICT_REASON_PROMOTED = 0,
+  // The policy rolled back, for the report's `because`.
+  COALMINE_VERDICT_REASON_ROLLED_BACK = 1,
+  // The rollout is held by a pause, for the report's `because`.
+  COALMINE_VERDICT_REASON_PAUSED = 2,
+  // No tick was observed.
+  COALMINE_VERDICT_REASON_NO_TICKS = 3,
+  // No tick carried any canary value.
+  COALMINE_VERDICT_REASON_NO_CANARY_DATA = 4,
+  // No tick carried any control value.
+  COALMINE_VERDICT_REASON_NO_CONTROL_DATA = 5,
+  // Some series were never observed in both cohorts on the same tick
+  // (`coalmine_analysis_unobserved` lists them).
+  COALMINE_VERDICT_REASON_SERIES_NEVER_OBSERVED = 6,
+  // The ramp had not reached its last step: the evidence rule was not met yet.
+  COALMINE_VERDICT_REASON_RAMP_INCOMPLETE = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum coalmine_verdict_reason coalmine_verdict_reason;
+#else
+typedef uint32_t coalmine_verdict_reason;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -302,6 +337,39 @@ typedef struct coalmine_contributor {
   double always_valid_p;
 } coalmine_contributor;
 
+// A verdict with the evidence it rests on.
+typedef struct coalmine_verdict_report {
+  // The conclusion.
+  coalmine_verdict verdict;
+  // Why.
+  coalmine_verdict_reason reason;
+  // Whether `because` holds the deciding decision's reason (rolled back, paused).
+  bool has_because;
+  // The reason of the rollback or pause decision.
+  coalmine_reason because;
+  // Whether `decided_at` holds the tick of the rollback or promotion.
+  bool has_decided_at;
+  // The tick at which the rollout was rolled back or promoted.
+  uint64_t decided_at;
+  // Ticks observed.
+  uint64_t ticks;
+  // Ticks that carried at least one canary value.
+  uint64_t canary_ticks;
+  // Ticks that carried at least one control value.
+  uint64_t control_ticks;
+  // The fewest ticks on which any series was observed in both cohorts.
+  uint64_t min_paired_ticks;
+  // Series never observed in both cohorts (`coalmine_analysis_unobserved`).
+  size_t n_unobserved;
+  // The canary's share of traffic at the end.
+  double canary_share;
+  // Whether the last tick's evidence was sufficient.
+  bool evidence_sufficient;
+  // The largest minimum detectable effect among observed series at the last tick,
+  // in standard deviations (`DBL_MAX` before any data).
+  double max_detectable_effect;
+} coalmine_verdict_report;
+
 // What a detector says about one observation.
 typedef struct coalmine_anomaly {
   // The forecast made before the observation was seen.
@@ -372,6 +440,9 @@ typedef struct coalmine_anomaly {
 // names the element's index.
 #define COALMINE_BATCH 17
 
+// The rollout was promoted: the analysis takes no more ticks (nothing was applied).
+#define COALMINE_FINISHED 18
+
 // A required pointer argument is NULL.
 #define COALMINE_NULL_POINTER 1000
 
@@ -417,7 +488,8 @@ coalmine_status coalmine_analysis_new(const struct coalmine_profile *profile,
 // `canary` hold the two cohorts' values, `values[segment * n_metrics + metric]`, each
 // of the schema's tick length; NaN marks a missing value (skipped and counted). The
 // timestamp (seconds, any epoch) must be finite and after the previous tick's. A
-// rejected tick leaves the analysis unchanged and usable.
+// rejected tick leaves the analysis unchanged and usable. Once the rollout is
+// promoted the analysis is over: every tick gets `COALMINE_FINISHED`.
 coalmine_status coalmine_analysis_observe(struct coalmine_analysis *analysis,
                                           double timestamp,
                                           const double *control,
@@ -454,10 +526,28 @@ coalmine_status coalmine_analysis_contributor(const struct coalmine_analysis *an
                                               size_t index,
                                               struct coalmine_contributor *out);
 
-// The judgement on the rollout so far: pending while ramping or paused, promote once
-// the canary reached its last step, rollback once rolled back.
+// What the rollout concludes if it ended now, with the evidence it rests on: promote
+// only once the ramp completed with sufficient evidence, rollback once rolled back,
+// pause while held, and inconclusive otherwise (no ticks, no canary or control data,
+// series never observed in both cohorts, a ramp not finished), never "promote" for
+// lack of evidence.
 coalmine_status coalmine_analysis_verdict(const struct coalmine_analysis *analysis,
-                                          coalmine_verdict *out);
+                                          struct coalmine_verdict_report *out);
+
+// Series `index` (`< n_unobserved` of the verdict report) never observed in both
+// cohorts on the same tick: `*segment` and `*metric`.
+coalmine_status coalmine_analysis_unobserved(const struct coalmine_analysis *analysis,
+                                             size_t index,
+                                             size_t *segment,
+                                             size_t *metric);
+
+// One line for a person: the verdict and its reason, naming what was missing (for
+// example "inconclusive: 2 series never observed in both cohorts: latency_ms in pro,
+// ..."), copied into `buf` as `coalmine_analysis_summary` does.
+coalmine_status coalmine_analysis_verdict_explain(const struct coalmine_analysis *analysis,
+                                                  char *buf,
+                                                  size_t len,
+                                                  size_t *written);
 
 // A one-line human summary of the last decision naming its top contributor, copied
 // into `buf` (NUL-terminated, `*written` gets its length without the NUL, `buf` NULL

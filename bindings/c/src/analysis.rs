@@ -13,7 +13,8 @@ use crate::guard::{
 };
 use crate::schema::out_of_range;
 use crate::{
-    coalmine_bytes, coalmine_contributor, coalmine_decision, coalmine_profile, coalmine_verdict,
+    coalmine_bytes, coalmine_contributor, coalmine_decision, coalmine_profile,
+    coalmine_verdict_report,
 };
 
 /// The state behind an analysis handle: the core's analysis and the scratch of the
@@ -66,7 +67,8 @@ pub extern "C" fn coalmine_analysis_new(
 /// `canary` hold the two cohorts' values, `values[segment * n_metrics + metric]`, each
 /// of the schema's tick length; NaN marks a missing value (skipped and counted). The
 /// timestamp (seconds, any epoch) must be finite and after the previous tick's. A
-/// rejected tick leaves the analysis unchanged and usable.
+/// rejected tick leaves the analysis unchanged and usable. Once the rollout is
+/// promoted the analysis is over: every tick gets `COALMINE_FINISHED`.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_observe(
     analysis: *mut coalmine_analysis,
@@ -200,18 +202,64 @@ pub extern "C" fn coalmine_analysis_contributor(
     })
 }
 
-/// The judgement on the rollout so far: pending while ramping or paused, promote once
-/// the canary reached its last step, rollback once rolled back.
+/// What the rollout concludes if it ended now, with the evidence it rests on: promote
+/// only once the ramp completed with sufficient evidence, rollback once rolled back,
+/// pause while held, and inconclusive otherwise (no ticks, no canary or control data,
+/// series never observed in both cohorts, a ramp not finished), never "promote" for
+/// lack of evidence.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_verdict(
     analysis: *const coalmine_analysis,
-    out: *mut coalmine_verdict,
+    out: *mut coalmine_verdict_report,
 ) -> coalmine_status {
     guard(|| {
         call_ref(analysis, |s| {
             let out = out_ptr(out, "out")?;
-            write(out, coalmine_verdict::of(s.analysis.decision().phase));
+            write(out, (&s.analysis.verdict()).into());
             Ok(())
+        })
+    })
+}
+
+/// Series `index` (`< n_unobserved` of the verdict report) never observed in both
+/// cohorts on the same tick: `*segment` and `*metric`.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_analysis_unobserved(
+    analysis: *const coalmine_analysis,
+    index: usize,
+    segment: *mut usize,
+    metric: *mut usize,
+) -> coalmine_status {
+    guard(|| {
+        call_ref(analysis, |s| {
+            let seg_out = out_ptr(segment, "segment")?;
+            let metric_out = out_ptr(metric, "metric")?;
+            let report = s.analysis.verdict();
+            let id = report
+                .unobserved
+                .get(index)
+                .ok_or_else(|| out_of_range("unobserved series", index, report.unobserved.len()))?;
+            write(seg_out, id.segment);
+            write(metric_out, id.metric);
+            Ok(())
+        })
+    })
+}
+
+/// One line for a person: the verdict and its reason, naming what was missing (for
+/// example "inconclusive: 2 series never observed in both cohorts: latency_ms in pro,
+/// ..."), copied into `buf` as `coalmine_analysis_summary` does.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_analysis_verdict_explain(
+    analysis: *const coalmine_analysis,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> coalmine_status {
+    guard(|| {
+        call_ref(analysis, |s| {
+            let text = s.analysis.verdict().explain(s.analysis.schema_spec());
+            copy_text(&text, buf, len, written)
         })
     })
 }

@@ -6,5 +6,5 @@ pub(crate) use coalmine::{
     Action, AlertSeverity, Analysis, AnalysisConfig, Anomaly, AnomalyColumns, AnomalyDetector,
     BehaviorProfile, Contributor, Decision, Error, Ewma, EwmaConfig, FitOptions, HoltWinters,
     HoltWintersConfig, Phase, ProfileBuilder, ProfileConfig, Reason, Schema, SchemaSpec, Source,
-    Tick,
+    Tick, Verdict, VerdictReason, VerdictReport,
 };

@@ -37,8 +37,7 @@ weight = 2.0
 "#;
 
 const PROFILE_CONFIG: &str = r#"{"candidate_periods": [24]}"#;
-const ANALYSIS_CONFIG: &str =
-    r#"{"traffic": {"steps": [0.05, 0.25, 1.0], "min_dwell_ticks": 5, "min_evidence_ticks": 4}}"#;
+const ANALYSIS_CONFIG: &str = r#"{"traffic": {"steps": [0.05, 0.25, 0.5, 1.0], "min_dwell_ticks": 10, "min_evidence_ticks": 8}}"#;
 
 /// A small deterministic service: a daily cycle of 24 ticks with noise; from live
 /// tick `fault_at` on, the canary's latency is 40 % higher.
@@ -287,6 +286,7 @@ fn statuses_are_the_cores_error_codes() {
             COALMINE_TOO_LARGE,
         ),
         (Error::Internal { reason: "r" }, COALMINE_INTERNAL),
+        (Error::Finished { tick: 3 }, COALMINE_FINISHED),
         // A refused batch reports why its element was refused.
         (
             Error::Batch {
@@ -491,33 +491,30 @@ fn key(d: &coalmine_decision) -> (u64, u32, u32, u32, u64, u64, u64) {
 #[test]
 fn a_rollout_through_the_abi_is_the_core_s_rollout() {
     let p = profile();
-    let ticks = live(60, 24 * 14, 30);
+    let mut ticks = live(60, 24 * 14, 15);
 
-    // The core, directly.
+    // The core, directly, up to the rollback.
     let core_profile = crate::guard::borrow(p as *const coalmine_profile)
         .expect("live")
         .clone();
     let config: AnalysisConfig = serde_json::from_str(ANALYSIS_CONFIG).unwrap();
     let mut core = Analysis::new(&core_profile, config).unwrap();
-    let expected: Vec<coalmine_decision> = ticks
-        .iter()
-        .map(|(ts, c, k)| {
-            let d = core
-                .observe(&Tick {
-                    timestamp: *ts,
-                    control: c,
-                    canary: k,
-                })
-                .unwrap();
-            coalmine_decision::from(d)
-        })
-        .collect();
-    assert!(
-        expected
-            .iter()
-            .any(|d| d.action == coalmine_action::Rollback),
-        "the fault is caught"
-    );
+    let mut expected: Vec<coalmine_decision> = Vec::new();
+    for (ts, c, k) in &ticks {
+        let d = core
+            .observe(&Tick {
+                timestamp: *ts,
+                control: c,
+                canary: k,
+            })
+            .unwrap();
+        expected.push(d.into());
+        if d.action.level() == coalmine::Level::Rollback {
+            break;
+        }
+    }
+    ticks.truncate(expected.len());
+    assert!(expected.len() < 40, "the fault is caught");
 
     // One tick per call, with a checkpoint and restore half-way.
     let mut a = analysis(p);
@@ -553,9 +550,28 @@ fn a_rollout_through_the_abi_is_the_core_s_rollout() {
         expected.iter().map(key).collect::<Vec<_>>()
     );
     assert_eq!(got, expected);
-    let mut verdict = coalmine_verdict::Pending;
-    ok(coalmine_analysis_verdict(a, &mut verdict));
-    assert_eq!(verdict, coalmine_verdict::Rollback);
+    let mut report = std::mem::MaybeUninit::<coalmine_verdict_report>::uninit();
+    ok(coalmine_analysis_verdict(a, report.as_mut_ptr()));
+    // SAFETY: written on COALMINE_OK.
+    let report = unsafe { report.assume_init() };
+    assert_eq!(
+        (
+            report.verdict,
+            report.reason,
+            report.has_because,
+            report.because
+        ),
+        (
+            coalmine_verdict::Rollback,
+            coalmine_verdict_reason::RolledBack,
+            true,
+            expected.last().unwrap().reason
+        )
+    );
+    assert_eq!(
+        (report.has_decided_at, report.decided_at),
+        (true, expected.len() as u64)
+    );
     let last = got.last().unwrap();
     let mut c = std::mem::MaybeUninit::<coalmine_contributor>::uninit();
     assert!(last.n_contributors > 0);
@@ -896,6 +912,130 @@ fn corrupt_and_foreign_documents_are_typed_statuses() {
         COALMINE_OK
     );
     assert!(r.is_null());
+    coalmine_analysis_free(a);
+    coalmine_profile_free(p);
+}
+
+fn verdict_of(a: *const coalmine_analysis) -> coalmine_verdict_report {
+    let mut report = std::mem::MaybeUninit::<coalmine_verdict_report>::uninit();
+    ok(coalmine_analysis_verdict(a, report.as_mut_ptr()));
+    // SAFETY: written on COALMINE_OK.
+    unsafe { report.assume_init() }
+}
+
+fn explanation(a: *const coalmine_analysis) -> String {
+    let mut n = 0;
+    ok(coalmine_analysis_verdict_explain(a, null_mut(), 0, &mut n));
+    let mut buf = vec![0 as c_char; n + 1];
+    ok(coalmine_analysis_verdict_explain(
+        a,
+        buf.as_mut_ptr(),
+        buf.len(),
+        &mut n,
+    ));
+    buf[..n].iter().map(|&c| c as u8 as char).collect()
+}
+
+#[test]
+fn verdicts_need_evidence_and_promotion_ends_the_analysis() {
+    let p = profile();
+    let a = analysis(p);
+    let v = verdict_of(a);
+    assert_eq!(
+        (v.verdict, v.reason),
+        (
+            coalmine_verdict::Inconclusive,
+            coalmine_verdict_reason::NoTicks
+        )
+    );
+    assert!(
+        explanation(a).starts_with("inconclusive"),
+        "{}",
+        explanation(a)
+    );
+
+    // Canary values only for the first segment: the other series are never observed.
+    let ticks = live(40, 24 * 14, 1000);
+    let mut d = std::mem::MaybeUninit::<coalmine_decision>::uninit();
+    for (ts, c, k) in &ticks[..3] {
+        let mut k = k.clone();
+        k[3..].fill(f64::NAN);
+        ok(coalmine_analysis_observe(
+            a,
+            *ts,
+            c.as_ptr(),
+            c.len(),
+            k.as_ptr(),
+            k.len(),
+            d.as_mut_ptr(),
+        ));
+    }
+    let v = verdict_of(a);
+    assert_eq!(
+        (v.verdict, v.reason, v.n_unobserved),
+        (
+            coalmine_verdict::Inconclusive,
+            coalmine_verdict_reason::SeriesNeverObserved,
+            3
+        )
+    );
+    let (mut seg, mut metric) = (9, 9);
+    ok(coalmine_analysis_unobserved(a, 0, &mut seg, &mut metric));
+    assert_eq!((seg, metric), (1, 0));
+    assert_eq!(
+        coalmine_analysis_unobserved(a, 3, &mut seg, &mut metric),
+        COALMINE_INDEX_OUT_OF_RANGE
+    );
+    assert!(
+        explanation(a).contains("never observed"),
+        "{}",
+        explanation(a)
+    );
+    coalmine_analysis_free(a);
+
+    // A healthy release is promoted; then the analysis takes no more ticks.
+    let a = analysis(p);
+    let mut promoted_at = None;
+    for (i, (ts, c, k)) in ticks.iter().enumerate() {
+        ok(coalmine_analysis_observe(
+            a,
+            *ts,
+            c.as_ptr(),
+            c.len(),
+            k.as_ptr(),
+            k.len(),
+            d.as_mut_ptr(),
+        ));
+        // SAFETY: written on COALMINE_OK.
+        if unsafe { d.assume_init_ref() }.phase == coalmine_phase::Promoted {
+            promoted_at = Some(i);
+            break;
+        }
+    }
+    let at = promoted_at.expect("the healthy release is promoted");
+    let v = verdict_of(a);
+    assert_eq!(
+        (v.verdict, v.reason, v.decided_at),
+        (
+            coalmine_verdict::Promote,
+            coalmine_verdict_reason::Promoted,
+            at as u64 + 1
+        )
+    );
+    let (ts, c, k) = &ticks[at + 1];
+    assert_eq!(
+        coalmine_analysis_observe(
+            a,
+            *ts,
+            c.as_ptr(),
+            c.len(),
+            k.as_ptr(),
+            k.len(),
+            d.as_mut_ptr()
+        ),
+        COALMINE_FINISHED
+    );
+    assert_eq!(coalmine_analysis_ticks(a), at as u64 + 1);
     coalmine_analysis_free(a);
     coalmine_profile_free(p);
 }

@@ -2,7 +2,10 @@
 //! core's types. Enums are only ever written by the library, never read from C, so a
 //! value outside an enum's range cannot reach Rust.
 
-use crate::core::{Action, AlertSeverity, Contributor, Decision, Phase, Reason, Source};
+use crate::core::{
+    Action, AlertSeverity, Contributor, Decision, Phase, Reason, Source, Verdict, VerdictReason,
+    VerdictReport,
+};
 
 /// What to do after a tick.
 #[repr(u32)]
@@ -65,16 +68,77 @@ pub enum coalmine_alert {
     Critical = 2,
 }
 
-/// The judgement on the whole rollout so far.
+/// What the rollout concludes if it ended now. Zero is "inconclusive", so that a
+/// zeroed value never reads as a promotion.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum coalmine_verdict {
-    /// No final judgement yet: the rollout is ramping or paused.
-    Pending = 0,
-    /// The canary reached its last step: promote it.
+    /// Not enough evidence either way: see the report's reason for what was missing.
+    Inconclusive = 0,
+    /// Enough evidence that the canary is fine: the ramp completed.
     Promote = 1,
-    /// The canary was rolled back.
+    /// The canary is harmful (or predicted to become so): roll back.
     Rollback = 2,
+    /// Held by a pause: the risk was elevated, not conclusive.
+    Pause = 3,
+}
+
+/// Why the verdict is what it is.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum coalmine_verdict_reason {
+    /// The ramp reached its last step with sufficient evidence.
+    Promoted = 0,
+    /// The policy rolled back, for the report's `because`.
+    RolledBack = 1,
+    /// The rollout is held by a pause, for the report's `because`.
+    Paused = 2,
+    /// No tick was observed.
+    NoTicks = 3,
+    /// No tick carried any canary value.
+    NoCanaryData = 4,
+    /// No tick carried any control value.
+    NoControlData = 5,
+    /// Some series were never observed in both cohorts on the same tick
+    /// (`coalmine_analysis_unobserved` lists them).
+    SeriesNeverObserved = 6,
+    /// The ramp had not reached its last step: the evidence rule was not met yet.
+    RampIncomplete = 7,
+}
+
+/// A verdict with the evidence it rests on.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct coalmine_verdict_report {
+    /// The conclusion.
+    pub verdict: coalmine_verdict,
+    /// Why.
+    pub reason: coalmine_verdict_reason,
+    /// Whether `because` holds the deciding decision's reason (rolled back, paused).
+    pub has_because: bool,
+    /// The reason of the rollback or pause decision.
+    pub because: coalmine_reason,
+    /// Whether `decided_at` holds the tick of the rollback or promotion.
+    pub has_decided_at: bool,
+    /// The tick at which the rollout was rolled back or promoted.
+    pub decided_at: u64,
+    /// Ticks observed.
+    pub ticks: u64,
+    /// Ticks that carried at least one canary value.
+    pub canary_ticks: u64,
+    /// Ticks that carried at least one control value.
+    pub control_ticks: u64,
+    /// The fewest ticks on which any series was observed in both cohorts.
+    pub min_paired_ticks: u64,
+    /// Series never observed in both cohorts (`coalmine_analysis_unobserved`).
+    pub n_unobserved: usize,
+    /// The canary's share of traffic at the end.
+    pub canary_share: f64,
+    /// Whether the last tick's evidence was sufficient.
+    pub evidence_sufficient: bool,
+    /// The largest minimum detectable effect among observed series at the last tick,
+    /// in standard deviations (`DBL_MAX` before any data).
+    pub max_detectable_effect: f64,
 }
 
 /// Where a contributor's evidence comes from.
@@ -252,13 +316,43 @@ impl From<Phase> for coalmine_phase {
     }
 }
 
-impl coalmine_verdict {
-    /// The core has no verdict of its own yet: it follows from the phase.
-    pub(crate) fn of(phase: Phase) -> Self {
-        match phase {
-            Phase::Ramping | Phase::Paused => coalmine_verdict::Pending,
-            Phase::Promoted => coalmine_verdict::Promote,
-            Phase::RolledBack => coalmine_verdict::Rollback,
+impl From<&VerdictReport> for coalmine_verdict_report {
+    fn from(r: &VerdictReport) -> Self {
+        let verdict = match r.verdict {
+            Verdict::Inconclusive => coalmine_verdict::Inconclusive,
+            Verdict::Promote => coalmine_verdict::Promote,
+            Verdict::Rollback => coalmine_verdict::Rollback,
+            Verdict::Pause => coalmine_verdict::Pause,
+        };
+        let (reason, because) = match r.reason {
+            VerdictReason::Promoted => (coalmine_verdict_reason::Promoted, None),
+            VerdictReason::RolledBack { because } => {
+                (coalmine_verdict_reason::RolledBack, Some(because))
+            }
+            VerdictReason::Paused { because } => (coalmine_verdict_reason::Paused, Some(because)),
+            VerdictReason::NoTicks => (coalmine_verdict_reason::NoTicks, None),
+            VerdictReason::NoCanaryData => (coalmine_verdict_reason::NoCanaryData, None),
+            VerdictReason::NoControlData => (coalmine_verdict_reason::NoControlData, None),
+            VerdictReason::SeriesNeverObserved => {
+                (coalmine_verdict_reason::SeriesNeverObserved, None)
+            }
+            VerdictReason::RampIncomplete => (coalmine_verdict_reason::RampIncomplete, None),
+        };
+        coalmine_verdict_report {
+            verdict,
+            reason,
+            has_because: because.is_some(),
+            because: because.map_or(coalmine_reason::NoData, Into::into),
+            has_decided_at: r.decided_at.is_some(),
+            decided_at: r.decided_at.unwrap_or(0),
+            ticks: r.ticks,
+            canary_ticks: r.canary_ticks,
+            control_ticks: r.control_ticks,
+            min_paired_ticks: r.min_paired_ticks,
+            n_unobserved: r.unobserved.len(),
+            canary_share: r.canary_share,
+            evidence_sufficient: r.evidence_sufficient,
+            max_detectable_effect: r.max_detectable_effect,
         }
     }
 }

@@ -67,7 +67,7 @@ static void test_null_pointers(void) {
   coalmine_decision d;
   coalmine_contributor c;
   coalmine_anomaly an;
-  coalmine_verdict v;
+  coalmine_verdict_report v;
   size_t n = 0;
   double x = 0;
   char buf[16];

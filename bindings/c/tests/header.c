@@ -7,7 +7,7 @@
 
 int main(void) {
   coalmine_decision d = {0};
-  coalmine_verdict v = COALMINE_VERDICT_PENDING;
+  coalmine_verdict v = COALMINE_VERDICT_INCONCLUSIVE;
   coalmine_status s = coalmine_status_message(COALMINE_OK, NULL, 0, &d.n_contributors);
   d.action = COALMINE_ACTION_ROLLBACK;
   printf("C11: coalmine %s, decision %zu bytes, verdict %u, status %u\n",

@@ -7,7 +7,7 @@
 
 int main() {
   coalmine_decision d{};
-  coalmine_verdict v = COALMINE_VERDICT_PENDING;
+  coalmine_verdict v = COALMINE_VERDICT_INCONCLUSIVE;
   coalmine_status s = coalmine_status_message(COALMINE_OK, nullptr, 0, &d.n_contributors);
   d.action = COALMINE_ACTION_ROLLBACK;
   std::printf("C++: coalmine %s, decision %zu bytes, verdict %u, status %u\n",

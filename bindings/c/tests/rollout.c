@@ -42,7 +42,7 @@ static int same_decision(const coalmine_decision *a, const coalmine_decision *b)
  * before that tick, as a deployer restarting would. */
 static size_t run(const coalmine_profile *profile, const tick *ticks, size_t n,
                   size_t restart_at, coalmine_decision *out,
-                  coalmine_verdict *verdict) {
+                  coalmine_verdict_report *verdict) {
   coalmine_analysis *a = start_analysis(profile);
   size_t k = 0;
   for (; k < n; k++) {
@@ -99,12 +99,14 @@ static void test_rollouts(const coalmine_profile *profile) {
   static tick ticks[LIVE_TICKS];
   static coalmine_decision plain[LIVE_TICKS], restarted[LIVE_TICKS],
       batched[LIVE_TICKS];
-  coalmine_verdict verdict;
+  coalmine_verdict_report verdict;
 
   /* Healthy: ramps through its steps and is promoted. */
   make_ticks(ticks, LIVE_TICKS, LIVE_TICKS);
   size_t n = run(profile, ticks, LIVE_TICKS, 0, plain, &verdict);
-  EXPECT(verdict == COALMINE_VERDICT_PROMOTE);
+  EXPECT(verdict.verdict == COALMINE_VERDICT_PROMOTE &&
+         verdict.reason == COALMINE_VERDICT_REASON_PROMOTED);
+  EXPECT(verdict.has_decided_at && verdict.decided_at == n && verdict.evidence_sufficient);
   for (size_t k = 0; k < n; k++) {
     EXPECT(plain[k].action != COALMINE_ACTION_ROLLBACK);
   }
@@ -114,7 +116,9 @@ static void test_rollouts(const coalmine_profile *profile) {
   /* Faulty from tick FAULT_AT: rolled back, soon after the onset. */
   make_ticks(ticks, LIVE_TICKS, FAULT_AT);
   n = run(profile, ticks, LIVE_TICKS, 0, plain, &verdict);
-  EXPECT(verdict == COALMINE_VERDICT_ROLLBACK);
+  EXPECT(verdict.verdict == COALMINE_VERDICT_ROLLBACK &&
+         verdict.reason == COALMINE_VERDICT_REASON_ROLLED_BACK);
+  EXPECT(verdict.has_because && verdict.because == plain[n - 1].reason);
   EXPECT(n > FAULT_AT && n <= FAULT_AT + 15);
   const coalmine_decision *last = &plain[n - 1];
   EXPECT(last->action == COALMINE_ACTION_ROLLBACK);
@@ -125,7 +129,7 @@ static void test_rollouts(const coalmine_profile *profile) {
 
   /* A restart half-way changes nothing. */
   size_t m = run(profile, ticks, LIVE_TICKS, FAULT_AT / 2, restarted, &verdict);
-  EXPECT(m == n);
+  EXPECT(m == n && verdict.verdict == COALMINE_VERDICT_ROLLBACK);
   for (size_t k = 0; k < n && k < m; k++) {
     EXPECT(same_decision(&plain[k], &restarted[k]));
   }
@@ -174,6 +178,54 @@ static void test_rollouts(const coalmine_profile *profile) {
   double t1 = 0, t2 = 0;
   OK(coalmine_analysis_thresholds(a, &t1, &t2));
   EXPECT(t1 > 0.0 && t1 < t2);
+  coalmine_analysis_free(a);
+}
+
+/* Promotion needs evidence, and ends the analysis; without evidence the verdict is
+ * inconclusive and says what was missing. */
+static void test_verdicts(const coalmine_profile *profile) {
+  static tick ticks[LIVE_TICKS];
+  make_ticks(ticks, LIVE_TICKS, LIVE_TICKS);
+  coalmine_verdict_report v;
+  char text[512];
+  size_t n = 0;
+
+  coalmine_analysis *a = start_analysis(profile);
+  OK(coalmine_analysis_verdict(a, &v));
+  EXPECT(v.verdict == COALMINE_VERDICT_INCONCLUSIVE && v.reason == COALMINE_VERDICT_REASON_NO_TICKS);
+  /* No canary data at all: never a promotion, however long it runs. */
+  double none[TICK_LEN];
+  for (size_t i = 0; i < TICK_LEN; i++) {
+    none[i] = NAN;
+  }
+  coalmine_decision d;
+  for (size_t k = 0; k < LIVE_TICKS; k++) {
+    OK(coalmine_analysis_observe(a, ticks[k].timestamp, ticks[k].control, TICK_LEN, none,
+                                 TICK_LEN, &d));
+  }
+  OK(coalmine_analysis_verdict(a, &v));
+  EXPECT(v.verdict == COALMINE_VERDICT_INCONCLUSIVE &&
+         v.reason == COALMINE_VERDICT_REASON_NO_CANARY_DATA && v.canary_ticks == 0);
+  OK(coalmine_analysis_verdict_explain(a, text, sizeof text, &n));
+  EXPECT(strstr(text, "inconclusive") != NULL && strstr(text, "canary") != NULL);
+  printf("  no canary data: %s\n", text);
+  coalmine_analysis_free(a);
+
+  /* Promoted, then every further tick is refused and nothing changes. */
+  a = start_analysis(profile);
+  size_t k = 0;
+  do {
+    OK(coalmine_analysis_observe(a, ticks[k].timestamp, ticks[k].control, TICK_LEN,
+                                 ticks[k].canary, TICK_LEN, &d));
+    k++;
+  } while (d.phase != COALMINE_PHASE_PROMOTED && k < LIVE_TICKS);
+  EXPECT(d.phase == COALMINE_PHASE_PROMOTED);
+  EXPECT_STATUS(COALMINE_FINISHED,
+                coalmine_analysis_observe(a, ticks[k].timestamp, ticks[k].control, TICK_LEN,
+                                          ticks[k].canary, TICK_LEN, &d));
+  EXPECT(coalmine_analysis_ticks(a) == k);
+  OK(coalmine_analysis_verdict(a, &v));
+  EXPECT(v.verdict == COALMINE_VERDICT_PROMOTE && v.decided_at == k);
   coalmine_analysis_free(a);
 }
 
@@ -229,6 +281,7 @@ int main(void) {
   coalmine_profile *profile = learn_profile();
   test_profile_round_trip(profile);
   test_rollouts(profile);
+  test_verdicts(profile);
   test_detectors();
   coalmine_profile_free(profile);
   if (failures > 0) {

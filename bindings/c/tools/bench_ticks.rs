@@ -1,6 +1,7 @@
 //! The Rust figure beside the Go benchmarks: `Analysis::observe` called directly on
 //! the parity fixture's first rollout, replayed in a loop with increasing timestamps
-//! exactly as `BenchmarkObserve` and `BenchmarkObserveMany` do through cgo. Prints the
+//! exactly as `BenchmarkObserve` and `BenchmarkObserveMany` do through cgo (in shadow
+//! mode, as they are: the same work per tick, but no promotion ends the replay). Prints the
 //! median wall and thread-CPU nanoseconds per tick over several rounds, and what a
 //! copy of the analysis costs (the atomic batch call takes one per call).
 //!
@@ -9,9 +10,9 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
-use coalmine::profile::{ProfileBuilder, ProfileConfig};
-use coalmine::schema::{Schema, SchemaSpec};
+use coalmine::{
+    Analysis, AnalysisConfig, ProfileBuilder, ProfileConfig, Schema, SchemaSpec, Tick, TrafficMode,
+};
 
 struct Rollout {
     schema: SchemaSpec,
@@ -97,7 +98,8 @@ fn main() -> Res<()> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: bench_ticks FIXTURE [TICKS]")?;
     let ticks: usize = args.next().map_or(Ok(5000), |s| s.parse())?;
-    let r = read(&path)?;
+    let mut r = read(&path)?;
+    r.analysis.traffic.mode = TrafficMode::Shadow;
     let mut builder = ProfileBuilder::new(Schema::new(r.schema.clone())?, r.profile.clone())?;
     for row in r.history.chunks(r.cols) {
         builder.push_tick(row)?;

@@ -25,9 +25,7 @@
 
 use std::fmt::Write as _;
 
-use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
-use coalmine::policy::Action;
-use coalmine::traffic::{Phase, TrafficConfig};
+use coalmine::{Action, Analysis, AnalysisConfig, Phase, Tick, TrafficConfig};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
 
 /// The rollouts: a healthy one with missing ticks and values, and a faulty one that

@@ -149,10 +149,11 @@ func writeFile(path string, data []byte) error {
 // deploy runs (or resumes) the rollout of r whose state lives in dir. With stopAt
 // >= 0 the deployer stops before that live tick, as if its process died. It returns
 // the verdict.
-func deploy(dir string, r Release, router Router, log io.Writer, stopAt int) (coalmine.Verdict, error) {
+func deploy(dir string, r Release, router Router, log io.Writer, stopAt int) (coalmine.VerdictReport, error) {
+	var none coalmine.VerdictReport
 	profile, err := loadProfile(dir)
 	if err != nil {
-		return coalmine.VerdictPending, err
+		return none, err
 	}
 	defer profile.Close()
 	checkpoint := filepath.Join(dir, "analysis.checkpoint")
@@ -160,22 +161,22 @@ func deploy(dir string, r Release, router Router, log io.Writer, stopAt int) (co
 	if data, err := os.ReadFile(checkpoint); err == nil {
 		analysis, err = coalmine.RestoreAnalysis(data)
 		if err != nil {
-			return coalmine.VerdictPending, fmt.Errorf("resuming: %w", err)
+			return none, fmt.Errorf("resuming: %w", err)
 		}
 		fmt.Fprintf(log, "  resumed from the checkpoint after tick %d\n", analysis.Ticks())
 	} else if analysis, err = coalmine.NewAnalysis(profile, analysisConfig); err != nil {
-		return coalmine.VerdictPending, err
+		return none, err
 	}
 	defer analysis.Close()
 
 	for k := int(analysis.Ticks()); k < maxTicks; k++ {
 		if k == stopAt {
-			return coalmine.VerdictPending, errCrash
+			return none, errCrash
 		}
 		t := historyTicks + k
 		d, err := analysis.Observe(float64(t)*60, measure(t, 1, 1), measure(t, 2, r.slowdown(k)))
 		if err != nil {
-			return coalmine.VerdictPending, err
+			return none, err
 		}
 		switch d.Action {
 		case coalmine.Continue:
@@ -189,28 +190,27 @@ func deploy(dir string, r Release, router Router, log io.Writer, stopAt int) (co
 		case coalmine.Rollback:
 			summary, err := analysis.Summary()
 			if err != nil {
-				return coalmine.VerdictPending, err
+				return none, err
 			}
 			router.Rollback(fmt.Sprintf("%v alert: %s", d.Alert, summary))
 		}
 		data, err := analysis.Checkpoint()
 		if err != nil {
-			return coalmine.VerdictPending, err
+			return none, err
 		}
 		if err := writeFile(checkpoint, data); err != nil {
-			return coalmine.VerdictPending, err
+			return none, err
 		}
-		verdict, err := analysis.Verdict()
-		if err != nil {
-			return verdict, err
-		}
-		if verdict == coalmine.VerdictPromote {
+		// Promotion and rollback end the rollout.
+		if d.Phase == coalmine.PhasePromoted {
 			router.Promote()
+			break
 		}
-		if verdict != coalmine.VerdictPending {
-			return verdict, nil
+		if d.Phase == coalmine.PhaseRolledBack {
+			break
 		}
 	}
+	// Also for a rollout that ran out of ticks: promote only with enough evidence.
 	return analysis.Verdict()
 }
 
@@ -253,20 +253,20 @@ func (l *logRouter) Promote() {
 func roll(r Release, w io.Writer, restartAt int) (coalmine.Verdict, []string, error) {
 	dir, err := os.MkdirTemp("", "coalmine-deployer-")
 	if err != nil {
-		return coalmine.VerdictPending, nil, err
+		return coalmine.VerdictInconclusive, nil, err
 	}
 	defer os.RemoveAll(dir)
 	router := &logRouter{w: w}
 	fmt.Fprintf(w, "%s:\n", r.Name)
-	verdict, err := deploy(dir, r, router, w, restartAt)
+	report, err := deploy(dir, r, router, w, restartAt)
 	if errors.Is(err, errCrash) {
 		fmt.Fprintf(w, "  -- deployer restarted --\n")
-		verdict, err = deploy(dir, r, router, w, -1)
+		report, err = deploy(dir, r, router, w, -1)
 	}
 	if err == nil {
-		fmt.Fprintf(w, "  verdict: %v\n", verdict)
+		fmt.Fprintf(w, "  verdict: %s\n", report.Explanation)
 	}
-	return verdict, router.events, err
+	return report.Verdict, router.events, err
 }
 
 var releases = []Release{
