@@ -1,0 +1,3 @@
+module github.com/coalmine-rs/coalmine/bindings/go
+
+go 1.24
