@@ -306,6 +306,23 @@ func rollout(t *testing.T, p rpc.MetricProviderPlugin, prom *fakePrometheus, rel
 	return out
 }
 
+// difference describes how two measurements differ, checkpoints abbreviated.
+func difference(a, b v1alpha1.Measurement) string {
+	short := func(s string) string {
+		if len(s) > 60 {
+			return s[:60] + "..."
+		}
+		return s
+	}
+	out := fmt.Sprintf("phase %s / %s, value %s / %s, message %q / %q", a.Phase, b.Phase, a.Value, b.Value, a.Message, b.Message)
+	for k, v := range a.Metadata {
+		if b.Metadata[k] != v {
+			out += fmt.Sprintf("\n  %s: %q / %q", k, short(v), short(b.Metadata[k]))
+		}
+	}
+	return out
+}
+
 // same compares two measurements but for their wall-clock times.
 func same(a, b v1alpha1.Measurement) bool {
 	a.StartedAt, a.FinishedAt, b.StartedAt, b.FinishedAt = nil, nil, nil, nil
@@ -385,7 +402,7 @@ func TestRolloutsThroughArgoClient(t *testing.T) {
 				}
 				for i := range rest {
 					if !same(rest[i], straight[at+i]) {
-						t.Fatalf("restart at %d: measurement %d differs:\n%+v\n%+v", at, at+i, rest[i], straight[at+i])
+						t.Fatalf("restart at %d: measurement %d differs:\n%s", at, at+i, difference(rest[i], straight[at+i]))
 					}
 				}
 			}
