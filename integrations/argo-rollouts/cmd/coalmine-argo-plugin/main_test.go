@@ -487,3 +487,45 @@ func TestErrorsThroughArgoClient(t *testing.T) {
 		t.Fatalf("after errors:\n%+v\nwant\n%+v", second, want)
 	}
 }
+
+// A measurement the controller failed to record is taken again from the recorded
+// state, not from the plugin's memory: the retry gives the same measurement.
+// A metric Prometheus has no series for is missing data, not an error.
+func TestRetryAndMissingThroughArgoClient(t *testing.T) {
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "profile.json")
+	writeProfile(t, profile)
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	p := launch(t)
+	metric := v1alpha1.Metric{Name: "coalmine", Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{provider.PluginName: pluginConfig(srv.URL, profile)}}}
+	healthy := release{"healthy", -1, 0}
+
+	run := newRun("retry")
+	for k := 0; k < 5; k++ {
+		prom.set(k, healthy)
+		record(run, metric.Name, p.Run(run, metric))
+	}
+	prom.set(5, healthy)
+	lost := p.Run(run, metric) // not recorded, as if the status update failed
+	retried := p.Run(run, metric)
+	if lost.Phase != v1alpha1.AnalysisPhaseSuccessful || !same(lost, retried) {
+		t.Fatalf("retry:\n%s", difference(retried, lost))
+	}
+
+	var cfg map[string]any
+	_ = json.Unmarshal(pluginConfig(srv.URL, profile), &cfg)
+	cfg["queries"].(map[string]any)["checkouts"] = `sim{metric="checkouts_gone",version="{cohort}",segment="{segment}"}`
+	absent, _ := json.Marshal(cfg)
+	gone := v1alpha1.Metric{Name: "coalmine", Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{provider.PluginName: absent}}}
+	missingRun := newRun("missing")
+	for k := 0; k < 3; k++ {
+		prom.set(k, healthy)
+		m := p.Run(missingRun, gone)
+		if m.Phase == v1alpha1.AnalysisPhaseError || m.Metadata[provider.KeyMissing] != "4" {
+			t.Fatalf("tick %d: %s %q, missing %q", k, m.Phase, m.Message, m.Metadata[provider.KeyMissing])
+		}
+		record(missingRun, gone.Name, m)
+	}
+}
