@@ -196,6 +196,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the built binary when the tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
 func buildPlugin(t *testing.T) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "coalmine-argo-plugin-")
