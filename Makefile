@@ -8,7 +8,7 @@ VENV := .venv
 .PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab \
 	python-build python-test python-bench
 
-test: toolchain fmt-check lint rust-test doc example fuzz-smoke c-test go-test python-test
+test: toolchain fmt-check lint rust-test doc example fuzz-smoke c-test go-test argo-test python-test
 	@echo "make test: all suites passed"
 
 toolchain:
@@ -188,3 +188,16 @@ go-test: c-lib parity-fixture
 bench-go: c-lib parity-fixture
 	$(CARGO) build --release -p coalmine-ffi --example bench_ticks
 	bindings/go/bench.sh $(PARITY_FIXTURE)
+
+# --- The Argo Rollouts metric-provider plugin (integrations/argo-rollouts) -----------
+.PHONY: argo-test
+
+# go vet, then the plugin's tests: configuration, Prometheus responses, phases, and
+# healthy and faulty rollouts through Argo Rollouts' own plugin client against a
+# Prometheus stand-in, with restarts from the measurements' checkpoints; and against a
+# real Prometheus when the `prometheus` binary is installed.
+argo-test: c-lib
+	@command -v $(GO) >/dev/null 2>&1 || { echo "go not found: install Go 1.24 or newer from https://go.dev/dl"; exit 1; }
+	cd integrations/argo-rollouts && $(GO) vet ./...
+	cd integrations/argo-rollouts && $(GO) test -count=1 ./...
+	cd integrations/argo-rollouts && $(GO) test -race -short -count=1 ./...
