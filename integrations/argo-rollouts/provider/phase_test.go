@@ -14,10 +14,10 @@ func TestPhaseFor(t *testing.T) {
 		verdict coalmine.Verdict
 		want    v1alpha1.AnalysisPhase
 	}{
-		{coalmine.Continue, coalmine.ReasonRiskLow, coalmine.VerdictPending, v1alpha1.AnalysisPhaseSuccessful},
+		{coalmine.Continue, coalmine.ReasonRiskLow, coalmine.VerdictInconclusive, v1alpha1.AnalysisPhaseSuccessful},
 		{coalmine.Continue, coalmine.ReasonRiskLow, coalmine.VerdictPromote, v1alpha1.AnalysisPhaseSuccessful},
-		{coalmine.Continue, coalmine.ReasonNoData, coalmine.VerdictPending, v1alpha1.AnalysisPhaseInconclusive},
-		{coalmine.Pause, coalmine.ReasonRiskElevated, coalmine.VerdictPending, v1alpha1.AnalysisPhaseInconclusive},
+		{coalmine.Continue, coalmine.ReasonNoData, coalmine.VerdictInconclusive, v1alpha1.AnalysisPhaseInconclusive},
+		{coalmine.Pause, coalmine.ReasonRiskElevated, coalmine.VerdictInconclusive, v1alpha1.AnalysisPhaseInconclusive},
 		{coalmine.Rollback, coalmine.ReasonRiskHigh, coalmine.VerdictRollback, v1alpha1.AnalysisPhaseFailed},
 		{coalmine.Rollback, coalmine.ReasonPredicted, coalmine.VerdictRollback, v1alpha1.AnalysisPhaseFailed},
 		{coalmine.Rollback, coalmine.ReasonCriticalMetric, coalmine.VerdictRollback, v1alpha1.AnalysisPhaseFailed},

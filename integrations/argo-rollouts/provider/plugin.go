@@ -31,6 +31,7 @@ const (
 	KeyPredicted    = "predictedRisk"
 	KeyCanaryShare  = "canaryShare"
 	KeyVerdict      = "verdict"
+	KeyVerdictText  = "verdictExplanation"
 	KeyTick         = "tick"
 	KeyTimestamp    = "timestamp"
 	KeyMissing      = "missing"
@@ -173,7 +174,7 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 	summary, _ := analysis.Summary()
 	contributors, _ := analysis.Contributors()
 
-	m.Phase = PhaseFor(d, verdict)
+	m.Phase = PhaseFor(d, verdict.Verdict)
 	m.Value = formatFloat(d.Risk)
 	m.Message = summary
 	m.Metadata = map[string]string{
@@ -182,7 +183,8 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 		KeyRisk:         formatFloat(d.Risk),
 		KeyPredicted:    formatFloat(d.PredictedRisk),
 		KeyCanaryShare:  formatFloat(d.CanaryShare),
-		KeyVerdict:      verdict.String(),
+		KeyVerdict:      verdict.Verdict.String(),
+		KeyVerdictText:  verdict.Explanation,
 		KeyTick:         strconv.FormatUint(d.Tick, 10),
 		KeyTimestamp:    formatFloat(ts),
 		KeyMissing:      strconv.Itoa(missing),
