@@ -5,9 +5,9 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab
+.PHONY: test prometheus-test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab
 
-test: toolchain fmt-check lint rust-test doc example fuzz-smoke
+test: toolchain fmt-check lint rust-test doc example prometheus-test fuzz-smoke
 	@echo "make test: all suites passed"
 
 toolchain:
@@ -32,6 +32,12 @@ example:
 	$(CARGO) run --release -p coalmine-cli -- demo --report target/coalmine-demo.html
 	$(CARGO) run --release -p coalmine-examples --example quickstart
 	$(CARGO) run --release -p coalmine-examples --example rollout
+
+# learn and analyze --prometheus against a real Prometheus (Debian package
+# `prometheus`, which .ci/run installs): the same profile and decisions as the CSV
+# path, and the error cases.
+prometheus-test:
+	scripts/prometheus-test.sh
 
 # Every fuzz target briefly, so the targets keep building and the seeds keep passing;
 # `make fuzz` (or scripts/fuzz.sh SECONDS) is the real campaign.

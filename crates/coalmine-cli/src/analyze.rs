@@ -389,7 +389,15 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
     out.attach(bar.as_ref());
     let mut printer = Printer::new(&mut out, args.json);
     if let Some(w) = window {
-        prom::analyze(&cfg, &schema, args.config, w, &mut replayer, &mut printer)?;
+        prom::analyze(
+            &cfg,
+            &schema,
+            args.config,
+            w,
+            &mut replayer,
+            &mut printer,
+            progress.chatty(),
+        )?;
     } else {
         let mut stopped = false;
         // After a rollback the rest of the file is still read, so that a broken row

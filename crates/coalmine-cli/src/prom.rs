@@ -260,6 +260,7 @@ pub fn analyze(
     window: &Window,
     replayer: &mut Replayer,
     printer: &mut Printer<'_>,
+    chatty: bool,
 ) -> Result<(), CliError> {
     let src = connect(cfg, schema, config, window)?;
     let step = src.step;
@@ -292,7 +293,10 @@ pub fn analyze(
             step,
         };
         let grid = src.fetch(&range)?;
-        for m in grid.empty.iter().chain(&grid.gaps) {
+        // A query without any data is always worth a word: its series stays missing
+        // and the verdict cannot promote on it. Partial gaps are told unless --quiet.
+        let gaps = grid.gaps.iter().filter(|_| chatty);
+        for m in grid.empty.iter().chain(gaps) {
             if warned.insert(m.query.clone()) {
                 note(format_args!(
                     "coalmine: warning: series {}/{} ({}) has no value at {} of {} steps; \
