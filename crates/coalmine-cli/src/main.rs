@@ -80,19 +80,26 @@ struct PromArgs {
     #[arg(long)]
     prometheus: bool,
     /// First tick: Unix seconds or RFC 3339 with an offset.
-    #[arg(long, requires = "prometheus", required_if_eq("prometheus", "true"))]
+    #[arg(long, required_if_eq("prometheus", "true"))]
     from: Option<String>,
     /// Last tick (inclusive): Unix seconds or RFC 3339 with an offset.
-    #[arg(long, requires = "prometheus")]
+    #[arg(long)]
     to: Option<String>,
     /// Seconds between ticks (default: `step` of `[source.prometheus]`).
-    #[arg(long, requires = "prometheus")]
+    #[arg(long)]
     step: Option<f64>,
 }
 
 impl PromArgs {
     fn window(&self, follow: bool) -> Result<Option<prom::Window>, CliError> {
         if !self.prometheus {
+            // clap's `requires` counts a flag that is off as present, hence the check.
+            if self.from.is_some() || self.to.is_some() || self.step.is_some() || follow {
+                return Err(CliError::Usage(
+                    "--from, --to, --step and --follow read from Prometheus: they need --prometheus"
+                        .into(),
+                ));
+            }
             return Ok(None);
         }
         let from = self.from.as_deref().unwrap_or_default();
@@ -140,13 +147,17 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
         /// Live metrics CSV (baseline and canary rows).
-        #[arg(long, required_unless_present = "prometheus", conflicts_with_all = ["prometheus", "history"])]
+        #[arg(
+            long,
+            required_unless_present = "prometheus",
+            conflicts_with = "prometheus"
+        )]
         live: Option<PathBuf>,
         #[command(flatten)]
         source: PromArgs,
         /// With --prometheus: wait for each step to complete and observe it, until the
         /// verdict (promotion or rollback) or --to.
-        #[arg(long, requires = "prometheus")]
+        #[arg(long)]
         follow: bool,
         /// Print one JSON object per tick and a summary object instead of a timeline.
         #[arg(long)]
