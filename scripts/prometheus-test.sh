@@ -163,6 +163,15 @@ assert sys.argv[1] in s["evidence"]["never_observed"], s["evidence"]
 grep -q "series $segment/$metric (canary) has no value" "$WORK/absent.err" \
   || { cat "$WORK/absent.err" >&2; fail "absent series: no warning naming it"; }
 echo "prometheus-test: $metric absent in $segment: inconclusive (exit 5), never observed: $metric/$segment"
+# The same series cannot be learnt: a profile cannot learn a series it never saw.
+h0=$(first_ts "$dir/history.csv"); h1=$(last_ts "$dir/history.csv")
+run absent-learn "$BIN" -q learn --config "$WORK/absent.toml" --prometheus --from "$h0" --to "$h1" \
+  --out "$WORK/absent.json"
+[ "$rc" = 1 ] || fail "learning an absent series: exit $rc, expected 1"
+grep -q "no data for series $segment/$metric (control).*never saw; query: coalmine_value" "$WORK/absent-learn.err" \
+  || { cat "$WORK/absent-learn.err" >&2; fail "learning an absent series: the series and query are not named"; }
+[ -e "$WORK/absent.json" ] && fail "learning an absent series: a profile was written"
+echo "prometheus-test: learning $metric absent in $segment: exit 1, series and query named"
 
 # --- an unreachable server: exit 1, the URL named ------------------------------------
 DEAD="http://127.0.0.1:$(free_port)"
