@@ -5,10 +5,10 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab \
+.PHONY: test prometheus-test toolchain fmt-check lint rust-test example fuzz-smoke fuzz bench bench-quick fixtures fixtures-check doc clean nab \
 	python-build python-test python-bench
 
-test: toolchain fmt-check lint rust-test doc example fuzz-smoke c-test go-test argo-test python-test
+test: toolchain fmt-check lint rust-test doc example prometheus-test fuzz-smoke c-test go-test argo-test python-test
 	@echo "make test: all suites passed"
 
 toolchain:
@@ -33,6 +33,12 @@ example:
 	$(CARGO) run --release -p coalmine-cli -- demo --report target/coalmine-demo.html
 	$(CARGO) run --release -p coalmine-examples --example quickstart
 	$(CARGO) run --release -p coalmine-examples --example rollout
+
+# learn and analyze --prometheus against a real Prometheus (Debian package
+# `prometheus`, which .ci/run installs): the same profile and decisions as the CSV
+# path, and the error cases.
+prometheus-test:
+	scripts/prometheus-test.sh
 
 # Every fuzz target briefly, so the targets keep building and the seeds keep passing;
 # `make fuzz` (or scripts/fuzz.sh SECONDS) is the real campaign.

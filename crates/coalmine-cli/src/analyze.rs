@@ -18,7 +18,7 @@ use crate::replay::{
     Record, Replay, Replayer, exit_code, reason_words, source_name, verdict_reason_name,
 };
 use crate::timestamp;
-use crate::{CliError, report};
+use crate::{CliError, prom, report};
 
 /// Live files at least this large get a progress bar.
 const LARGE_FILE: u64 = 1 << 20;
@@ -47,10 +47,7 @@ fn learn_profile(
     history: &Path,
     progress: Progress,
 ) -> Result<(BehaviorProfile, u64), CliError> {
-    let file = history.display().to_string();
-    let config = cfg.profile_config();
-    let min_history = config.min_history;
-    let mut builder = ProfileBuilder::new(schema.clone(), config)?;
+    let mut builder = ProfileBuilder::new(schema.clone(), cfg.profile_config())?;
     let bar = progress.bytes(file_size(history), "learning");
     let summary = read_ticks(history, schema, Role::History, bar.as_ref(), |t| {
         builder
@@ -60,10 +57,30 @@ fn learn_profile(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    for (i, &n) in summary.observed.iter().enumerate() {
+    let profile = build_profile(
+        cfg,
+        schema,
+        builder,
+        &summary.observed,
+        &history.display().to_string(),
+    )?;
+    Ok((profile, summary.ticks))
+}
+
+/// Builds the profile once every history tick is pushed, refusing series with fewer
+/// than `min_history` observed values; errors name `source`.
+pub fn build_profile(
+    cfg: &ConfigFile,
+    schema: &Schema,
+    builder: ProfileBuilder,
+    observed: &[u64],
+    source: &str,
+) -> Result<BehaviorProfile, CliError> {
+    let min_history = cfg.profile_config().min_history;
+    for (i, &n) in observed.iter().enumerate() {
         if (n as usize) < min_history {
             return Err(CliError::file(
-                &file,
+                source,
                 format!(
                     "{n} observed values, a profile needs at least {min_history} per series \
                      (`min_history`)"
@@ -74,35 +91,47 @@ fn learn_profile(
     }
     let mut profile = builder
         .build()
-        .map_err(|e| CliError::file(&file, describe(&e)))?;
+        .map_err(|e| CliError::file(source, describe(&e)))?;
     apply_feedback(cfg, &mut profile)?;
-    Ok((profile, summary.ticks))
+    Ok(profile)
 }
 
 /// `[feedback]`, when the configuration has it, replaces the profile's settings (the
 /// recorded outcomes stay). It was validated with the configuration.
-fn apply_feedback(cfg: &ConfigFile, profile: &mut BehaviorProfile) -> Result<(), CliError> {
+pub fn apply_feedback(cfg: &ConfigFile, profile: &mut BehaviorProfile) -> Result<(), CliError> {
     if let Some(f) = cfg.feedback {
         profile.set_feedback_config(f)?;
     }
     Ok(())
 }
 
+/// Where `learn` reads history from.
+#[derive(Debug)]
+pub enum HistorySource<'a> {
+    /// A metrics CSV.
+    File(&'a Path),
+    /// The control cohort's history in Prometheus.
+    Prometheus(&'a prom::Window),
+}
+
 /// `coalmine learn`.
 pub fn learn(
     config: &Path,
-    history: &Path,
+    history: HistorySource<'_>,
     out: &Path,
     progress: Progress,
 ) -> Result<(), CliError> {
-    refuse_overwrite(
-        "--out",
-        out,
-        &[("--config", config), ("--history", history)],
-    )?;
+    let mut inputs = vec![("--config", config)];
+    if let HistorySource::File(h) = history {
+        inputs.push(("--history", h));
+    }
+    refuse_overwrite("--out", out, &inputs)?;
     let cfg = ConfigFile::load(config)?;
     let schema = cfg.schema()?;
-    let (profile, ticks) = learn_profile(&cfg, &schema, history, progress)?;
+    let (profile, ticks) = match history {
+        HistorySource::File(h) => learn_profile(&cfg, &schema, h, progress)?,
+        HistorySource::Prometheus(w) => prom::learn(&cfg, &schema, config, w)?,
+    };
     write_file(out, profile.to_json().as_bytes())?;
     if progress.chatty() {
         note(format_args!(
@@ -169,6 +198,12 @@ pub struct Printer<'a> {
 }
 
 impl<'a> Printer<'a> {
+    /// Delivers what was printed so far (a followed rollout prints as it goes).
+    pub fn flush(&mut self) -> Result<(), CliError> {
+        use std::io::Write;
+        self.out.flush().map_err(|e| self.out.error(e))
+    }
+
     /// A printer writing to `out`.
     pub fn new(out: &'a mut Out, json: bool) -> Self {
         Printer { out, json }
@@ -298,8 +333,10 @@ pub struct AnalyzeArgs<'a> {
     pub history: Option<&'a Path>,
     /// A learnt profile.
     pub profile: Option<&'a Path>,
-    /// The live file.
-    pub live: &'a Path,
+    /// The live file, or `None` to read from Prometheus.
+    pub live: Option<&'a Path>,
+    /// The range to read from Prometheus.
+    pub prometheus: Option<&'a prom::Window>,
     /// JSON lines instead of a timeline.
     pub json: bool,
     /// Where to write the HTML report.
@@ -309,7 +346,8 @@ pub struct AnalyzeArgs<'a> {
 /// `coalmine analyze`: returns the exit status of the verdict.
 pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliError> {
     if let Some(report) = args.report {
-        let mut inputs = vec![("--config", args.config), ("--live", args.live)];
+        let mut inputs = vec![("--config", args.config)];
+        inputs.extend(args.live.map(|l| ("--live", l)));
         inputs.extend(args.history.map(|h| ("--history", h)));
         inputs.extend(args.profile.map(|p| ("--profile", p)));
         refuse_overwrite("--report", report, &inputs)?;
@@ -332,7 +370,16 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
     // The profile is valid by now: what the analysis refuses is in the configuration.
     let mut replayer = Replayer::new(&profile, cfg.analysis()?, args.report.is_some())
         .map_err(|e| CliError::file(&args.config.display().to_string(), describe(&e)))?;
-    let size = file_size(args.live);
+    let (live, window) = match (args.live, args.prometheus) {
+        (Some(live), None) => (live, None),
+        (None, Some(w)) => (args.config, Some(w)),
+        _ => {
+            return Err(CliError::Usage(
+                "either --live or --prometheus is needed".into(),
+            ));
+        }
+    };
+    let size = if window.is_some() { 0 } else { file_size(live) };
     let bar = if size >= LARGE_FILE {
         progress.bytes(size, "analysing")
     } else {
@@ -341,20 +388,32 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
     let mut out = Out::stdout();
     out.attach(bar.as_ref());
     let mut printer = Printer::new(&mut out, args.json);
-    let mut stopped = false;
-    // After a rollback the rest of the file is still read, so that a broken row
-    // anywhere is reported, but no longer analysed.
-    read_ticks(args.live, &schema, Role::Live, bar.as_ref(), |t| {
-        if stopped {
-            return Ok(());
-        }
-        let rec = replayer
-            .push(t.timestamp, t.style, &t.control, &t.canary)
-            .map_err(|e| tick_error(args.live, t, &e))?;
-        printer.tick(rec)?;
-        stopped = replayer.done();
-        Ok(())
-    })?;
+    if let Some(w) = window {
+        prom::analyze(
+            &cfg,
+            &schema,
+            args.config,
+            w,
+            &mut replayer,
+            &mut printer,
+            progress.chatty(),
+        )?;
+    } else {
+        let mut stopped = false;
+        // After a rollback the rest of the file is still read, so that a broken row
+        // anywhere is reported, but no longer analysed.
+        read_ticks(live, &schema, Role::Live, bar.as_ref(), |t| {
+            if stopped {
+                return Ok(());
+            }
+            let rec = replayer
+                .push(t.timestamp, t.style, &t.control, &t.canary)
+                .map_err(|e| tick_error(live, t, &e))?;
+            printer.tick(rec)?;
+            stopped = replayer.done();
+            Ok(())
+        })?;
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -14,7 +14,7 @@ use coalmine::{Ewma, HoltWinters, HoltWintersConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::CliError;
-use crate::error::describe;
+use crate::error::{describe, field, num};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,9 @@ pub struct ConfigFile {
     /// by `learn`, and replacing the profile's settings in `analyze`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<FeedbackConfig>,
+    /// `[source.*]`: where `--prometheus` reads metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceConfig>,
     /// Whether `[policy]` sets `pause_at` or `rollback_at` itself: explicit thresholds
     /// win over learnt ones, other policy keys leave learning on.
     #[serde(skip)]
@@ -91,6 +94,15 @@ impl ConfigFile {
             f.validate().map_err(invalid)?;
         }
         validate_profile(&config.profile_config(), &schema).map_err(invalid)?;
+        if let Some(p) = config.source.as_ref().and_then(|s| s.prometheus.as_ref()) {
+            p.validate(&schema)
+                .map_err(|(key, message)| CliError::Input {
+                    file: file.clone(),
+                    line: key.and_then(|k| key_line(&text, k)),
+                    series: None,
+                    message: format!("[source.prometheus]: {message}"),
+                })?;
+        }
         Ok(config)
     }
 
@@ -136,6 +148,176 @@ impl ConfigFile {
     /// Serialises back to TOML (used by `simulate`).
     pub fn to_toml(&self) -> Result<String, CliError> {
         toml::to_string(self).map_err(|e| CliError::Runtime(e.to_string()))
+    }
+}
+
+/// `[source]`: metric sources other than CSV files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// `[source.prometheus]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSource>,
+}
+
+/// `[source.prometheus]`: the server, the cohorts' label values and one query per
+/// metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSource {
+    /// Base URL of the server.
+    pub url: String,
+    /// Environment variable holding a bearer token (the token never sits in the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_env: Option<String>,
+    /// Seconds one request may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    /// Further attempts after a connection failure, HTTP 429 or 5xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Label value of the stable version, substituted for `{cohort}`.
+    pub control: String,
+    /// Label value of the new version.
+    pub canary: String,
+    /// Seconds between ticks when `--step` is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// `[[source.prometheus.metrics]]`: one query per schema metric.
+    pub metrics: Vec<coalmine_prometheus::MetricQuery>,
+}
+
+impl PrometheusSource {
+    /// The server settings, defaults filled in.
+    pub fn server(&self) -> coalmine_prometheus::ServerConfig {
+        coalmine_prometheus::ServerConfig {
+            url: self.url.clone(),
+            bearer_token_env: self.bearer_token_env.clone(),
+            timeout_seconds: self
+                .timeout_seconds
+                .unwrap_or(coalmine_prometheus::DEFAULT_TIMEOUT_SECONDS),
+            retries: self.retries.unwrap_or(coalmine_prometheus::DEFAULT_RETRIES),
+        }
+    }
+
+    /// The queries in schema order, with the schema's segment names.
+    pub fn plan(&self, schema: &Schema) -> coalmine_prometheus::Plan {
+        let spec = schema.spec();
+        coalmine_prometheus::Plan {
+            cohorts: coalmine_prometheus::Cohorts {
+                control: self.control.clone(),
+                canary: self.canary.clone(),
+            },
+            segments: spec.segments.iter().map(|s| s.name.clone()).collect(),
+            metrics: spec
+                .metrics
+                .iter()
+                .filter_map(|m| self.metrics.iter().find(|q| q.metric == m.name).cloned())
+                .collect(),
+        }
+    }
+
+    /// Checks everything that can be checked without the server; an error carries the
+    /// key it is about (to find its line) and the message.
+    fn validate(&self, schema: &Schema) -> Result<(), (Option<&'static str>, String)> {
+        let url = self.url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err((
+                Some("url"),
+                format!(
+                    "`url` must start with http:// or https://, got {}",
+                    field(url)
+                ),
+            ));
+        }
+        if let Some(t) = self.timeout_seconds {
+            if !(t.is_finite() && (0.001..=3600.0).contains(&t)) {
+                return Err((
+                    Some("timeout_seconds"),
+                    format!("`timeout_seconds` must be in [0.001, 3600], got {}", num(t)),
+                ));
+            }
+        }
+        if let Some(r) = self.retries {
+            if r > 10 {
+                return Err((
+                    Some("retries"),
+                    format!("`retries` must be at most 10, got {r}"),
+                ));
+            }
+        }
+        if let Some(s) = self.step {
+            if !(s.is_finite() && s >= 0.001) {
+                return Err((
+                    Some("step"),
+                    format!("`step` must be at least 0.001 seconds, got {}", num(s)),
+                ));
+            }
+        }
+        if self.control.is_empty() || self.canary.is_empty() || self.control == self.canary {
+            return Err((
+                Some("canary"),
+                format!(
+                    "`control` and `canary` must be two different, non-empty label values, got {} and {}",
+                    field(&self.control),
+                    field(&self.canary)
+                ),
+            ));
+        }
+        let spec = schema.spec();
+        for q in &self.metrics {
+            if !spec.metrics.iter().any(|m| m.name == q.metric) {
+                return Err((
+                    None,
+                    format!(
+                        "metrics: unknown metric {} (not in [[metrics]])",
+                        field(&q.metric)
+                    ),
+                ));
+            }
+            let n = self.metrics.iter().filter(|o| o.metric == q.metric).count();
+            if n > 1 {
+                return Err((
+                    None,
+                    format!(
+                        "metrics: metric {} has {n} queries, it needs exactly one",
+                        field(&q.metric)
+                    ),
+                ));
+            }
+            let templates =
+                std::iter::once(("query", &q.query)).chain(q.count.as_ref().map(|c| ("count", c)));
+            for (key, t) in templates {
+                // Without a placeholder both cohorts, or every segment, would read
+                // the same series and the comparison would be meaningless.
+                let mut needed = vec!["{cohort}"];
+                if spec.segments.len() > 1 {
+                    needed.push("{segment}");
+                }
+                for p in needed {
+                    if !t.contains(p) {
+                        return Err((
+                            None,
+                            format!(
+                                "metrics: the `{key}` of metric {} has no {p} placeholder",
+                                field(&q.metric)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(m) = spec
+            .metrics
+            .iter()
+            .find(|m| !self.metrics.iter().any(|q| q.metric == m.name))
+        {
+            return Err((
+                None,
+                format!("metrics: metric {} has no query", field(&m.name)),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod input;
 mod output;
 mod progress;
+mod prom;
 mod replay;
 mod report;
 mod score;
@@ -16,7 +17,7 @@ mod timestamp;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use coalmine::scoring::DetectorChoice;
 
 pub use error::CliError;
@@ -71,6 +72,41 @@ impl From<Detector> for DetectorChoice {
     }
 }
 
+/// Reading metrics from Prometheus instead of CSV files.
+#[derive(Debug, Args)]
+struct PromArgs {
+    /// Read metrics with `query_range` from the server of `[source.prometheus]` in the
+    /// configuration, instead of CSV files.
+    #[arg(long)]
+    prometheus: bool,
+    /// First tick: Unix seconds or RFC 3339 with an offset.
+    #[arg(long, required_if_eq("prometheus", "true"))]
+    from: Option<String>,
+    /// Last tick (inclusive): Unix seconds or RFC 3339 with an offset.
+    #[arg(long)]
+    to: Option<String>,
+    /// Seconds between ticks (default: `step` of `[source.prometheus]`).
+    #[arg(long)]
+    step: Option<f64>,
+}
+
+impl PromArgs {
+    fn window(&self, follow: bool) -> Result<Option<prom::Window>, CliError> {
+        if !self.prometheus {
+            // clap's `requires` counts a flag that is off as present, hence the check.
+            if self.from.is_some() || self.to.is_some() || self.step.is_some() || follow {
+                return Err(CliError::Usage(
+                    "--from, --to, --step and --follow read from Prometheus: they need --prometheus"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        }
+        let from = self.from.as_deref().unwrap_or_default();
+        prom::Window::parse(from, self.to.as_deref(), follow, self.step).map(Some)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Simulate a healthy and a faulty release, print their timelines and verdicts and
@@ -86,8 +122,14 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only).
-        #[arg(long)]
-        history: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "prometheus",
+            conflicts_with = "prometheus"
+        )]
+        history: Option<PathBuf>,
+        #[command(flatten)]
+        source: PromArgs,
         /// Where to write the profile (JSON); never one of the inputs.
         #[arg(long)]
         out: PathBuf,
@@ -99,14 +141,24 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         /// History metrics CSV to learn the profile from.
-        #[arg(long, conflicts_with = "profile", required_unless_present = "profile")]
+        #[arg(long, conflicts_with_all = ["profile", "prometheus"], required_unless_present = "profile")]
         history: Option<PathBuf>,
         /// A profile written by `coalmine learn`.
         #[arg(long)]
         profile: Option<PathBuf>,
         /// Live metrics CSV (baseline and canary rows).
+        #[arg(
+            long,
+            required_unless_present = "prometheus",
+            conflicts_with = "prometheus"
+        )]
+        live: Option<PathBuf>,
+        #[command(flatten)]
+        source: PromArgs,
+        /// With --prometheus: wait for each step to complete and observe it, until the
+        /// verdict (promotion or rollback) or --to.
         #[arg(long)]
-        live: PathBuf,
+        follow: bool,
         /// Print one JSON object per tick and a summary object instead of a timeline.
         #[arg(long)]
         json: bool,
@@ -186,26 +238,43 @@ fn main() -> ExitCode {
         Command::Learn {
             config,
             history,
+            source,
             out,
-        } => analyze::learn(&config, &history, &out, progress).map(|()| 0),
+        } => source.window(false).and_then(|window| {
+            let history = match (&window, &history) {
+                (Some(w), _) => analyze::HistorySource::Prometheus(w),
+                (None, Some(h)) => analyze::HistorySource::File(h),
+                (None, None) => {
+                    return Err(CliError::Usage(
+                        "either --history or --prometheus is needed".into(),
+                    ));
+                }
+            };
+            analyze::learn(&config, history, &out, progress).map(|()| 0)
+        }),
         Command::Analyze {
             config,
             history,
             profile,
             live,
+            source,
+            follow,
             json,
             report,
-        } => analyze::analyze(
-            &analyze::AnalyzeArgs {
-                config: &config,
-                history: history.as_deref(),
-                profile: profile.as_deref(),
-                live: &live,
-                json,
-                report: report.as_deref(),
-            },
-            progress,
-        ),
+        } => source.window(follow).and_then(|window| {
+            analyze::analyze(
+                &analyze::AnalyzeArgs {
+                    config: &config,
+                    history: history.as_deref(),
+                    profile: profile.as_deref(),
+                    live: live.as_deref(),
+                    prometheus: window.as_ref(),
+                    json,
+                    report: report.as_deref(),
+                },
+                progress,
+            )
+        }),
         Command::Score {
             input,
             detector,

@@ -70,6 +70,7 @@ fn config_of(s: &Scenario) -> ConfigFile {
         risk: None,
         profile: Some(s.profile_config()),
         feedback: None,
+        source: None,
         // The written [policy] table carries both thresholds.
         explicit_thresholds: true,
     }

@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod response;
 
@@ -57,12 +57,17 @@ pub struct ServerConfig {
     pub retries: u32,
 }
 
+/// `timeout_seconds` when the configuration does not say.
+pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
+/// `retries` when the configuration does not say.
+pub const DEFAULT_RETRIES: u32 = 2;
+
 fn default_timeout() -> f64 {
-    10.0
+    DEFAULT_TIMEOUT_SECONDS
 }
 
 fn default_retries() -> u32 {
-    2
+    DEFAULT_RETRIES
 }
 
 /// The label values that name each cohort, substituted for `{cohort}`.
@@ -76,7 +81,7 @@ pub struct Cohorts {
 }
 
 /// The queries of one metric.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricQuery {
     /// The metric's name in the schema.
@@ -86,7 +91,7 @@ pub struct MetricQuery {
     pub query: String,
     /// PromQL giving the count behind the value (requests behind a ratio), same
     /// placeholders; optional.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<String>,
 }
 
