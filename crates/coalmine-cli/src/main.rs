@@ -240,7 +240,14 @@ fn main() -> ExitCode {
             history,
             source,
             out,
-        } => source.window(false).and_then(|window| {
+        } => (if source.prometheus && source.to.is_none() {
+            Err(CliError::Usage(
+                "learn --prometheus needs --to: a profile learns from a past range".into(),
+            ))
+        } else {
+            source.window(false)
+        })
+        .and_then(|window| {
             let history = match (&window, &history) {
                 (Some(w), _) => analyze::HistorySource::Prometheus(w),
                 (None, Some(h)) => analyze::HistorySource::File(h),

@@ -385,6 +385,19 @@ fn options_are_usage_errors() {
             ],
             "--from",
         ),
+        (
+            vec![
+                "learn",
+                "--config",
+                cfg,
+                "--prometheus",
+                "--from",
+                "0",
+                "--out",
+                out,
+            ],
+            "learn --prometheus needs --to",
+        ),
     ];
     for (args, expected) in cases {
         let o = run(&args);
