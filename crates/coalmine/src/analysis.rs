@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::AnomalyDetector;
 use crate::feedback::{Outcome, Thresholds};
 use crate::persist::{Document, check_header};
-use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason};
+use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Ruling};
 use crate::profile::BehaviorProfile;
 use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
 use crate::schema::{SchemaSpec, SeriesId};
@@ -333,7 +333,7 @@ impl Analysis {
         }
         // The risk engine validates the values and changes nothing on error.
         let assessment = self.risk.assess(tick.control, tick.canary)?;
-        let (action, reason) = self.policy.decide(assessment);
+        let Ruling { action, reason } = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
         // A series never observed in both cohorts is not evidence of health: it holds

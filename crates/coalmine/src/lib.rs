@@ -113,7 +113,9 @@ pub use feedback::{Feedback, FeedbackConfig, Outcome, Thresholds};
 /// The ndarray version coalmine's matrix types come from, so callers need not match it.
 pub use ndarray;
 pub use persist::MAX_DOCUMENT_BYTES;
-pub use policy::{Action, Alert, AlertSeverity, Level, PolicyConfig, Reason, Remediation};
+pub use policy::{
+    Action, Alert, AlertSeverity, DecisionPolicy, Level, PolicyConfig, Reason, Remediation, Ruling,
+};
 pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig, SeriesDetector};
 pub use risk::{
     Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer, Source,

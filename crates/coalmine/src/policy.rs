@@ -184,6 +184,15 @@ impl Action {
     }
 }
 
+/// What the policy rules for one tick: the action, and the reason for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ruling {
+    /// What to do.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+}
+
 /// The stateful policy of one rollout. See the [module documentation](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "DecisionPolicyState")]
@@ -271,7 +280,12 @@ impl DecisionPolicy {
     }
 
     /// Decides on one assessment.
-    pub fn decide(&mut self, a: &RiskAssessment) -> (Action, Reason) {
+    pub fn decide(&mut self, a: &RiskAssessment) -> Ruling {
+        let (action, reason) = self.rule(a);
+        Ruling { action, reason }
+    }
+
+    fn rule(&mut self, a: &RiskAssessment) -> (Action, Reason) {
         let cfg = self.config;
         let top = a.contributors.first().copied();
         let rollback = |severity| Action::Rollback {
@@ -385,13 +399,13 @@ mod tests {
     #[test]
     fn hysteresis_holds_a_pause_until_risk_stays_low() {
         let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
-        assert_eq!(p.decide(&assessment(0.6)).0.level(), Level::Pause);
+        assert_eq!(p.decide(&assessment(0.6)).action.level(), Level::Pause);
         // Below t1 but inside the margin: still paused.
-        assert_eq!(p.decide(&assessment(0.45)).0.level(), Level::Pause);
+        assert_eq!(p.decide(&assessment(0.45)).action.level(), Level::Pause);
         for _ in 0..2 {
-            assert_eq!(p.decide(&assessment(0.1)).0.level(), Level::Pause);
+            assert_eq!(p.decide(&assessment(0.1)).action.level(), Level::Pause);
         }
-        let (action, reason) = p.decide(&assessment(0.1));
+        let Ruling { action, reason } = p.decide(&assessment(0.1));
         assert_eq!((action.level(), reason), (Level::Continue, Reason::RiskLow));
         assert_eq!(p.paused_for(), 0);
     }
@@ -404,11 +418,17 @@ mod tests {
         };
         let mut p = DecisionPolicy::new(cfg).unwrap();
         for _ in 0..4 {
-            assert_eq!(p.decide(&assessment(0.7)).0.level(), Level::Pause);
+            assert_eq!(p.decide(&assessment(0.7)).action.level(), Level::Pause);
         }
-        let (a, r) = p.decide(&assessment(0.7));
+        let Ruling {
+            action: a,
+            reason: r,
+        } = p.decide(&assessment(0.7));
         assert_eq!((a.level(), r), (Level::Rollback, Reason::PauseTimeout));
-        let (a, r) = p.decide(&assessment(0.0));
+        let Ruling {
+            action: a,
+            reason: r,
+        } = p.decide(&assessment(0.0));
         assert_eq!((a.level(), r), (Level::Rollback, Reason::AlreadyRolledBack));
     }
 
@@ -419,9 +439,9 @@ mod tests {
         a.predicted_risk = 1.2;
         // Predictions must persist for `prediction_ticks` ticks before they act.
         for _ in 1..PolicyConfig::default().prediction_ticks {
-            assert_eq!(p.decide(&a).0.level(), Level::Continue);
+            assert_eq!(p.decide(&a).action.level(), Level::Continue);
         }
-        let (action, reason) = p.decide(&a);
+        let Ruling { action, reason } = p.decide(&a);
         assert_eq!(reason, Reason::Predicted);
         assert!(
             matches!(action, Action::Rollback { alert } if alert.severity == AlertSeverity::Warning)
@@ -432,6 +452,6 @@ mod tests {
             segment: 0,
             metric: 2,
         });
-        assert_eq!(p.decide(&a).1, Reason::CriticalMetric);
+        assert_eq!(p.decide(&a).reason, Reason::CriticalMetric);
     }
 }

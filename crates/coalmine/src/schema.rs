@@ -435,6 +435,17 @@ mod tests {
     }
 
     #[test]
+    fn checked_accessors_say_none_beyond_the_end() {
+        let s = Schema::new(spec()).unwrap();
+        assert_eq!(s.get_metric(2).map(|m| m.name.as_str()), Some("cpu"));
+        assert_eq!(s.get_segment(1).map(|g| g.name.as_str()), Some("free"));
+        assert_eq!(s.get_feature(0).map(|f| f.name.as_str()), Some("checkout"));
+        assert!(s.get_metric(3).is_none() && s.get_segment(2).is_none());
+        assert!(s.get_feature(1).is_none());
+        assert_eq!(s.metric_feature(3), None);
+    }
+
+    #[test]
     fn invalid_schemas_are_typed_errors() {
         let mut dup = spec();
         dup.metrics.push(MetricSpec::new("cpu", Direction::Any));

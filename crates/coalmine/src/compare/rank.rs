@@ -202,9 +202,9 @@ pub fn mann_whitney_u(
     let (z, p_value, p_greater, p_less) = if sd > 0.0 && sd.is_finite() {
         // Continuity correction: the p-value of `U` uses the survival function at
         // `U - ½` (scipy always takes the upper tail of U1, U2 or max(U1, U2)).
-        let p_value = (2.0 * dist::normal_sf((u1.max(u2) - mu - 0.5) / sd)).clamp(0.0, 1.0);
-        let p_greater = dist::normal_sf((u1 - mu - 0.5) / sd);
-        let p_less = dist::normal_sf((u2 - mu - 0.5) / sd);
+        let p_value = (2.0 * dist::normal_upper((u1.max(u2) - mu - 0.5) / sd)).clamp(0.0, 1.0);
+        let p_greater = dist::normal_upper((u1 - mu - 0.5) / sd);
+        let p_less = dist::normal_upper((u2 - mu - 0.5) / sd);
         let z = if u1 > mu {
             (u1 - mu - 0.5) / sd
         } else if u1 < mu {

@@ -4,9 +4,10 @@
 //! All functions are total: they never panic and return a value in the documented
 //! range for every input, NaN included (NaN in, "no evidence" out).
 //!
-//! Two implementations of the normal tail live here for now: statrs' `erfc`, which
-//! the detectors and the risk path use, and a port of Cephes' `ndtr` ([`normal_sf`]),
-//! which the rank test uses so that its p-values match scipy's to the last bits.
+//! The normal tail is a port of Cephes' `ndtr`, the function scipy uses, so that
+//! p-values agree with scipy's to the last bits (statrs' `erfc` is only good to about
+//! 1e-10 relative). statrs provides the inverse (for quantiles) and the regularised
+//! incomplete beta function (for Student's t).
 
 use statrs::function::{beta, erf};
 
@@ -20,16 +21,17 @@ pub fn normal_two_sided(z: f64) -> f64 {
     if z.is_nan() {
         return 1.0;
     }
-    erf::erfc(z.abs() * std::f64::consts::FRAC_1_SQRT_2).clamp(0.0, 1.0)
+    (2.0 * cephes::ndtr(-z.abs())).clamp(0.0, 1.0)
 }
 
-/// Upper tail probability of a standard normal: `P(Z >= z)`.
+/// Upper tail probability of a standard normal: `P(Z >= z)`, as scipy's
+/// `special.ndtr(-z)`.
 #[inline]
 pub fn normal_upper(z: f64) -> f64 {
     if z.is_nan() {
         return 1.0;
     }
-    (0.5 * erf::erfc(z * std::f64::consts::FRAC_1_SQRT_2)).clamp(0.0, 1.0)
+    cephes::ndtr(-z).clamp(0.0, 1.0)
 }
 
 /// The `z` with `P(Z >= z) = p` for a standard normal (`p` clamped to `[1e-300, 1]`).
@@ -76,13 +78,6 @@ pub fn student_t_upper(t: f64, dof: f64) -> f64 {
     } else {
         1.0 - 0.5 * two_sided
     }
-}
-
-/// `P(Z >= z)` for a standard normal, computed as scipy's `special.ndtr(-z)` so that
-/// p-values agree to the last bits (statrs' `erfc` is only good to about 1e-10
-/// relative, which the oracle tests would see).
-pub fn normal_sf(z: f64) -> f64 {
-    cephes::ndtr(-z).clamp(0.0, 1.0)
 }
 
 /// The Cephes normal distribution function as scipy's `xsf` library implements it

@@ -3,7 +3,8 @@
 //!
 //! [`AnomalyScorer`] turns a stream of values into a stream of scores; each score uses
 //! only the values up to and including its own. [`score_series`] does the same for a
-//! whole series and sets the learning period from its length, as NAB does.
+//! whole series and sets the learning period from its length, as NAB does. The
+//! running statistics live in `window.rs`, the season decision in `season.rs`.
 //!
 //! The pipeline, per observation `x_t`:
 //!
@@ -68,10 +69,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use self::season::{best_season, fit_in_sample};
+use self::window::{ResidualScale, Window};
 use crate::Error;
-use crate::detect::{Ewma, EwmaConfig, FitOptions, HoltWinters, HoltWintersConfig};
-use crate::math::{dist, ew};
-use crate::profile::autocorrelation;
+use crate::detect::{Ewma, EwmaConfig, HoltWinters};
+use crate::math::dist;
+
+mod season;
+mod window;
 
 /// Which forecaster the scorer's residuals come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -191,10 +196,6 @@ pub const DEFAULT_PROBATION: usize = 750;
 const PROBATION_FRACTION: f64 = 0.15;
 /// The largest window accepted (guards against absurd allocations).
 const MAX_WINDOW: usize = 1 << 22;
-/// Residuals seen before a residual scale is trusted.
-const WARMUP: u64 = 10;
-/// Winsorisation of residuals entering the scale, in scale units.
-const CLIP: f64 = 5.0;
 /// Floor of the residual scale, as a fraction of the range seen so far.
 const SCALE_FLOOR: f64 = 1e-3;
 /// Decades of tail probability that make a raw surprise of 1.
@@ -209,123 +210,13 @@ const YELLOW: f64 = 1e-3;
 const LOG_FLOOR: f64 = 1e-10;
 /// Factor applied to a score inside the pulse window of a higher one.
 const PULSE_FACTOR: f64 = 0.5;
-/// Candidate season lengths (ticks): hourly, daily and weekly cycles at common
-/// sampling intervals.
-const SEASON_CANDIDATES: [usize; 12] = [7, 12, 24, 48, 60, 96, 144, 168, 288, 336, 672, 1440];
 /// Smallest detrended autocorrelation that makes a season worth fitting.
 const MIN_SEASON_ACF: f64 = 0.3;
-/// How much less a divisor of the best period may correlate and still be preferred.
-const HARMONIC_MARGIN: f64 = 0.05;
 /// Values kept for the season decision.
 const HISTORY_CAP: usize = 3000;
 /// Fewest values a season checkpoint looks at, and the smallest checkpoint spacing.
 const MIN_HISTORY: usize = 50;
 const MIN_CHECKPOINT_STEP: usize = 250;
-/// Objective evaluations per Holt-Winters fit.
-const FIT_EVALUATIONS: usize = 300;
-
-/// Exponentially weighted mean of squared residuals (winsorised, floored) and the
-/// tail probability of a residual against it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct ResidualScale {
-    alpha: f64,
-    var: f64,
-    n: u64,
-}
-
-impl ResidualScale {
-    fn new(alpha: f64) -> Self {
-        ResidualScale {
-            alpha,
-            var: 0.0,
-            n: 0,
-        }
-    }
-
-    /// Two-sided normal tail probability of residual `e` (1 during warm-up), then
-    /// absorbs `e`. `floor` is the smallest scale used.
-    fn assess(&mut self, e: f64, floor: f64) -> f64 {
-        let sd = self.var.sqrt().max(floor);
-        let warm = self.n >= WARMUP;
-        let p = if warm {
-            dist::normal_two_sided(e / sd)
-        } else {
-            1.0
-        };
-        let r = if warm {
-            e.clamp(-CLIP * sd, CLIP * sd)
-        } else {
-            e
-        };
-        self.n += 1;
-        self.var = ew::mean_square(self.var, r, ew::weight(self.alpha, self.n));
-        p
-    }
-}
-
-/// A ring buffer with running mean and variance (sums recomputed exactly once per
-/// lap, so rounding cannot accumulate).
-#[derive(Debug, Clone, PartialEq)]
-struct Window {
-    buf: Vec<f64>,
-    pos: usize,
-    len: usize,
-    sum: f64,
-    sum_sq: f64,
-}
-
-impl Window {
-    fn new(cap: usize) -> Self {
-        Window {
-            buf: vec![0.0; cap.max(1)],
-            pos: 0,
-            len: 0,
-            sum: 0.0,
-            sum_sq: 0.0,
-        }
-    }
-
-    fn push(&mut self, v: f64) {
-        let cap = self.buf.len();
-        if self.len == cap {
-            let old = self.buf[self.pos];
-            self.sum -= old;
-            self.sum_sq -= old * old;
-        } else {
-            self.len += 1;
-        }
-        self.buf[self.pos] = v;
-        self.sum += v;
-        self.sum_sq += v * v;
-        self.pos += 1;
-        if self.pos == cap {
-            self.pos = 0;
-            let live = &self.buf[..self.len];
-            self.sum = live.iter().sum();
-            self.sum_sq = live.iter().map(|v| v * v).sum();
-        }
-    }
-
-    fn mean(&self) -> f64 {
-        if self.len == 0 {
-            0.0
-        } else {
-            self.sum / self.len as f64
-        }
-    }
-
-    fn variance(&self) -> f64 {
-        if self.len == 0 {
-            return 0.0;
-        }
-        let m = self.mean();
-        (self.sum_sq / self.len as f64 - m * m).max(0.0)
-    }
-
-    fn max(&self) -> f64 {
-        self.buf[..self.len].iter().copied().fold(0.0, f64::max)
-    }
-}
 
 /// Streaming anomaly scorer. See the [module documentation](self).
 ///
@@ -540,11 +431,7 @@ impl AnomalyScorer {
     /// surprises it has seen (a replay of the kept values through the fitted model
     /// makes them in-sample, hence too small, and scored worse on NAB).
     fn adopt(&mut self, hw: HoltWinters, mse: f64) {
-        let scale = ResidualScale {
-            alpha: self.config.variance_alpha,
-            var: mse,
-            n: WARMUP,
-        };
+        let scale = ResidualScale::warm(self.config.variance_alpha, mse);
         self.hw = Some((hw, scale));
     }
 
@@ -557,61 +444,6 @@ impl AnomalyScorer {
 /// Raw surprise of a tail probability: decades below 1, over 10, capped at 1.
 fn surprise(p: f64) -> f64 {
     (-(p.max(f64::MIN_POSITIVE)).log10() / SURPRISE_DECADES).clamp(0.0, 1.0)
-}
-
-/// The candidate period with two cycles in `history` and the largest detrended
-/// autocorrelation, replaced by its shortest candidate divisor whose autocorrelation
-/// is within 0.05 of it (a period-24 cycle correlates as well at lag 48); `(1, -inf)`
-/// when no candidate has two cycles.
-fn best_season(history: &[f64]) -> (usize, f64) {
-    let n = history.len();
-    let mut acf = [f64::NEG_INFINITY; SEASON_CANDIDATES.len()];
-    for (r, &m) in acf.iter_mut().zip(&SEASON_CANDIDATES) {
-        if n >= 2 * m + 10 {
-            *r = autocorrelation(history, m);
-        }
-    }
-    let mut best = (1, f64::NEG_INFINITY);
-    for (&r, &m) in acf.iter().zip(&SEASON_CANDIDATES) {
-        if r > best.1 {
-            best = (m, r);
-        }
-    }
-    for (&r, &m) in acf.iter().zip(&SEASON_CANDIDATES) {
-        if m < best.0 && best.0 % m == 0 && r >= best.1 - HARMONIC_MARGIN {
-            return (m, r);
-        }
-    }
-    best
-}
-
-/// Fits Holt-Winters (damped trend; season `m`, 1 for none) on `history` and returns
-/// the detector, ready to continue after the history, with its in-sample one-step
-/// mean squared error.
-fn fit_in_sample(m: usize, history: &[f64], variance_alpha: f64) -> Option<(HoltWinters, f64)> {
-    let config = HoltWintersConfig {
-        season_length: m,
-        variance_alpha,
-        ..HoltWintersConfig::default()
-    };
-    let options = FitOptions {
-        damped: true,
-        max_evaluations: FIT_EVALUATIONS,
-        ..FitOptions::default()
-    };
-    let hw = HoltWinters::fit(config, history, &options).ok()?;
-    // With negligible forgetting and no winsorising, the residual scale left by a pass
-    // over the history is the root mean squared one-step error.
-    let exact = HoltWintersConfig {
-        params: *hw.params(),
-        variance_alpha: 1e-12,
-        clip: 0.0,
-        ..config
-    };
-    let rmse = HoltWinters::from_history(exact, history)
-        .ok()?
-        .residual_scale();
-    Some((hw, rmse * rmse))
 }
 
 /// Scores a whole series with one [`AnomalyScorer`]: `scores[i]` depends only on
