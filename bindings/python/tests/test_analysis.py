@@ -150,6 +150,13 @@ def test_explicit_thresholds_turn_learning_off_other_policy_keys_do_not() -> Non
     assert other != coalmine.Config.from_dict({**SCHEMA, "policy": {"resume_ticks": 5, "pause_at": 0.5}})
 
 
+def test_nested_tables_round_trip_through_toml() -> None:
+    d = {**SCHEMA, "profile": {"ewma": {"alpha": 0.2}, "season_length": 24}, "risk": {"horizon": 4}}
+    c = coalmine.Config.from_dict(d)
+    assert coalmine.Config.from_toml_str(c.to_toml()) == c
+    assert c.to_dict() == d
+
+
 def test_feedback_settings_apply_to_profiles_and_analyses(profile: coalmine.BehaviorProfile) -> None:
     strict = coalmine.Config.from_dict({**SCHEMA, "feedback": {"min_outcomes": 2, "step": 0.05}})
     p = copy.deepcopy(profile)
