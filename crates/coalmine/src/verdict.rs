@@ -144,12 +144,12 @@ impl VerdictReport {
             }
             VerdictReason::RampIncomplete => format!(
                 "the ramp stopped at {:.1} % canary after {} ticks, before the evidence to \
-                 promote (fewest paired ticks of a series: {}; detectable effect {} sd)",
+                 promote (fewest paired ticks of a series: {}; detectable effect {})",
                 100.0 * self.canary_share,
                 self.ticks,
                 self.min_paired_ticks,
                 if self.max_detectable_effect < 1e6 {
-                    format!("{:.2}", self.max_detectable_effect)
+                    format!("{:.2} sd", self.max_detectable_effect)
                 } else {
                     "not yet estimable".into()
                 }
