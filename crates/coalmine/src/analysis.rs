@@ -375,17 +375,15 @@ impl Analysis {
     pub fn verdict(&self) -> VerdictReport {
         let d = &self.decision;
         let t = &self.tally;
+        let nm = self.schema.metrics.len().max(1);
         let unobserved: Vec<SeriesId> = self
             .risk
             .paired_ticks()
             .enumerate()
             .filter(|(_, n)| *n == 0)
-            .map(|(i, _)| {
-                let nm = self.schema.metrics.len().max(1);
-                SeriesId {
-                    segment: i / nm,
-                    metric: i % nm,
-                }
+            .map(|(i, _)| SeriesId {
+                segment: i / nm,
+                metric: i % nm,
             })
             .collect();
         let (verdict, reason, decided_at) = if let Some((at, because)) = t.rolled_back {
