@@ -23,17 +23,18 @@
 //!    forecasts, and later checkpoints may still find a season. Once a season is
 //!    adopted, or 3,000 values have been seen, the kept values are dropped and
 //!    nothing is fitted again. [`DetectorChoice::Ewma`] keeps the EWMA throughout;
-//!    [`DetectorChoice::HoltWinters`] adopts the best-correlated season (or none) at
-//!    the first checkpoint, without the AIC test.
+//!    [`DetectorChoice::HoltWinters`] (the default) adopts the best-correlated season
+//!    (or none, when no candidate correlates positively) at the first checkpoint,
+//!    without the AIC test, and fits nothing after.
 //! 2. **Point surprise.** The residual is standardised by the scorer's own
 //!    exponentially weighted residual scale (`variance_alpha`, default 0.02;
 //!    winsorised at 5 sd; floored at 1e-3 of the range seen so far, so that a series
 //!    that was constant does not make its first wobble infinitely unusual), turned
 //!    into a two-sided normal tail probability `p`, and into a raw surprise
-//!    `r = min(1, −log10(p) / 10)`: 0 for an ordinary point, 1 for one beyond 10
-//!    decades.
+//!    `r = min(1, −log10(p) / surprise_decades)` (default 5): 0 for an ordinary
+//!    point, 1 for one beyond 5 decades.
 //! 3. **Anomaly likelihood** (Numenta's, Ahmad et al. 2017). The mean of the last
-//!    `short_window` (10) raw surprises is compared with the distribution of that
+//!    `short_window` (20) raw surprises is compared with the distribution of that
 //!    mean over the last `long_window` (8,640) ticks (mean floored at 0.03, variance
 //!    at 3e-4): `q = Q(z)` is the upper normal tail of its z-score. A `q` below 1e-5
 //!    right after another is raised to 1e-3 (only the onset of a red run stays red),
@@ -42,6 +43,11 @@
 //!    far, widened by `spatial_tolerance` (5 %) of that range on each side, scores 1.
 //! 5. **Pulse.** A score not above the largest of the previous `pulse_window` (50)
 //!    scores is halved, so an incident raises one alarm rather than a plateau of them.
+//!
+//! The defaults of `detector`, `short_window` and `surprise_decades` (with
+//! `variance_alpha`, `spatial_tolerance` and `pulse_window`, which kept theirs) were
+//! chosen by leave-one-folder-out cross-validation on the NAB subset
+//! (`scripts/nab_cv.py`, `docs/evaluation.md`).
 //!
 //! During the learning period (`probation` ticks) the score is 0: the residual scale,
 //! the likelihood distribution (from its second half) and the season are being learnt.
