@@ -172,7 +172,7 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// Detector.
-        #[arg(long, value_enum, default_value_t = Detector::Auto)]
+        #[arg(long, value_enum, default_value_t = Detector::HoltWinters)]
         detector: Detector,
         /// Output CSV (default: standard output); never the input.
         #[arg(long)]

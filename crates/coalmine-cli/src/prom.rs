@@ -232,7 +232,7 @@ pub fn learn(
         for (n, v) in observed.iter_mut().zip(control) {
             *n += u64::from(!v.is_nan());
         }
-        builder.push_tick(control).map_err(|e| {
+        builder.push_tick_at(ts, control).map_err(|e| {
             CliError::Runtime(format!(
                 "prometheus at {}: tick at {}: {}",
                 src.url,
