@@ -15,51 +15,19 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
-use coalmine::MAX_ABS_VALUE;
 use coalmine::scoring::{
     AnomalyScorer, DEFAULT_PROBATION, DetectorChoice, ScoringConfig, score_series,
 };
 use indicatif::ProgressBar;
 
 use crate::CliError;
-use crate::error::{field, num};
-use crate::input::{check_header, csv_reader, line_of, next_record};
 use crate::output::{Out, refuse_overwrite};
 use crate::progress::Progress;
+use crate::score_input::ScoreReader;
 
-/// The header an input must start with.
-pub const HEADER: [&str; 2] = ["timestamp", "value"];
 /// Rows held before streaming starts: from this length on, NAB's learning period is
 /// its cap, [`DEFAULT_PROBATION`] (`⌊0.15 · 5001⌋ = 750`).
 pub const LOOKAHEAD: usize = 5001;
-
-/// Parses one value: finite and within the core's magnitude limit.
-fn value(raw: &[u8], file: &str, line: u64) -> Result<f64, CliError> {
-    let text = std::str::from_utf8(raw.trim_ascii())
-        .map_err(|_| CliError::at(file, line, "the value is not valid UTF-8"))?;
-    let v: f64 = text
-        .parse()
-        .map_err(|_| CliError::at(file, line, format!("{} is not a number", field(text))))?;
-    if !v.is_finite() {
-        return Err(CliError::at(
-            file,
-            line,
-            format!("{} is not a finite number", field(text)),
-        ));
-    }
-    if v.abs() > MAX_ABS_VALUE {
-        return Err(CliError::at(
-            file,
-            line,
-            format!(
-                "value {} is beyond the supported magnitude {}",
-                num(v),
-                num(MAX_ABS_VALUE)
-            ),
-        ));
-    }
-    Ok(v)
-}
 
 /// Writes `v` (finite) as Rust's `Display` does — the shortest digits that read back
 /// exactly, in plain decimal notation (`0.0000001`, `1`, `-0`) — which is what earlier
@@ -217,13 +185,7 @@ pub fn score(
     let file = file.as_str();
     let f = File::open(input).map_err(|e| CliError::file(file, e.to_string()))?;
     let size = f.metadata().map_or(0, |m| m.len());
-    let mut rdr = csv_reader(BufReader::with_capacity(256 << 10, f));
-    let mut record = csv::ByteRecord::new();
-    if !next_record(&mut rdr, &mut record, file)? {
-        return Err(CliError::file(file, "the file is empty"));
-    }
-    check_header(&record, &HEADER, file)?;
-    drop(record);
+    let rdr = ScoreReader::new(BufReader::with_capacity(256 << 10, f), file)?;
     let out = match output {
         Some(path) => Out::create(path)?,
         None => Out::stdout(),
@@ -245,7 +207,7 @@ pub fn score(
         detector,
         ..ScoringConfig::default()
     };
-    let w = pipeline(rdr, file, config, w, bar.as_ref())?;
+    let w = pipeline(rdr, config, w, bar.as_ref())?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -296,8 +258,7 @@ impl Batch {
 /// stops all three: the reader's and the writer's are returned, and a reader gone from
 /// a pipe stops the others quietly.
 fn pipeline<R: Read + Send>(
-    mut rdr: csv::Reader<R>,
-    file: &str,
+    mut rdr: ScoreReader<R>,
     config: ScoringConfig,
     mut w: RowWriter,
     bar: Option<&ProgressBar>,
@@ -307,13 +268,12 @@ fn pipeline<R: Read + Send>(
     let (recycle, recycled) = channel::<Batch>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut record = csv::ByteRecord::new();
             loop {
                 let mut batch = recycled.try_recv().unwrap_or_default();
                 batch.clear();
-                let more = fill(&mut rdr, &mut record, file, &mut batch);
+                let more = fill(&mut rdr, &mut batch);
                 if let Some(bar) = bar {
-                    bar.set_position(rdr.position().byte());
+                    bar.set_position(rdr.bytes_read());
                 }
                 let last = !matches!(more, Ok(true));
                 let sent = match more {
@@ -353,17 +313,11 @@ fn pipeline<R: Read + Send>(
 }
 
 /// Reads up to [`BATCH`] rows into `batch`; `Ok(false)` at the end of the input.
-fn fill<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-    file: &str,
-    batch: &mut Batch,
-) -> Result<bool, CliError> {
+fn fill<R: Read>(rdr: &mut ScoreReader<R>, batch: &mut Batch) -> Result<bool, CliError> {
     while batch.len() < BATCH {
-        if !next_record(rdr, record, file)? {
+        let Some((ts, v)) = rdr.next_row()? else {
             return Ok(false);
-        }
-        let (ts, v) = row(record, file)?;
+        };
         batch.stamps.extend_from_slice(ts);
         batch.ends.push(batch.stamps.len());
         batch.values.push(v);
@@ -420,21 +374,6 @@ fn score_batches(
         }
     }
     Ok(())
-}
-
-fn row<'r>(record: &'r csv::ByteRecord, file: &str) -> Result<(&'r [u8], f64), CliError> {
-    let line = line_of(record);
-    if record.len() != HEADER.len() {
-        return Err(CliError::at(
-            file,
-            line,
-            format!(
-                "expected 2 comma-separated fields (timestamp,value), found {}",
-                record.len()
-            ),
-        ));
-    }
-    Ok((&record[0], value(&record[1], file, line)?))
 }
 
 #[cfg(test)]
