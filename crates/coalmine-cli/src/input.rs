@@ -163,10 +163,10 @@ fn trim(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
-/// Opens `path` for CSV reading.
-fn reader(path: &Path, file: &str) -> Result<csv::Reader<BufReader<File>>, CliError> {
+/// Opens `path` for reading.
+fn reader(path: &Path, file: &str) -> Result<BufReader<File>, CliError> {
     let f = File::open(path).map_err(|e| CliError::file(file, e.to_string()))?;
-    Ok(csv_reader(BufReader::with_capacity(READ_BUFFER, f)))
+    Ok(BufReader::with_capacity(READ_BUFFER, f))
 }
 
 /// The CSV dialect of every input: comma-separated, optional quoting, no header
@@ -297,8 +297,8 @@ struct Scan {
     has_canary: bool,
 }
 
-fn scan(path: &Path, file: &str) -> Result<Scan, CliError> {
-    let mut rdr = reader(path, file)?;
+fn scan<R: Read>(r: R, file: &str) -> Result<Scan, CliError> {
+    let mut rdr = csv_reader(r);
     let mut record = csv::ByteRecord::new();
     let mut times = TimeCache::new();
     let mut out = Scan {
@@ -334,24 +334,63 @@ pub fn read_ticks(
     schema: &Schema,
     role: Role,
     progress: Option<&ProgressBar>,
-    mut each: impl FnMut(&Tick) -> Result<(), CliError>,
+    each: impl FnMut(&Tick) -> Result<(), CliError>,
 ) -> Result<Summary, CliError> {
     let file = path.display().to_string();
     let file = file.as_str();
     let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
     // A regular file can be scanned first; a pipe is taken to be in time order.
-    let (sorted, hand_over) = if regular {
-        let s = scan(path, file)?;
+    let order = if regular {
+        Some(scan(reader(path, file)?, file)?)
+    } else {
+        None
+    };
+    read(
+        reader(path, file)?,
+        file,
+        order,
+        schema,
+        role,
+        progress,
+        each,
+    )
+}
+
+/// Reads a metrics CSV held in memory (`file` names it in messages) as [`read_ticks`]
+/// reads a regular file: ticks in time order whatever the order of the rows.
+pub fn read_ticks_from_slice(
+    bytes: &[u8],
+    file: &str,
+    schema: &Schema,
+    role: Role,
+    each: impl FnMut(&Tick) -> Result<(), CliError>,
+) -> Result<Summary, CliError> {
+    let order = scan(bytes, file)?;
+    read(bytes, file, Some(order), schema, role, None, each)
+}
+
+/// Reads the rows of `r`; `order` is the result of a scan of the same input, or
+/// `None` for an input that cannot be read twice (then the rows must come in time
+/// order).
+fn read<R: Read>(
+    r: R,
+    file: &str,
+    order: Option<Scan>,
+    schema: &Schema,
+    role: Role,
+    progress: Option<&ProgressBar>,
+    mut each: impl FnMut(&Tick) -> Result<(), CliError>,
+) -> Result<Summary, CliError> {
+    let (sorted, hand_over) = match order {
         // A live file without canary rows is refused once read, so that a broken row
         // is still reported at its line; none of its ticks is handed over.
-        (s.sorted, role == Role::History || s.has_canary)
-    } else {
-        (true, true)
+        Some(s) => (s.sorted, role == Role::History || s.has_canary),
+        None => (true, true),
     };
     let mut each = |t: &Tick| if hand_over { each(t) } else { Ok(()) };
     let names = Names::new(schema);
     let len = schema.tick_len();
-    let mut rdr = reader(path, file)?;
+    let mut rdr = csv_reader(r);
     let mut record = csv::ByteRecord::new();
     if !next_record(&mut rdr, &mut record, file)? {
         return Err(CliError::file(file, "the file is empty"));

@@ -91,3 +91,28 @@ impl<R: Read> ScoreReader<R> {
         self.rdr.position().byte()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_error(input: &[u8]) -> String {
+        let read = ScoreReader::new(input, "s.csv").and_then(|mut r| {
+            while r.next_row()?.is_some() {}
+            Ok(())
+        });
+        read.expect_err("the input is refused").to_string()
+    }
+
+    #[test]
+    fn a_header_with_a_quoted_line_break_gives_a_one_line_message() {
+        // Found by the score_input fuzz target.
+        let message = first_error(b"timimes,tamp,\"timestamp,value\n2015-01-01 00:00:00\",10\n");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(
+            message.starts_with("s.csv:1: expected the header"),
+            "{message}"
+        );
+        assert!(message.contains("value\\n2015"), "{message}");
+    }
+}
