@@ -86,6 +86,12 @@ impl<R: Read> ScoreReader<R> {
         Ok(Some((&self.record[0], v)))
     }
 
+    /// The value field of the row [`ScoreReader::next_row`] returned last, as written
+    /// (blanks around it removed).
+    pub fn value_text(&self) -> &[u8] {
+        self.record.get(1).unwrap_or_default().trim_ascii()
+    }
+
     /// Bytes of the input read so far.
     pub fn bytes_read(&self) -> u64 {
         self.rdr.position().byte()
