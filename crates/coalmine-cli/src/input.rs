@@ -2,6 +2,13 @@
 //! with the same timestamp form one tick. Parsed by the `csv` crate (quoting, a UTF-8
 //! byte-order mark, CRLF line ends), row by row.
 //!
+//! An optional sixth column, `count`, gives the count behind each value: the requests
+//! behind a ratio, the users or sessions behind a mean. When the header has it, every
+//! row has six fields; an empty count is unknown. A count is a finite number `>= 0`
+//! within the core's magnitude limit (fractional counts, such as an average number of
+//! users over the tick, are accepted); anything else is an error naming the file, the
+//! line and the series. A count of 0 makes its value missing in the analysis.
+//!
 //! Ticks reach the caller in time order, one at a time. When the rows come in time
 //! order (the rows of one tick in any order among themselves), only the tick being
 //! read is held. A regular file is first scanned for its order; if its ticks are
@@ -24,6 +31,9 @@ use crate::timestamp::{self, Style};
 
 /// The header every metrics CSV starts with.
 pub const HEADER: [&str; 5] = ["timestamp", "cohort", "segment", "metric", "value"];
+/// The header of a metrics CSV with counts.
+pub const HEADER_WITH_COUNT: [&str; 6] =
+    ["timestamp", "cohort", "segment", "metric", "value", "count"];
 
 /// Read-buffer size: large reads, few system calls.
 const READ_BUFFER: usize = 256 << 10;
@@ -52,6 +62,11 @@ pub struct Tick {
     pub control: Vec<f64>,
     /// The canary cohort's values.
     pub canary: Vec<f64>,
+    /// The count behind each control value, NaN where unknown; empty when the file
+    /// has no `count` column.
+    pub control_counts: Vec<f64>,
+    /// The count behind each canary value, laid out like `control_counts`.
+    pub canary_counts: Vec<f64>,
     /// Whether any canary row was present.
     pub has_canary: bool,
     /// Per series: bit 0 a control row was seen, bit 1 a canary row.
@@ -59,16 +74,24 @@ pub struct Tick {
 }
 
 impl Tick {
-    fn new(len: usize, timestamp: f64, style: Style, line: u64) -> Tick {
+    fn new(len: usize, counts: bool, timestamp: f64, style: Style, line: u64) -> Tick {
+        let n = if counts { len } else { 0 };
         Tick {
             timestamp,
             style,
             line,
             control: vec![f64::NAN; len],
             canary: vec![f64::NAN; len],
+            control_counts: vec![f64::NAN; n],
+            canary_counts: vec![f64::NAN; n],
             has_canary: false,
             seen: vec![0; len],
         }
+    }
+
+    /// The counts of both cohorts, when the file has a `count` column.
+    pub fn counts(&self) -> Option<(&[f64], &[f64])> {
+        (!self.control_counts.is_empty()).then_some((&self.control_counts, &self.canary_counts))
     }
 
     fn reset(&mut self, timestamp: f64, style: Style, line: u64) {
@@ -77,6 +100,8 @@ impl Tick {
         self.line = line;
         self.control.fill(f64::NAN);
         self.canary.fill(f64::NAN);
+        self.control_counts.fill(f64::NAN);
+        self.canary_counts.fill(f64::NAN);
         self.has_canary = false;
         self.seen.fill(0);
     }
@@ -309,7 +334,7 @@ fn scan<R: Read>(r: R, file: &str) -> Result<Scan, CliError> {
     if !next_record(&mut rdr, &mut record, file)? {
         return Ok(out);
     }
-    check_header(&record, &HEADER, file)?;
+    check_metrics_header(&record, file)?;
     let mut last = f64::NEG_INFINITY;
     while next_record(&mut rdr, &mut record, file)? {
         let Some(raw) = record.get(0) else { continue };
@@ -395,7 +420,7 @@ fn read<R: Read>(
     if !next_record(&mut rdr, &mut record, file)? {
         return Err(CliError::file(file, "the file is empty"));
     }
-    check_header(&record, &HEADER, file)?;
+    let counts = check_metrics_header(&record, file)?;
     let mut summary = Summary {
         observed: vec![0; len],
         ..Summary::default()
@@ -412,7 +437,7 @@ fn read<R: Read>(
                 bar.set_position(rdr.position().byte());
             }
         }
-        let row = parse_row(&record, line, file, &names, role, &mut times)?;
+        let row = parse_row(&record, line, file, &names, role, counts, &mut times)?;
         any_canary |= row.canary;
         let tick = if sorted {
             if let Some(t) = current.as_mut() {
@@ -435,11 +460,11 @@ fn read<R: Read>(
                     t.reset(row.ts, row.style, line);
                 }
             }
-            current.get_or_insert_with(|| Tick::new(len, row.ts, row.style, line))
+            current.get_or_insert_with(|| Tick::new(len, counts, row.ts, row.style, line))
         } else {
             gathered
                 .entry(OrderedTime(row.ts))
-                .or_insert_with(|| Tick::new(len, row.ts, row.style, line))
+                .or_insert_with(|| Tick::new(len, counts, row.ts, row.style, line))
         };
         let bit = if row.canary { 2 } else { 1 };
         let seen = &mut tick.seen[row.series];
@@ -454,9 +479,15 @@ fn read<R: Read>(
         *seen |= bit;
         if row.canary {
             tick.canary[row.series] = row.value;
+            if counts {
+                tick.canary_counts[row.series] = row.count;
+            }
             tick.has_canary = true;
         } else {
             tick.control[row.series] = row.value;
+            if counts {
+                tick.control_counts[row.series] = row.count;
+            }
             if !row.value.is_nan() {
                 summary.observed[row.series] += 1;
             }
@@ -480,6 +511,30 @@ fn read<R: Read>(
         bar.set_position(rdr.position().byte());
     }
     Ok(summary)
+}
+
+/// Checks the header of a metrics CSV: with or without the `count` column (returns
+/// whether it has it).
+fn check_metrics_header(record: &csv::ByteRecord, file: &str) -> Result<bool, CliError> {
+    if record.len() == HEADER_WITH_COUNT.len() {
+        check_header(record, &HEADER_WITH_COUNT, file)?;
+        return Ok(true);
+    }
+    check_header(record, &HEADER, file).map_err(|e| match e {
+        CliError::Input {
+            file,
+            line,
+            series,
+            message,
+        } => CliError::Input {
+            file,
+            line,
+            series,
+            message: format!("{message} (or with a sixth column, `count`)"),
+        },
+        other => other,
+    })?;
+    Ok(false)
 }
 
 /// A timestamp ordered by `f64::total_cmp` (never NaN here).
@@ -507,6 +562,8 @@ struct Row {
     canary: bool,
     series: usize,
     value: f64,
+    /// NaN when unknown (or when the file has no counts).
+    count: f64,
 }
 
 fn parse_row(
@@ -515,15 +572,18 @@ fn parse_row(
     file: &str,
     names: &Names,
     role: Role,
+    counts: bool,
     times: &mut TimeCache,
 ) -> Result<Row, CliError> {
-    if record.len() != HEADER.len() {
+    let header: &[&str] = if counts { &HEADER_WITH_COUNT } else { &HEADER };
+    if record.len() != header.len() {
         return Err(CliError::at(
             file,
             line,
             format!(
-                "expected 5 comma-separated fields ({}), found {}",
-                HEADER.join(","),
+                "expected {} comma-separated fields ({}), found {}",
+                header.len(),
+                header.join(","),
                 record.len()
             ),
         ));
@@ -602,11 +662,51 @@ fn parse_row(
             x
         }
     };
+    let count = if counts {
+        let raw = trim(&record[5]);
+        let text = utf8(file, line, raw, "count").map_err(in_series)?;
+        parse_count(text).map_err(|m| in_series(CliError::at(file, line, m)))?
+    } else {
+        f64::NAN
+    };
     Ok(Row {
         ts,
         style,
         canary,
         series,
         value,
+        count,
     })
+}
+
+/// A count field: empty is unknown (NaN); otherwise a finite number `>= 0` within the
+/// magnitude limit. `NaN` written out is refused: an unknown count is left empty.
+fn parse_count(text: &str) -> Result<f64, String> {
+    if text.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let n = text
+        .parse::<f64>()
+        .map_err(|_| format!("count {} is not a number", field(text)))?;
+    if n.is_nan() {
+        return Err(format!(
+            "count {} is not a number (leave the count empty when it is unknown)",
+            field(text)
+        ));
+    }
+    if n.is_infinite() {
+        return Err(format!("count {} is not a finite number", field(text)));
+    }
+    if n < 0.0 {
+        return Err(format!("count {} is negative", num(n)));
+    }
+    if n > MAX_ABS_VALUE {
+        return Err(format!(
+            "count {} is beyond the supported magnitude {}",
+            num(n),
+            num(MAX_ABS_VALUE)
+        ));
+    }
+    // -0 and 0 are one count.
+    Ok(n + 0.0)
 }

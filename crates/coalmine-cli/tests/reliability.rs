@@ -1553,3 +1553,117 @@ fn analyze_memory_stays_flat_as_the_live_file_grows() {
         peaks[1]
     );
 }
+
+// ---------------------------------------------------------------------------------
+// The optional count column.
+
+/// The fixture's healthy live file with a `count` column, each row's count from
+/// `count(cohort, row)`.
+fn live_with_counts(count: &dyn Fn(&str, usize) -> String) -> String {
+    let live = std::fs::read_to_string(fixture("live_healthy.csv")).unwrap();
+    let mut lines = live.lines();
+    let mut out = format!("{},count\n", lines.next().unwrap());
+    for (i, l) in lines.enumerate() {
+        let cohort = l.split(',').nth(1).unwrap();
+        out.push_str(&format!("{l},{}\n", count(cohort, i)));
+    }
+    out
+}
+
+#[test]
+fn counts_pass_through_to_the_analysis() {
+    let dir = scratch("counts");
+    let plain = analyze_live(
+        &dir,
+        "plain.csv",
+        &std::fs::read(fixture("live_healthy.csv")).unwrap(),
+    );
+    // Unknown counts (empty) change nothing.
+    let unknown = analyze_live(
+        &dir,
+        "unknown.csv",
+        live_with_counts(&|_, _| String::new()).as_bytes(),
+    );
+    assert_eq!(code(&unknown), code(&plain), "{}", text(&unknown.stderr));
+    assert_eq!(text(&unknown.stdout), text(&plain.stdout));
+    // Counts that are known and non-zero leave the values in use: the same decisions.
+    let known = analyze_live(
+        &dir,
+        "known.csv",
+        live_with_counts(&|_, i| format!("{}", 100 + i % 7)).as_bytes(),
+    );
+    assert_eq!(code(&known), code(&plain), "{}", text(&known.stderr));
+    // A count of 0 behind every canary value leaves the canary without evidence: the
+    // core treats those values as missing, so the verdict is inconclusive.
+    let zero = analyze_live(
+        &dir,
+        "zero.csv",
+        live_with_counts(&|c, _| {
+            if c == "canary" {
+                "0".into()
+            } else {
+                "250".into()
+            }
+        })
+        .as_bytes(),
+    );
+    assert_eq!(
+        code(&zero),
+        5,
+        "{}{}",
+        text(&zero.stdout),
+        text(&zero.stderr)
+    );
+    // learn reads and checks the column, and ignores the counts.
+    let history = std::fs::read_to_string(fixture("history.csv")).unwrap();
+    let mut lines = history.lines();
+    let mut with = format!("{},count\n", lines.next().unwrap());
+    for l in lines {
+        with.push_str(&format!("{l},12\n"));
+    }
+    let o = learn_with(&dir, with.as_bytes(), None);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+}
+
+#[test]
+fn bad_counts_name_file_line_and_series() {
+    let dir = scratch("bad_counts");
+    for (count, needle) in [
+        ("-3", "count -3 is negative"),
+        ("ten", "count `ten` is not a number"),
+        ("NaN", "leave the count empty when it is unknown"),
+        ("inf", "count `inf` is not a finite number"),
+        (
+            "1e101",
+            "count 1e101 is beyond the supported magnitude 1e100",
+        ),
+    ] {
+        let live = live_with_counts(&|_, i| if i == 3 { count.into() } else { "5".into() });
+        let series = {
+            let row = live.lines().nth(4).unwrap();
+            let f: Vec<&str> = row.split(',').collect();
+            format!("series {}/{}", f[2], f[3])
+        };
+        let o = analyze_live(&dir, "live.csv", live.as_bytes());
+        assert_error(&o, 1, &["live.csv:5:", &series, needle]);
+    }
+    // With a count column every row has six fields.
+    let live = format!("{HEADER_COUNT}1767814200,canary,enterprise,error_rate,0.01\n");
+    let o = analyze_live(&dir, "short.csv", live.as_bytes());
+    assert_error(
+        &o,
+        1,
+        &["short.csv:2:", "expected 6 comma-separated fields"],
+    );
+    // A header that is neither form names the one it resembles.
+    let o = analyze_live(&dir, "header.csv", b"timestamp,cohort,segment,metric\n");
+    assert_error(&o, 1, &["header.csv:1:", "or with a sixth column, `count`"]);
+    let o = analyze_live(
+        &dir,
+        "header6.csv",
+        b"timestamp,cohort,segment,metric,value,weight\n",
+    );
+    assert_error(&o, 1, &["header6.csv:1:", "metric,value,count`"]);
+}
+
+const HEADER_COUNT: &str = "timestamp,cohort,segment,metric,value,count\n";
