@@ -126,6 +126,20 @@ fn readers(root: &Path) -> std::io::Result<()> {
         })
         .collect();
     fs::write(metrics.join("rfc3339.csv"), format!("{header}\n{rfc}"))?;
+    // The optional count column: known, unknown (empty) and zero counts.
+    let counted: String = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match i % 3 {
+            0 => format!("{r},{}\n", 100 + i),
+            1 => format!("{r},\n"),
+            _ => format!("{r},0\n"),
+        })
+        .collect();
+    fs::write(
+        metrics.join("counts.csv"),
+        format!("{header},count\n{counted}"),
+    )?;
 
     let config = root.join("cli_config");
     fs::create_dir_all(&config)?;

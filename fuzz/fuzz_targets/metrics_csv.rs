@@ -1,6 +1,6 @@
 //! A metrics CSV read from arbitrary bytes, as history and as a live file, against the
 //! command's test schema: either one error naming the file, on one line, or ticks in
-//! strictly increasing time whose values are missing or valid.
+//! strictly increasing time whose values and counts are missing or valid.
 #![no_main]
 
 use coalmine::MAX_ABS_VALUE;
@@ -23,6 +23,16 @@ fuzz_target!(|data: &[u8]| {
                     v.is_nan() || v.abs() <= MAX_ABS_VALUE,
                     "value {v} let through"
                 );
+            }
+            if let Some((control, canary)) = t.counts() {
+                assert_eq!(control.len(), schema.tick_len());
+                assert_eq!(canary.len(), schema.tick_len());
+                for &n in control.iter().chain(canary) {
+                    assert!(
+                        n.is_nan() || (0.0..=MAX_ABS_VALUE).contains(&n),
+                        "count {n}"
+                    );
+                }
             }
             if role == Role::History {
                 assert!(
