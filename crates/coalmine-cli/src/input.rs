@@ -197,7 +197,7 @@ fn reader(path: &Path, file: &str) -> Result<BufReader<File>, CliError> {
 /// The CSV dialect of every input: comma-separated, optional quoting, no header
 /// handling (the caller checks the header itself, to name its line), rows of any
 /// length (the caller counts fields, to say what is wrong).
-pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
+pub(crate) fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -207,7 +207,7 @@ pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
 
 /// Reads the next record, mapping I/O errors to `file`. Skips lines that hold only
 /// blanks.
-pub fn next_record<R: Read>(
+pub(crate) fn next_record<R: Read>(
     rdr: &mut csv::Reader<R>,
     record: &mut csv::ByteRecord,
     file: &str,
@@ -239,13 +239,13 @@ pub fn next_record<R: Read>(
 }
 
 /// The line a record starts on.
-pub fn line_of(record: &csv::ByteRecord) -> u64 {
+pub(crate) fn line_of(record: &csv::ByteRecord) -> u64 {
     record.position().map_or(0, |p| p.line())
 }
 
 /// Checks that `record` is the header `expected` (a byte-order mark, blanks around
 /// names and their case are forgiven).
-pub fn check_header(
+pub(crate) fn check_header(
     record: &csv::ByteRecord,
     expected: &[&str],
     file: &str,

@@ -14,7 +14,7 @@ use crate::input::{check_header, csv_reader, line_of, next_record};
 pub const HEADER: [&str; 2] = ["timestamp", "value"];
 
 /// Parses one value: finite and within the core's magnitude limit.
-pub fn value(raw: &[u8], file: &str, line: u64) -> Result<f64, CliError> {
+fn value(raw: &[u8], file: &str, line: u64) -> Result<f64, CliError> {
     let text = std::str::from_utf8(raw.trim_ascii())
         .map_err(|_| CliError::at(file, line, "the value is not valid UTF-8"))?;
     let v: f64 = text
