@@ -119,7 +119,8 @@ enum Command {
         /// The TOML configuration (metrics, segments, features, policy).
         #[arg(long)]
         config: PathBuf,
-        /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only).
+        /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only;
+        /// an optional `count` column is checked and ignored).
         #[arg(
             long,
             required_unless_present = "prometheus",
@@ -144,7 +145,8 @@ enum Command {
         /// A profile written by `coalmine learn`.
         #[arg(long)]
         profile: Option<PathBuf>,
-        /// Live metrics CSV (baseline and canary rows).
+        /// Live metrics CSV (baseline and canary rows; an optional sixth column `count`
+        /// gives the count behind each value, empty when unknown).
         #[arg(
             long,
             required_unless_present = "prometheus",
