@@ -407,7 +407,7 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
                 return Ok(());
             }
             let rec = replayer
-                .push(t.timestamp, t.style, &t.control, &t.canary)
+                .push(t.timestamp, t.style, &t.control, &t.canary, t.counts())
                 .map_err(|e| tick_error(live, t, &e))?;
             printer.tick(rec)?;
             stopped = replayer.done();

@@ -316,7 +316,7 @@ pub fn analyze(
                 break;
             };
             let rec = replayer
-                .push(ts, window.style, control, canary)
+                .push(ts, window.style, control, canary, None)
                 .map_err(|e| {
                     CliError::Runtime(format!(
                         "prometheus at {}: tick at {}: {}",
