@@ -4,7 +4,7 @@
 Each case is a degrees of freedom `dof`, a deviation `t` and scipy's two-sided tail
 `2 * scipy.stats.t.sf(|t|, dof)`. The degrees of freedom cover 1 to 1e6: integers,
 half-integers, the values on either side of the places where coalmine's tail changes
-method (15 and 30 degrees of freedom, `x = dof / (dof + t^2) = 0.7`), and the
+method (15 and 30 degrees of freedom, `x = dof / (dof + t^2) = 0.1`), and the
 non-integer values the detectors' residual scale produces while its effective sample
 size grows (`n_eff - 1` with the weights `max(alpha, 1/k)`). For each, `t` is chosen so
 that the tail spans 1 down to 1e-300, plus small and switch-over deviations.
@@ -22,7 +22,7 @@ import numpy as np
 import scipy
 from scipy import stats
 
-SERIES_X = 0.7  # crates/coalmine/src/math/student_t.rs
+SERIES_X = 0.1  # crates/coalmine/src/math/student_t.rs
 
 
 def detector_dofs(alpha, ticks):
