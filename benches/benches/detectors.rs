@@ -30,7 +30,7 @@ fn ewma(c: &mut Criterion) {
                 let mut sum = 0.0;
                 for x in &xs {
                     if let Ok(a) = det.observe(black_box(x)) {
-                        sum += a.tail_probability;
+                        sum += a.tail_probability();
                     }
                 }
                 sum
@@ -76,7 +76,7 @@ fn holt_winters(c: &mut Criterion) {
                     let mut sum = 0.0;
                     for x in &xs {
                         if let Ok(a) = det.observe(black_box(x)) {
-                            sum += a.tail_probability;
+                            sum += a.tail_probability();
                         }
                     }
                     sum
@@ -117,7 +117,7 @@ fn autoencoder(c: &mut Criterion) {
                 let mut sum = 0.0;
                 for x in xs.chunks_exact(d) {
                     if let Ok(a) = det.observe(black_box(x)) {
-                        sum += a.tail_probability;
+                        sum += a.tail_probability();
                     }
                 }
                 sum

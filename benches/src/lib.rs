@@ -152,7 +152,7 @@ mod tests {
         let mut det = Ewma::new(cfg).unwrap();
         let api: f64 = xs
             .iter()
-            .map(|x| det.observe(x).unwrap().tail_probability)
+            .map(|x| det.observe(x).unwrap().tail_probability())
             .sum();
         let scale = ScaleParams {
             alpha: cfg.alpha,
@@ -174,7 +174,7 @@ mod tests {
             let mut det = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();
             let api: f64 = xs
                 .iter()
-                .map(|x| det.observe(x).unwrap().tail_probability)
+                .map(|x| det.observe(x).unwrap().tail_probability())
                 .sum();
             let p = cfg.params;
             let mut bare = HwBare {

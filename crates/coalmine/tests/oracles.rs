@@ -137,9 +137,10 @@ fn ewma_means_equal_pandas() {
 }
 
 /// The Student-t tail against `2 * scipy.stats.t.sf(t, dof)` for dof 1 to 1e6 and
-/// probabilities down to 1e-300: relative error at most 1e-6 (the requirement; the
-/// observed worst case is printed and far lower), for `t` and `-t`, and the one-sided
-/// tail is half of it.
+/// probabilities down to 1e-300: relative error at most 1e-8 (1e-6 is the requirement;
+/// scipy's own values are up to 3e-9 from a 40-digit evaluation, see
+/// `scripts/t_tail.py --check-mpmath`), for `t` and `-t`, and the one-sided tail is
+/// half of it.
 #[test]
 fn student_t_tail_matches_scipy() {
     use coalmine::math::dist::{student_t_two_sided, student_t_upper};
@@ -149,7 +150,7 @@ fn student_t_tail_matches_scipy() {
     for &(dof, t, p) in &cases {
         for got in [student_t_two_sided(t, dof), student_t_two_sided(-t, dof)] {
             let rel = ((got - p) / p).abs();
-            assert!(rel <= 1e-6, "dof {dof} t {t}: {got} vs scipy {p} ({rel:e})");
+            assert!(rel <= 1e-8, "dof {dof} t {t}: {got} vs scipy {p} ({rel:e})");
             if rel > worst {
                 (worst, at) = (rel, (dof, t));
             }
