@@ -70,7 +70,7 @@ def main():
     path = os.path.join(out_dir, "student_t.json")
     with open(path, "w") as f:
         # One case per line: [dof, t, p]. Python's repr round-trips exactly.
-        f.write('{"generator": "scripts/t_tail.py", "scipy": "%s",\n' % scipy.__version__)
+        f.write('{"generator": "scripts/t_tail.py", "versions": {"scipy": "%s"},\n' % scipy.__version__)
         f.write(' "what": "[dof, t, 2 * scipy.stats.t.sf(t, dof)]",\n "cases": [\n')
         f.write(",\n".join(json.dumps(c) for c in cases))
         f.write("\n]}\n")
