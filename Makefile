@@ -88,12 +88,14 @@ python-bench: python-build
 fixtures: $(VENV)/bin/python
 	$(VENV)/bin/python scripts/oracles.py
 	$(VENV)/bin/python scripts/oracles_comparison.py
+	$(VENV)/bin/python scripts/t_tail.py
 
 # Regenerate into a scratch folder and compare with the committed fixtures.
 fixtures-check: $(VENV)/bin/python
 	rm -rf target/fixtures-check
 	$(VENV)/bin/python scripts/oracles.py target/fixtures-check
 	$(VENV)/bin/python scripts/oracles_comparison.py target/fixtures-check
+	$(VENV)/bin/python scripts/t_tail.py target/fixtures-check
 	$(VENV)/bin/python scripts/compare_fixtures.py crates/coalmine/tests/fixtures target/fixtures-check
 
 doc:

@@ -2,6 +2,12 @@
 //! inline over plain locals with no abstraction, so that the benchmarks can show the
 //! cost of the API as a ratio. The tests below check that each bare loop computes
 //! exactly what the detector computes, so the comparison is like for like.
+//!
+//! Each univariate loop comes twice: with the Student-t tail probability of every
+//! residual (the sum of tails is what it returns) and as the bare recurrence without
+//! any tail (it returns the sum of deviations, so that nothing is optimised away). The
+//! first shows the API's overhead, the second how far the API is from the arithmetic
+//! the detector cannot avoid.
 
 use coalmine::math::dist::student_t_two_sided;
 
@@ -26,21 +32,28 @@ struct Scale {
 }
 
 impl Scale {
-    /// Tail probability of `r`, then absorb it; the same steps as the detector.
+    /// Tail probability of `r` (with `TAIL`; its deviation without), then absorb it;
+    /// the same steps as the detector.
     #[inline(always)]
-    fn step(&mut self, p: &ScaleParams, r: f64) -> f64 {
+    fn step<const TAIL: bool>(&mut self, p: &ScaleParams, r: f64) -> f64 {
         let ready = self.n >= p.warmup;
         let sd = self.var.sqrt().max(0.0).max(f64::MIN_POSITIVE);
         let tail = if ready {
             let z = (r / sd).clamp(-f64::MAX, f64::MAX);
-            let dof = if self.w2 > 0.0 {
-                (self.w1 * self.w1 / self.w2 - 1.0).max(1.0)
+            if TAIL {
+                let dof = if self.w2 > 0.0 {
+                    (self.w1 * self.w1 / self.w2 - 1.0).max(1.0)
+                } else {
+                    1.0
+                };
+                student_t_two_sided(z, dof)
             } else {
-                1.0
-            };
-            student_t_two_sided(z, dof)
-        } else {
+                z
+            }
+        } else if TAIL {
             1.0
+        } else {
+            0.0
         };
         let a = p.alpha.max(1.0 / (self.n + 1) as f64);
         let rc = if p.clip > 0.0 && ready {
@@ -58,6 +71,16 @@ impl Scale {
 
 /// EWMA over `xs` with its residual scale; returns the sum of tail probabilities.
 pub fn ewma_bare(xs: &[f64], alpha: f64, scale: ScaleParams) -> f64 {
+    ewma_loop::<true>(xs, alpha, scale)
+}
+
+/// The EWMA recurrence alone, no tail; returns the sum of deviations.
+pub fn ewma_bare_recurrence(xs: &[f64], alpha: f64, scale: ScaleParams) -> f64 {
+    ewma_loop::<false>(xs, alpha, scale)
+}
+
+#[inline(always)]
+fn ewma_loop<const TAIL: bool>(xs: &[f64], alpha: f64, scale: ScaleParams) -> f64 {
     let mut mean = 0.0;
     let mut seen = false;
     let mut s = Scale::default();
@@ -69,11 +92,11 @@ pub fn ewma_bare(xs: &[f64], alpha: f64, scale: ScaleParams) -> f64 {
         if !seen {
             mean = x;
             seen = true;
-            sum += 1.0;
+            sum += if TAIL { 1.0 } else { 0.0 };
             continue;
         }
         let r = x - mean;
-        sum += s.step(&scale, r);
+        sum += s.step::<TAIL>(&scale, r);
         mean = (1.0 - alpha) * mean + alpha * x;
     }
     sum
@@ -94,6 +117,16 @@ pub struct HwBare {
 
 /// Holt-Winters over `xs` from the given state; returns the sum of tail probabilities.
 pub fn hw_bare(state: &mut HwBare, xs: &[f64], scale: ScaleParams) -> f64 {
+    hw_loop::<true>(state, xs, scale)
+}
+
+/// The Holt-Winters recurrence alone, no tail; returns the sum of deviations.
+pub fn hw_bare_recurrence(state: &mut HwBare, xs: &[f64], scale: ScaleParams) -> f64 {
+    hw_loop::<false>(state, xs, scale)
+}
+
+#[inline(always)]
+fn hw_loop<const TAIL: bool>(state: &mut HwBare, xs: &[f64], scale: ScaleParams) -> f64 {
     let (alpha, beta, gamma, phi) = state.params;
     let m = state.season.len();
     let (mut level, mut trend) = (state.level, state.trend);
@@ -119,7 +152,7 @@ pub fn hw_bare(state: &mut HwBare, xs: &[f64], scale: ScaleParams) -> f64 {
         {
             continue;
         }
-        sum += s.step(&scale, y - forecast);
+        sum += s.step::<TAIL>(&scale, y - forecast);
         level = new_level;
         trend = new_trend;
         season[pos] = new_season;
@@ -152,7 +185,7 @@ mod tests {
         let mut det = Ewma::new(cfg).unwrap();
         let api: f64 = xs
             .iter()
-            .map(|x| det.observe(x).unwrap().tail_probability)
+            .map(|x| det.observe(x).unwrap().tail_probability())
             .sum();
         let scale = ScaleParams {
             alpha: cfg.alpha,
@@ -160,6 +193,9 @@ mod tests {
             warmup: cfg.warmup,
         };
         assert_eq!(api, ewma_bare(&xs, cfg.alpha, scale));
+        let mut det = Ewma::new(cfg).unwrap();
+        let deviations: f64 = xs.iter().map(|x| det.observe(x).unwrap().deviation).sum();
+        assert_eq!(deviations, ewma_bare_recurrence(&xs, cfg.alpha, scale));
     }
 
     #[test]
@@ -174,15 +210,16 @@ mod tests {
             let mut det = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();
             let api: f64 = xs
                 .iter()
-                .map(|x| det.observe(x).unwrap().tail_probability)
+                .map(|x| det.observe(x).unwrap().tail_probability())
                 .sum();
             let p = cfg.params;
             let mut bare = HwBare {
                 level: 100.0,
                 trend: 0.0,
-                season,
+                season: season.clone(),
                 params: (p.alpha, p.beta, p.gamma, p.phi),
             };
+            let mut recurrence = bare.clone();
             let scale = ScaleParams {
                 alpha: cfg.variance_alpha,
                 clip: cfg.clip,
@@ -190,6 +227,10 @@ mod tests {
             };
             assert_eq!(api, hw_bare(&mut bare, &xs, scale));
             assert_eq!(bare.level, det.level());
+            let mut det = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();
+            let deviations: f64 = xs.iter().map(|x| det.observe(x).unwrap().deviation).sum();
+            assert_eq!(deviations, hw_bare_recurrence(&mut recurrence, &xs, scale));
+            assert_eq!(recurrence.level, det.level());
         }
     }
 }

@@ -121,9 +121,9 @@ fn run() -> Result<Vec<Report>, coalmine::Error> {
     for t in 0..DAY {
         let x = tick(3 * DAY + t, t >= ONSET, &mut noise);
         let p = [
-            ewma.observe(&x[1])?.tail_probability,
-            hw.observe(&x[1])?.tail_probability,
-            ae.score_into(&x, &mut shares)?.tail_probability,
+            ewma.observe(&x[1])?.tail_probability(),
+            hw.observe(&x[1])?.tail_probability(),
+            ae.score_into(&x, &mut shares)?.tail_probability(),
         ];
         for (i, report) in reports.iter_mut().enumerate() {
             let before = report.first_flag;

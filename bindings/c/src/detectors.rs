@@ -68,7 +68,7 @@ impl From<Anomaly> for coalmine_anomaly {
             expected: a.expected,
             residual: a.residual,
             deviation: a.deviation,
-            tail_probability: a.tail_probability,
+            tail_probability: a.tail_probability(),
             ready: a.ready,
         }
     }

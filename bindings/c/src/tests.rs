@@ -767,7 +767,7 @@ fn detector_batches_match_single_observations() {
                 a.expected.to_bits(),
                 a.residual.to_bits(),
                 a.deviation.to_bits(),
-                a.tail_probability.to_bits(),
+                a.tail_probability().to_bits(),
                 a.ready
             ),
             "observation {i}"
@@ -838,7 +838,7 @@ fn detector_batches_match_single_observations() {
         let a = core.observe(x).unwrap();
         assert_eq!(
             (ex[i].to_bits(), tp[i].to_bits()),
-            (a.expected.to_bits(), a.tail_probability.to_bits())
+            (a.expected.to_bits(), a.tail_probability().to_bits())
         );
     }
     let mut f = 0.0;

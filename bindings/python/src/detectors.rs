@@ -79,7 +79,7 @@ impl PyAnomaly {
             expected,
             residual,
             deviation: a.deviation,
-            tail_probability: a.tail_probability,
+            tail_probability: a.tail_probability(),
             ready: a.ready,
         }
     }
@@ -138,7 +138,7 @@ impl Columns {
         self.expected[i] = a.expected;
         self.residual[i] = a.residual;
         self.deviation[i] = a.deviation;
-        self.tail_probability[i] = a.tail_probability;
+        self.tail_probability[i] = a.tail_probability();
         self.ready[i] = a.ready;
     }
 

@@ -94,14 +94,14 @@ fn no_allocation_per_observation() {
     let mut sink = 0.0;
     let n = allocations_during(|| {
         for t in 0..UPDATES {
-            sink += ewma.observe(&signal(t)).unwrap().tail_probability;
+            sink += ewma.observe(&signal(t)).unwrap().tail_probability();
         }
     });
     assert_eq!(n, 0, "Ewma allocated {n} times in {UPDATES} updates");
 
     let n = allocations_during(|| {
         for t in 0..UPDATES {
-            sink += hw24.observe(&signal(t)).unwrap().tail_probability;
+            sink += hw24.observe(&signal(t)).unwrap().tail_probability();
         }
     });
     assert_eq!(n, 0, "HoltWinters(m=24) allocated {n} times");
@@ -172,7 +172,7 @@ fn no_allocation_per_observation() {
             for (i, xi) in x.iter_mut().enumerate() {
                 *xi = signal(t + 97 * i);
             }
-            sink += ae.observe(&x).unwrap().tail_probability;
+            sink += ae.observe(&x).unwrap().tail_probability();
             sink += ae.score_into(&x, &mut shares).unwrap().deviation;
         }
     });

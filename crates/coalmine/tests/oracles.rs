@@ -1,5 +1,6 @@
-//! The detectors against outside oracles: statsmodels' Holt-Winters and pandas' EWMA.
-//! The fixtures are made by `scripts/oracles.py`.
+//! The detectors against outside oracles: statsmodels' Holt-Winters and pandas' EWMA
+//! (fixtures made by `scripts/oracles.py`), and the Student-t tail against scipy's
+//! `t.sf` (fixture made by `scripts/t_tail.py`).
 
 use coalmine::{
     AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig, HoltWintersParams,
@@ -133,4 +134,35 @@ fn ewma_means_equal_pandas() {
             );
         }
     }
+}
+
+/// The Student-t tail against `2 * scipy.stats.t.sf(t, dof)` for dof 1 to 1e6 and
+/// probabilities down to 1e-300: relative error at most 1e-8 (1e-6 is the requirement;
+/// scipy's own values are up to 3e-9 from a 40-digit evaluation, see
+/// `scripts/t_tail.py --check-mpmath`), for `t` and `-t`, and the one-sided tail is
+/// half of it.
+#[test]
+fn student_t_tail_matches_scipy() {
+    use coalmine::math::dist::{student_t_two_sided, student_t_upper};
+    let cases: Vec<(f64, f64, f64)> = load("student_t.json");
+    assert!(cases.len() > 3_000);
+    let (mut worst, mut at) = (0.0f64, (0.0, 0.0));
+    for &(dof, t, p) in &cases {
+        for got in [student_t_two_sided(t, dof), student_t_two_sided(-t, dof)] {
+            let rel = ((got - p) / p).abs();
+            assert!(rel <= 1e-8, "dof {dof} t {t}: {got} vs scipy {p} ({rel:e})");
+            if rel > worst {
+                (worst, at) = (rel, (dof, t));
+            }
+        }
+        let upper = student_t_upper(t, dof);
+        assert!(
+            ((upper - 0.5 * p) / (0.5 * p)).abs() <= 1e-6,
+            "dof {dof} t {t}"
+        );
+    }
+    println!(
+        "largest relative error {worst:e} at dof {} t {}",
+        at.0, at.1
+    );
 }

@@ -61,7 +61,7 @@ fn hw_config() -> impl Strategy<Value = HoltWintersConfig> {
 fn assert_sane(a: &Anomaly) {
     assert!(a.expected.is_finite() && a.residual.is_finite(), "{a:?}");
     assert!(a.deviation.is_finite(), "{a:?}");
-    assert!((0.0..=1.0).contains(&a.tail_probability), "{a:?}");
+    assert!((0.0..=1.0).contains(&a.tail_probability()), "{a:?}");
 }
 
 /// Feeds `xs`, checking every accepted observation's output; rejected ones must leave
@@ -141,7 +141,7 @@ where
                 prop_assert_eq!(cols.deviation[i].to_bits(), a.deviation.to_bits());
                 prop_assert_eq!(
                     cols.tail_probability[i].to_bits(),
-                    a.tail_probability.to_bits()
+                    a.tail_probability().to_bits()
                 );
                 prop_assert_eq!(cols.ready[i], a.ready);
             }

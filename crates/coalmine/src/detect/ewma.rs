@@ -187,7 +187,7 @@ mod tests {
         for i in 0..11 {
             let a = e.observe(&(i as f64 * 1000.0)).unwrap();
             assert!(!a.ready);
-            assert_eq!(a.tail_probability, 1.0);
+            assert_eq!(a.tail_probability(), 1.0);
             assert_eq!(a.deviation, 0.0);
         }
         assert!(e.is_ready());
@@ -200,12 +200,12 @@ mod tests {
             let x = 50.0 + ((i * 7919) % 13) as f64 / 13.0;
             let a = e.observe(&x).unwrap();
             if i > 50 {
-                assert!(a.tail_probability > 1e-4, "false alarm at {i}: {a:?}");
+                assert!(a.tail_probability() > 1e-4, "false alarm at {i}: {a:?}");
             }
         }
         let a = e.observe(&60.0).unwrap();
         assert!(
-            a.ready && a.deviation > 10.0 && a.tail_probability < 1e-6,
+            a.ready && a.deviation > 10.0 && a.tail_probability() < 1e-6,
             "{a:?}"
         );
         assert_eq!(a.expected, e.mean().unwrap() - 0.1 * (60.0 - a.expected));

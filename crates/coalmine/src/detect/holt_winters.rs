@@ -812,9 +812,9 @@ mod tests {
             hw.forecast(1)
         );
         let normal = det.observe(&(truth + 0.5)).unwrap();
-        assert!(normal.tail_probability > 0.1, "{normal:?}");
+        assert!(normal.tail_probability() > 0.1, "{normal:?}");
         let spike = det.observe(&(hw.forecast(2) + 8.0)).unwrap();
-        assert!(spike.tail_probability < 1e-6, "{spike:?}");
+        assert!(spike.tail_probability() < 1e-6, "{spike:?}");
     }
 
     #[test]

@@ -37,10 +37,18 @@ pub use holt_winters::{
 
 /// What a detector says about one observation.
 ///
-/// All fields are finite for finite input. While a detector is warming up
+/// All values are finite for finite input. While a detector is warming up
 /// (`ready == false`) it has no calibrated idea of "normal" yet: `deviation` is 0 and
-/// `tail_probability` is 1, so nothing downstream mistakes a cold start for evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// [`tail_probability`](Self::tail_probability) is 1, so nothing downstream mistakes a
+/// cold start for evidence.
+///
+/// The univariate detectors return the deviation with the degrees of freedom of its
+/// Student-t distribution, and the tail probability is computed from them when it is
+/// asked for: updating a detector costs the recurrence, and callers that need only the
+/// deviation or the forecast (the risk path, or a threshold on `|deviation|`) never pay
+/// for the tail. Serialised, an anomaly has the same five fields as always
+/// (`expected`, `residual`, `deviation`, `tail_probability`, `ready`).
+#[derive(Clone, Copy)]
 pub struct Anomaly {
     /// The forecast made before the observation was seen (for the autoencoder: the
     /// median reconstruction error on held-out baseline data).
@@ -50,12 +58,20 @@ pub struct Anomaly {
     /// Signed standardised deviation: the residual in units of the detector's current
     /// one-step prediction-error scale. Positive means above the forecast.
     pub deviation: f64,
-    /// Calibrated two-sided tail probability in `[0, 1]`: the chance of a deviation at
-    /// least this large under the detector's model of normal behaviour. Small means
-    /// unusual; it is comparable across series and detectors.
-    pub tail_probability: f64,
     /// Whether the detector had finished warming up before this observation.
     pub ready: bool,
+    /// How the tail probability follows from the rest.
+    tail: Tail,
+}
+
+/// The tail probability of an [`Anomaly`], or what it is computed from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tail {
+    /// Known already (warm-up, the autoencoder's calibrated tail, a deserialised
+    /// anomaly).
+    Probability(f64),
+    /// Two-sided Student-t tail of `deviation` with these degrees of freedom.
+    StudentT(f64),
 }
 
 impl Anomaly {
@@ -65,9 +81,126 @@ impl Anomaly {
             expected,
             residual: observed - expected,
             deviation: 0.0,
-            tail_probability: 1.0,
             ready: false,
+            tail: Tail::Probability(1.0),
         }
+    }
+
+    /// A calibrated anomaly whose tail is the two-sided Student-t tail of `deviation`
+    /// with `dof` degrees of freedom.
+    #[inline]
+    pub(crate) fn student_t(expected: f64, residual: f64, deviation: f64, dof: f64) -> Self {
+        Anomaly {
+            expected,
+            residual,
+            deviation,
+            ready: true,
+            tail: Tail::StudentT(dof),
+        }
+    }
+
+    /// An anomaly whose tail probability is already known.
+    pub(crate) fn with_probability(
+        expected: f64,
+        residual: f64,
+        deviation: f64,
+        tail_probability: f64,
+        ready: bool,
+    ) -> Self {
+        Anomaly {
+            expected,
+            residual,
+            deviation,
+            ready,
+            tail: Tail::Probability(tail_probability),
+        }
+    }
+
+    /// Calibrated two-sided tail probability in `[0, 1]`: the chance of a deviation at
+    /// least this large under the detector's model of normal behaviour. Small means
+    /// unusual; it is comparable across series and detectors.
+    ///
+    /// For the univariate detectors it is the two-sided Student-t tail of `deviation`
+    /// ([`math::dist::student_t_two_sided`](crate::math::dist::student_t_two_sided)),
+    /// computed on each call; keep the value if it is needed more than once.
+    #[inline]
+    pub fn tail_probability(&self) -> f64 {
+        match self.tail {
+            Tail::Probability(p) => p,
+            Tail::StudentT(dof) => crate::math::dist::student_t_two_sided(self.deviation, dof),
+        }
+    }
+
+    /// The degrees of freedom of the Student-t distribution the tail probability comes
+    /// from, or `None` where it comes from elsewhere (warm-up, the autoencoder's
+    /// calibrated tail, a deserialised anomaly). With it, a caller can compare
+    /// `|deviation|` with a quantile computed once instead of computing tails.
+    pub fn dof(&self) -> Option<f64> {
+        match self.tail {
+            Tail::Probability(_) => None,
+            Tail::StudentT(dof) => Some(dof),
+        }
+    }
+}
+
+/// Equal when every value is equal, the tail probability included (however either
+/// was obtained).
+impl PartialEq for Anomaly {
+    fn eq(&self, other: &Self) -> bool {
+        self.expected == other.expected
+            && self.residual == other.residual
+            && self.deviation == other.deviation
+            && self.ready == other.ready
+            && (self.tail == other.tail || self.tail_probability() == other.tail_probability())
+    }
+}
+
+impl std::fmt::Debug for Anomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anomaly")
+            .field("expected", &self.expected)
+            .field("residual", &self.residual)
+            .field("deviation", &self.deviation)
+            .field("tail_probability", &self.tail_probability())
+            .field("ready", &self.ready)
+            .finish()
+    }
+}
+
+/// The five values, as before the tail probability became a method.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Anomaly")]
+struct AnomalyFields {
+    expected: f64,
+    residual: f64,
+    deviation: f64,
+    tail_probability: f64,
+    ready: bool,
+}
+
+impl Serialize for Anomaly {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        AnomalyFields {
+            expected: self.expected,
+            residual: self.residual,
+            deviation: self.deviation,
+            tail_probability: self.tail_probability(),
+            ready: self.ready,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Anomaly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = AnomalyFields::deserialize(d)?;
+        Ok(Anomaly::with_probability(
+            a.expected,
+            a.residual,
+            a.deviation,
+            a.tail_probability,
+            a.ready,
+        ))
     }
 }
 
@@ -83,7 +216,7 @@ pub struct AnomalyColumns<'a> {
     pub residual: &'a mut [f64],
     /// [`Anomaly::deviation`].
     pub deviation: &'a mut [f64],
-    /// [`Anomaly::tail_probability`].
+    /// [`Anomaly::tail_probability`] (computed for every observation).
     pub tail_probability: &'a mut [f64],
     /// [`Anomaly::ready`].
     pub ready: &'a mut [bool],
@@ -121,7 +254,7 @@ impl AnomalyColumns<'_> {
         self.expected[i] = expected;
         self.residual[i] = residual;
         self.deviation[i] = a.deviation;
-        self.tail_probability[i] = a.tail_probability;
+        self.tail_probability[i] = a.tail_probability();
         self.ready[i] = a.ready;
     }
 }
@@ -191,5 +324,36 @@ pub trait AnomalyDetector: Send {
         }
         *self = trial;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::dist;
+
+    #[test]
+    fn the_tail_is_computed_on_demand_with_the_same_meaning() {
+        let a = Anomaly::student_t(10.0, 3.0, 2.5, 18.0);
+        assert_eq!(a.tail_probability(), dist::student_t_two_sided(2.5, 18.0));
+        assert_eq!(a.dof(), Some(18.0));
+        assert_eq!(Anomaly::cold(1.0, 2.0).tail_probability(), 1.0);
+        assert_eq!(Anomaly::cold(1.0, 2.0).dof(), None);
+        // Serialised with the five values; read back, the same anomaly.
+        let json = serde_json::to_string(&a).unwrap();
+        let p = a.tail_probability();
+        assert_eq!(
+            json,
+            format!(
+                "{{\"expected\":10.0,\"residual\":3.0,\"deviation\":2.5,\
+                 \"tail_probability\":{p:?},\"ready\":true}}"
+            )
+        );
+        let back: Anomaly = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(back.tail_probability().to_bits(), p.to_bits());
+        assert!(format!("{a:?}").contains(&format!("tail_probability: {p:?}")));
+        let other = Anomaly::student_t(10.0, 3.0, 2.5, 19.0);
+        assert_ne!(other, a);
     }
 }

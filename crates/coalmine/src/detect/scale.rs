@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Anomaly;
 use crate::Error;
-use crate::math::{dist, ew};
+use crate::math::ew;
 
 /// Exponentially weighted mean of squared one-step residuals, with an explicit
 /// warm-up and an effective sample size that sets the Student-t degrees of freedom.
@@ -113,13 +113,7 @@ impl ResidualScale {
         // Clamped so that a jump after a constant stretch (scale at its floor) is a
         // huge but finite deviation.
         let deviation = (residual / self.scale()).clamp(-f64::MAX, f64::MAX);
-        Anomaly {
-            expected,
-            residual,
-            deviation,
-            tail_probability: dist::student_t_two_sided(deviation, self.dof()),
-            ready: true,
-        }
+        Anomaly::student_t(expected, residual, deviation, self.dof())
     }
 
     /// The state after absorbing one residual, computed without touching `self`.
@@ -145,6 +139,7 @@ impl ResidualScale {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::dist;
     use crate::math::rng::Rng;
 
     #[test]
@@ -152,13 +147,13 @@ mod tests {
         let mut s = ResidualScale::new(0.05, 5.0, 10, 0.0).unwrap();
         let mut rng = Rng::new(3);
         for _ in 0..9 {
-            assert_eq!(s.assess(0.0, 100.0).tail_probability, 1.0);
+            assert_eq!(s.assess(0.0, 100.0).tail_probability(), 1.0);
             s = s.absorbed(rng.normal());
         }
         s = s.absorbed(rng.normal());
         assert!(s.is_ready());
         // Student-t with few degrees of freedom is more cautious than the normal.
-        let p = s.assess(0.0, 3.0 * s.scale()).tail_probability;
+        let p = s.assess(0.0, 3.0 * s.scale()).tail_probability();
         assert!(p > dist::normal_two_sided(3.0));
     }
 
@@ -184,8 +179,8 @@ mod tests {
             let a = s.assess(0.0, r);
             if i > 1_000 {
                 n += 1;
-                below_1pc += (a.tail_probability < 0.01) as usize;
-                below_5pc += (a.tail_probability < 0.05) as usize;
+                below_1pc += (a.tail_probability() < 0.01) as usize;
+                below_5pc += (a.tail_probability() < 0.05) as usize;
             }
             s = s.absorbed(r);
         }

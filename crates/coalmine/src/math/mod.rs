@@ -10,3 +10,4 @@ pub(crate) mod ew;
 pub(crate) mod optimise;
 pub(crate) mod rng;
 pub mod robust;
+mod student_t;

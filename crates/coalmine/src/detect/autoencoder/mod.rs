@@ -29,7 +29,7 @@
 //! let mut det = Autoencoder::train(config, data.view())?;
 //! let normal = det.observe(&[0.5, 1.0])?;
 //! let broken = det.observe(&[0.5, -1.0])?;
-//! assert!(broken.tail_probability < normal.tail_probability);
+//! assert!(broken.tail_probability() < normal.tail_probability());
 //! assert!(det.shares().iter().sum::<f64>() > 0.999);
 //! # Ok::<(), coalmine::Error>(())
 //! ```
@@ -467,13 +467,13 @@ impl Autoencoder {
         let p = self.tail_probability(error);
         let n = self.holdout.len() as f64;
         let p_dev = p.clamp(1e-300, n / (n + 1.0));
-        Anomaly {
-            expected: self.tail.median,
-            residual: error - self.tail.median,
-            deviation: dist::normal_upper_quantile(p_dev),
-            tail_probability: p,
-            ready: true,
-        }
+        Anomaly::with_probability(
+            self.tail.median,
+            error - self.tail.median,
+            dist::normal_upper_quantile(p_dev),
+            p,
+            true,
+        )
     }
 }
 
@@ -655,8 +655,8 @@ mod tests {
         for _ in 0..n {
             let a = det.observe(&to_metrics(latent(&mut rng))).unwrap();
             assert!(a.ready && a.deviation.is_finite());
-            assert!((0.0..=1.0).contains(&a.tail_probability));
-            below_5pc += (a.tail_probability < 0.05) as usize;
+            assert!((0.0..=1.0).contains(&a.tail_probability()));
+            below_5pc += (a.tail_probability() < 0.05) as usize;
             normal_errors.push(a.residual + a.expected);
         }
         let f5 = below_5pc as f64 / n as f64;
@@ -681,7 +681,7 @@ mod tests {
             let a = det.score_into(&to_metrics(u), &mut shares).unwrap();
             assert_eq!(&shares[..], det.shares());
             assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-            flagged += (a.tail_probability < 0.01) as usize;
+            flagged += (a.tail_probability() < 0.01) as usize;
             let top = (0..DIM)
                 .max_by(|&i, &j| shares[i].total_cmp(&shares[j]))
                 .unwrap();
@@ -1042,12 +1042,12 @@ mod tests {
         let mut x = data.row(0).to_vec();
         let a = det.observe(&x).unwrap();
         assert!(a.deviation.is_finite() && a.residual.is_finite());
-        assert!(a.tail_probability > 0.01);
+        assert!(a.tail_probability() > 0.01);
         // Any change of a constant metric is extreme, but still finite.
         x[2] = 5.1;
         let a = det.observe(&x).unwrap();
         assert!(a.deviation.is_finite() && a.residual.is_finite());
-        assert!(a.tail_probability < 1e-6);
+        assert!(a.tail_probability() < 1e-6);
         assert!(det.shares()[2] > 0.99);
         assert!(det.shares().iter().all(|s| s.is_finite()));
 
@@ -1055,11 +1055,11 @@ mod tests {
         let flat = Array2::from_elem((40, 3), 7.0);
         let mut det = Autoencoder::train(quick(), flat.view()).unwrap();
         let a = det.observe(&[7.0, 7.0, 7.0]).unwrap();
-        assert_eq!(a.tail_probability, 1.0);
+        assert_eq!(a.tail_probability(), 1.0);
         assert!(a.deviation.is_finite());
         assert_eq!(det.shares(), &[1.0 / 3.0; 3]);
         let a = det.observe(&[7.0, 7.5, 7.0]).unwrap();
-        assert_eq!(a.tail_probability, 0.0);
+        assert_eq!(a.tail_probability(), 0.0);
         assert!(a.deviation.is_finite() && a.deviation > 30.0);
         assert!(a.residual.is_finite());
     }
@@ -1078,7 +1078,7 @@ mod tests {
         ] {
             let a = det.observe(&x).unwrap();
             assert!(a.residual.is_finite() && a.deviation.is_finite());
-            assert!(a.tail_probability < 1e-6, "{a:?}");
+            assert!(a.tail_probability() < 1e-6, "{a:?}");
             assert!(det.shares().iter().all(|s| s.is_finite() && *s >= 0.0));
             assert!((det.shares().iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
