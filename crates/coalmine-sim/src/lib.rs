@@ -24,6 +24,7 @@
 //! No threads, no clock, no I/O: the same configuration gives the same report.
 
 pub mod eval;
+mod oracle;
 mod rng;
 pub mod scenario;
 
@@ -32,6 +33,6 @@ pub use eval::{
     evaluate_with_progress, run_scenario, run_scenario_traced,
 };
 pub use scenario::{
-    AffectedSeries, Gaps, HistoryTick, Injection, LiveTick, Scenario, ScenarioKind, ServiceModel,
-    SimConfig,
+    AffectedSeries, Gaps, HistoryTick, Injection, LiveTick, Moment, OnsetConfig, Scenario,
+    ScenarioKind, ServiceModel, SimConfig, TrapConfig,
 };
