@@ -428,17 +428,6 @@ pub fn run_scenario_traced(
     profile: &BehaviorProfile,
     config: &AnalysisConfig,
     max_live_ticks: usize,
-    trace: impl FnMut(&LiveTick, &Decision),
-) -> Result<RunResult, Error> {
-    run_inner(scenario, profile, config, max_live_ticks, true, trace)
-}
-
-fn run_inner(
-    scenario: &Scenario,
-    profile: &BehaviorProfile,
-    config: &AnalysisConfig,
-    max_live_ticks: usize,
-    stop_at_promotion: bool,
     mut trace: impl FnMut(&LiveTick, &Decision),
 ) -> Result<RunResult, Error> {
     let config = AnalysisConfig {
@@ -506,12 +495,10 @@ fn run_inner(
             result.rollback_reason = Some(decision.reason);
             break;
         }
-        if decision.phase == Phase::Promoted && result.outcome != RunOutcome::Promoted {
+        if decision.phase == Phase::Promoted {
             result.outcome = RunOutcome::Promoted;
             result.decided_at = Some(k);
-            if stop_at_promotion {
-                break;
-            }
+            break;
         }
     }
     result.peak_risk = analysis.peak_risk();

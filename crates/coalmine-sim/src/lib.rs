@@ -27,6 +27,7 @@ pub mod eval;
 mod oracle;
 mod rng;
 pub mod scenario;
+pub mod suite;
 
 pub use eval::{
     EvalConfig, EvalReport, RunOutcome, RunResult, Summary, Target, evaluate,
@@ -36,3 +37,4 @@ pub use scenario::{
     AffectedSeries, Gaps, HistoryTick, Injection, LiveTick, Moment, OnsetConfig, Scenario,
     ScenarioKind, ServiceModel, SimConfig, TrapConfig,
 };
+pub use suite::{ConfigReport, LongAaReport, SuiteConfig, long_aa, run_suite};
