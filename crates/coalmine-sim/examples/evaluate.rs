@@ -12,13 +12,15 @@
 //! `--held-out` adds seeds 1001–1100 beside the tuning seeds, `--long-aa` adds 100
 //! A/A rollouts of 500 live ticks. With one configuration and neither long mode the
 //! report is the evaluation's own; otherwise one report per configuration, each with
-//! its verify table (JSON: an array of them).
+//! its verify table (JSON: an array of them). `--json-file PATH` also writes the
+//! configuration reports as JSON to PATH.
 
 use coalmine_sim::{EvalConfig, ScenarioKind, SimConfig, SuiteConfig, run_suite};
 
 fn main() {
     let mut config = EvalConfig::default();
     let mut json = false;
+    let mut json_file: Option<String> = None;
     let (mut held_out, mut long) = (false, false);
     let mut kinds = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -27,6 +29,10 @@ fn main() {
         match arg.as_str() {
             "--json" => json = true,
             "--held-out" => held_out = true,
+            "--json-file" => match args.next() {
+                Some(p) => json_file = Some(p),
+                None => return usage("--json-file needs a path"),
+            },
             "--long-aa" => long = true,
             "--seeds" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) => config.seeds = n,
@@ -85,6 +91,13 @@ fn main() {
         }
     }
     eprintln!("in {:.1} s", start.elapsed().as_secs_f64());
+    if let Some(path) = json_file {
+        let text = serde_json::to_string_pretty(&reports).unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(1);
+        }
+    }
     match (reports.as_slice(), held_out || long, json) {
         ([one], false, true) => println!("{}", one.tuning.to_json()),
         ([one], false, false) => print!("{}", one.tuning.to_markdown()),
@@ -101,7 +114,7 @@ fn usage(problem: &str) {
     eprintln!("{problem}");
     eprintln!(
         "usage: evaluate [--seeds N] [--first-seed N] [--kind NAME]... [--config NAME|all]... \
-         [--held-out] [--long-aa] [--json]"
+         [--held-out] [--long-aa] [--json] [--json-file PATH]"
     );
     let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.name()).collect();
     eprintln!("scenario names: {}", names.join(", "));
