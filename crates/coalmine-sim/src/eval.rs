@@ -631,7 +631,7 @@ impl EvalReport {
         let group = |label: &str, harmful: bool, f: &dyn Fn(ScenarioKind) -> bool| {
             Summary::of(label, harmful, runs.iter().filter(|r| f(r.kind)))
         };
-        let harmful = group("harmful", true, &|k| k.harmful());
+        let harmful = group("harmful", true, &|k| k.harmful() && !k.is_probe());
         let healthy = group("healthy", false, &|k| !k.harmful());
         let step = group("step faults", true, &|k| k.is_step_fault());
         let gradual = group("leak and creep", true, &|k| k.is_gradual_fault());
@@ -727,6 +727,16 @@ impl EvalReport {
             None,
             gradual.before_static,
         ));
+        let probe = group("error-ratio step", true, &|k| k.is_probe());
+        if probe.runs > 0 {
+            targets.push(plain(
+                "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), without counts",
+                "≤ 2×",
+                probe.delay_ratio_median,
+                "×",
+                &|v| v <= 2.0,
+            ));
+        }
         let groups = [harmful, healthy, step, gradual]
             .into_iter()
             .filter(|g| g.runs > 0)

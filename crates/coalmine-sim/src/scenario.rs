@@ -476,11 +476,16 @@ pub enum ScenarioKind {
     /// Healthy: 8 % of live ticks and two blocks of three are missing entirely, and
     /// 3 % of values are NaN (1 % in history, plus 2 % missing history rows).
     MissingTicks,
+    /// Probe: the canary's error ratio triples in every segment while its share is
+    /// held at 1 % (with one-minute ticks that is at most five errors per tick and
+    /// segment before the fault). Harmful, but kept out of the groups: it measures one
+    /// target, how close a sparse count fault comes to the oracle.
+    ErrorRatioStep,
 }
 
 impl ScenarioKind {
-    /// Every kind, faults first.
-    pub const ALL: [ScenarioKind; 15] = [
+    /// Every kind: faults, healthy traps, then the probe.
+    pub const ALL: [ScenarioKind; 16] = [
         ScenarioKind::ErrorSpike,
         ScenarioKind::LatencyRegressionOneSegment,
         ScenarioKind::MemoryLeak,
@@ -496,6 +501,7 @@ impl ScenarioKind {
         ScenarioKind::HeavyTails,
         ScenarioKind::TinyCanary,
         ScenarioKind::MissingTicks,
+        ScenarioKind::ErrorRatioStep,
     ];
 
     /// The kebab-case name, e.g. `"error-spike"`.
@@ -516,6 +522,7 @@ impl ScenarioKind {
             ScenarioKind::HeavyTails => "heavy-tails",
             ScenarioKind::TinyCanary => "tiny-canary",
             ScenarioKind::MissingTicks => "missing-ticks",
+            ScenarioKind::ErrorRatioStep => "error-ratio-step",
         }
     }
 
@@ -544,6 +551,7 @@ impl ScenarioKind {
             ScenarioKind::HeavyTails => "Student-t(3) noise with outliers, both cohorts",
             ScenarioKind::TinyCanary => "canary share 0.5 % to 5 %, never more",
             ScenarioKind::MissingTicks => "missing ticks and NaN values",
+            ScenarioKind::ErrorRatioStep => "probe: error ratio x3 in a canary held at 1 %",
         }
     }
 
@@ -558,7 +566,14 @@ impl ScenarioKind {
                 | ScenarioKind::ShorterSessions
                 | ScenarioKind::RetryStorm
                 | ScenarioKind::LatencyCreep
+                | ScenarioKind::ErrorRatioStep
         )
+    }
+
+    /// Whether the kind is a probe for one target, kept out of the groups (harmful,
+    /// step faults, ...): the error-ratio step.
+    pub fn is_probe(&self) -> bool {
+        matches!(self, ScenarioKind::ErrorRatioStep)
     }
 
     /// Whether the fault is a step (present in full from its onset): error spike,
@@ -734,6 +749,9 @@ pub struct Scenario {
     pub static_trip_tick: Option<usize>,
     /// Missing live data.
     pub gaps: Gaps,
+    /// The canary is held at its first step for the whole rollout (the probe).
+    #[serde(default)]
+    pub hold_share: bool,
 }
 
 /// Multiplicative and additive changes to one cohort's metrics at one tick.
@@ -980,6 +998,7 @@ impl Scenario {
         let mut service = ServiceModel::default();
         let mut traffic = None;
         let mut gaps = Gaps::default();
+        let mut hold_share = false;
         // A fault present from the canary's first tick a third of the time, otherwise
         // appearing during the rollout.
         let onset = config.onset;
@@ -1082,6 +1101,15 @@ impl Scenario {
                 };
                 None
             }
+            ScenarioKind::ErrorRatioStep => {
+                let onset = fault_onset(&mut p);
+                hold_share = true;
+                traffic = Some(TrafficConfig {
+                    steps: vec![0.01, 1.0],
+                    ..TrafficConfig::default()
+                });
+                Some(inj(onset, 3.0))
+            }
             ScenarioKind::AaIdentical => None,
         };
         let mut scenario = Scenario {
@@ -1096,6 +1124,7 @@ impl Scenario {
             affected: Vec::new(),
             static_trip_tick: None,
             gaps,
+            hold_share,
             config,
         };
         scenario.history = scenario.make_history();
@@ -1139,13 +1168,17 @@ impl Scenario {
     /// The traffic settings for this scenario: `base` with this scenario's ramp steps
     /// when it has its own (the tiny canary), `base` unchanged otherwise.
     pub fn traffic_for(&self, base: &TrafficConfig) -> TrafficConfig {
-        match &self.traffic {
+        let mut traffic = match &self.traffic {
             Some(t) => TrafficConfig {
                 steps: t.steps.clone(),
                 ..base.clone()
             },
             None => base.clone(),
+        };
+        if self.hold_share {
+            traffic.min_dwell_ticks = u32::MAX;
         }
+        traffic
     }
 
     /// The profile settings the harness uses: coalmine's defaults, with the simulated
@@ -1272,6 +1305,7 @@ impl Scenario {
                 latency_mult: 1.05,
                 ..e
             },
+            ScenarioKind::ErrorRatioStep if canary => Effect { error_mult: m, ..e },
             ScenarioKind::LatencyCreep if canary => Effect {
                 latency_add: m * SEGMENTS[s].latency * since,
                 ..e
@@ -1552,7 +1586,7 @@ impl Scenario {
             return Vec::new();
         };
         let (metrics, below): (Vec<usize>, bool) = match self.kind {
-            ScenarioKind::ErrorSpike => (vec![ERROR_RATE], false),
+            ScenarioKind::ErrorSpike | ScenarioKind::ErrorRatioStep => (vec![ERROR_RATE], false),
             ScenarioKind::LatencyRegressionOneSegment | ScenarioKind::LatencyCreep => {
                 (vec![LATENCY_MS], false)
             }
@@ -1807,7 +1841,7 @@ mod tests {
             let json = serde_json::to_string(&k).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", k.name()));
         }
-        assert_eq!(ScenarioKind::ALL.iter().filter(|k| k.harmful()).count(), 7);
+        assert_eq!(ScenarioKind::ALL.iter().filter(|k| k.harmful()).count(), 8);
         assert_eq!(ScenarioKind::from_name("nope"), None);
         assert!(Schema::new(schema()).is_ok());
     }
