@@ -7,10 +7,18 @@
 //!   daily cycle, sampling noise that grows as a cohort shrinks) with a history of
 //!   the stable version and a live generator for the rollout, carrying one of seven
 //!   faults or one of eight healthy traps ([`ScenarioKind`]).
+//!   [`SimConfig::preset`] names the configurations reported separately: half-hour
+//!   ticks (the default), half-hour with widened traps and mid-ramp faults, one-minute
+//!   ticks with sparse error counts, and segments of very different sizes. Every live
+//!   tick carries the count behind each value.
 //! - [`eval`]: runs an analysis on every (kind, seed), tick by tick at the share the
 //!   analysis decides, and reports rollback rates, false rollbacks, detection delay,
-//!   lead time against a static threshold and user exposure, with the quality targets
+//!   lead time against a static threshold, user exposure, pauses that resumed on a
+//!   live fault, and each fault's delay against an oracle that knows the fault (a CUSUM
+//!   calibrated to coalmine's own false-rollback count), with the quality targets
 //!   ([`EvalReport::to_markdown`], JSON through serde).
+//! - [`suite`]: one configuration on the tuning seeds, on held-out seeds and in long
+//!   A/A rollouts, with a verify table of every target.
 //!
 //! ```
 //! use coalmine_sim::{Scenario, ScenarioKind};
