@@ -37,6 +37,8 @@ fn roll_out(
             timestamp: t.timestamp as f64,
             control: &t.control,
             canary: &t.canary,
+            control_counts: None,
+            canary_counts: None,
         };
         let decision = analysis.observe(&tick)?;
         let (level, phase) = (decision.action.level(), decision.phase);

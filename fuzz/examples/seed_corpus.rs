@@ -42,6 +42,8 @@ fn main() -> std::io::Result<()> {
             timestamp: 1.7e9 + 60.0 * f64::from(t),
             control: &control,
             canary: &row,
+            control_counts: None,
+            canary_counts: None,
         };
         analysis.observe(&tick).expect("seed ticks are valid");
         if t % 10 == 0 {

@@ -22,6 +22,8 @@ fuzz_target!(|steps: Vec<Step>| {
             timestamp,
             control: &control,
             canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         };
         match analysis.observe(&tick) {
             Ok(d) => {

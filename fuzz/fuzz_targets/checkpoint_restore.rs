@@ -30,6 +30,8 @@ fuzz_target!(|data: &[u8]| {
             timestamp: start + k as f64,
             control: &values,
             canary: &values,
+            control_counts: None,
+            canary_counts: None,
         };
         if let Ok(d) = analysis.observe(&tick) {
             assert!(d.assessment.risk.is_finite());

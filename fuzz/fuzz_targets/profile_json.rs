@@ -23,6 +23,8 @@ fuzz_target!(|data: &[u8]| {
             timestamp: 1.0,
             control: &values,
             canary: &values,
+            control_counts: None,
+            canary_counts: None,
         };
         if let Ok(d) = analysis.observe(&tick) {
             assert!(d.assessment.risk.is_finite());

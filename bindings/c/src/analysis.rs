@@ -86,6 +86,8 @@ pub extern "C" fn coalmine_analysis_observe(
                 timestamp,
                 control: slice(control, control_len, "control")?,
                 canary: slice(canary, canary_len, "canary")?,
+                control_counts: None,
+                canary_counts: None,
             };
             let decision = s.analysis.observe(&tick)?;
             write(out, decision.into());
@@ -149,6 +151,8 @@ pub extern "C" fn coalmine_analysis_observe_batch(
                     timestamp,
                     control: &control[i * row..(i + 1) * row],
                     canary: &canary[i * row..(i + 1) * row],
+                    control_counts: None,
+                    canary_counts: None,
                 };
                 match s.analysis.observe(&tick) {
                     Ok(d) => s.decisions.push(d.into()),

@@ -506,6 +506,8 @@ fn a_rollout_through_the_abi_is_the_core_s_rollout() {
                 timestamp: *ts,
                 control: c,
                 canary: k,
+                control_counts: None,
+                canary_counts: None,
             })
             .unwrap();
         expected.push(d.into());

@@ -120,6 +120,8 @@ fn main() -> Res<()> {
                 timestamp: r.timestamps[k] + (i / n) as f64 * span,
                 control: &r.control[k * r.cols..(k + 1) * r.cols],
                 canary: &r.canary[k * r.cols..(k + 1) * r.cols],
+                control_counts: None,
+                canary_counts: None,
             })?;
         }
         per_tick.push(start.elapsed().as_nanos() as f64 / ticks as f64);

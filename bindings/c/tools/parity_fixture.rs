@@ -88,6 +88,8 @@ fn rollout(
             timestamp: t.timestamp as f64,
             control: &t.control,
             canary: &t.canary,
+            control_counts: None,
+            canary_counts: None,
         })?;
         decisions.push(format!(
             "{} {} {} {} {} {}",

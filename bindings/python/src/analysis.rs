@@ -760,6 +760,8 @@ impl PyAnalysis {
             timestamp: ts,
             control: arrays::slice(&vc)?,
             canary: arrays::slice(&vk)?,
+            control_counts: None,
+            canary_counts: None,
         })?;
         Ok(self.decision())
     }
@@ -803,6 +805,8 @@ impl PyAnalysis {
                             timestamp: t,
                             control: &c[i * dc..(i + 1) * dc],
                             canary: &k[i * dk..(i + 1) * dk],
+                            control_counts: None,
+                            canary_counts: None,
                         })
                         .map_err(|e| BindError::at(e, i))?;
                     let rollback = d.action.level() == Level::Rollback;

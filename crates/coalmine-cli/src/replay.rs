@@ -230,6 +230,8 @@ impl Replayer {
             timestamp,
             control,
             canary,
+            control_counts: None,
+            canary_counts: None,
         })?;
         let (risk, predicted, level, reason, share) = (
             d.assessment.risk,

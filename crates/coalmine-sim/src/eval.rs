@@ -469,6 +469,8 @@ pub fn run_scenario_traced(
             timestamp: tick.timestamp as f64,
             control: &tick.control,
             canary: &tick.canary,
+            control_counts: None,
+            canary_counts: None,
         })?;
         trace(&tick, decision);
         result.ticks_observed += 1;

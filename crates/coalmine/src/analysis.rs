@@ -99,6 +99,14 @@ impl SeriesView {
 }
 
 /// One tick of a live rollout.
+///
+/// Counts are optional. With them, each value says how much evidence it carries: the
+/// requests behind an error ratio, the users or sessions behind a mean. A count of 0
+/// means the value rests on nothing and is treated as missing (whatever the value
+/// says); NaN means the count is unknown and the value is used as without counts.
+/// Counts must be finite and `>= 0` ([`Error::InvalidCount`]) and laid out like the
+/// values ([`Error::LengthMismatch`]); fractional counts are accepted (an average
+/// number of users over the tick, say).
 #[derive(Debug, Clone, Copy)]
 pub struct Tick<'a> {
     /// Seconds (any epoch), strictly increasing from tick to tick.
@@ -107,6 +115,33 @@ pub struct Tick<'a> {
     pub control: &'a [f64],
     /// The canary cohort, laid out the same way.
     pub canary: &'a [f64],
+    /// Optional: the count behind each control value (requests for a ratio, users or
+    /// sessions for a mean), same layout as `control`; NaN = unknown.
+    pub control_counts: Option<&'a [f64]>,
+    /// Optional: the count behind each canary value, same layout as `canary`.
+    pub canary_counts: Option<&'a [f64]>,
+}
+
+impl<'a> Tick<'a> {
+    /// A tick without counts.
+    pub fn new(timestamp: f64, control: &'a [f64], canary: &'a [f64]) -> Self {
+        Tick {
+            timestamp,
+            control,
+            canary,
+            control_counts: None,
+            canary_counts: None,
+        }
+    }
+
+    /// The same tick with the count behind each value of each cohort.
+    pub fn with_counts(self, control_counts: &'a [f64], canary_counts: &'a [f64]) -> Self {
+        Tick {
+            control_counts: Some(control_counts),
+            canary_counts: Some(canary_counts),
+            ..self
+        }
+    }
 }
 
 /// What to do after a tick, and why.
@@ -332,7 +367,12 @@ impl Analysis {
             }
         }
         // The risk engine validates the values and changes nothing on error.
-        let assessment = self.risk.assess(tick.control, tick.canary)?;
+        let assessment = self.risk.assess_with_counts(
+            tick.control,
+            tick.canary,
+            tick.control_counts,
+            tick.canary_counts,
+        )?;
         let Ruling { action, reason } = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
@@ -344,8 +384,8 @@ impl Analysis {
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);
         let t = &mut self.tally;
-        t.canary_ticks += tick.canary.iter().any(|v| !v.is_nan()) as u64;
-        t.control_ticks += tick.control.iter().any(|v| !v.is_nan()) as u64;
+        t.canary_ticks += any_value(tick.canary, tick.canary_counts) as u64;
+        t.control_ticks += any_value(tick.control, tick.control_counts) as u64;
         if matches!(action, Action::Rollback { .. }) && t.rolled_back.is_none() {
             t.rolled_back = Some((self.ticks, reason));
         }
@@ -571,5 +611,14 @@ impl Analysis {
         serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
             reason: e.to_string(),
         })
+    }
+}
+
+/// Whether a cohort carries at least one value: not NaN, and not resting on a count of
+/// 0 (which makes it missing).
+fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
+    match counts {
+        None => values.iter().any(|v| !v.is_nan()),
+        Some(n) => values.iter().zip(n).any(|(v, &n)| !v.is_nan() && n != 0.0),
     }
 }

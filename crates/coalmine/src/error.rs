@@ -163,6 +163,17 @@ pub enum Error {
         /// The tick at which the rollout was promoted.
         tick: u64,
     },
+    /// A count behind a tick's value is negative, infinite or beyond
+    /// [`crate::MAX_ABS_VALUE`] (NaN, an unknown count, is accepted).
+    #[error("invalid count {value} at position {index} of `{what}`: counts are finite and >= 0")]
+    InvalidCount {
+        /// Which cohort's counts.
+        what: &'static str,
+        /// The position in the tick layout (`segment * n_metrics + metric`).
+        index: usize,
+        /// The offending count.
+        value: f64,
+    },
 }
 
 impl Error {
@@ -189,6 +200,7 @@ impl Error {
             Error::Internal { .. } => 16,
             Error::Batch { .. } => 17,
             Error::Finished { .. } => 18,
+            Error::InvalidCount { .. } => 19,
         }
     }
 
@@ -319,6 +331,14 @@ mod tests {
                     error: Box::new(Error::Internal { reason: "r" }),
                 },
                 17,
+            ),
+            (
+                Error::InvalidCount {
+                    what: "x",
+                    index: 0,
+                    value: -1.0,
+                },
+                19,
             ),
         ];
         for (i, (e, code)) in all.iter().enumerate() {

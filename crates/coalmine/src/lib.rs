@@ -59,7 +59,7 @@
 //!     let control = [0.01 + 0.002 * noise(t, 2), 120.0 + 4.0 * noise(t, 3)];
 //!     let jump = if t >= 20 { 40.0 } else { 0.0 };
 //!     let canary = [0.01 + 0.002 * noise(t, 4), 120.0 + jump + 4.0 * noise(t, 5)];
-//!     let tick = Tick { timestamp: 1_800.0 * t as f64, control: &control, canary: &canary };
+//!     let tick = Tick::new(1_800.0 * t as f64, &control, &canary);
 //!     let decision = analysis.observe(&tick)?;
 //!     if let Action::Rollback { .. } = decision.action {
 //!         assert!(t >= 20);

@@ -250,6 +250,8 @@ fn no_allocation_per_observation() {
                 timestamp: t as f64,
                 control: &control,
                 canary: &canary,
+                control_counts: None,
+                canary_counts: None,
             };
             sink += analysis.observe(&tick).unwrap().assessment.risk;
         }
@@ -257,24 +259,23 @@ fn no_allocation_per_observation() {
             timestamp: 0.0,
             control: &control,
             canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         };
         assert!(analysis.observe(&stale).is_err());
     });
     assert_eq!(n, 0, "Analysis::observe allocated {n} times");
 
-    // A restored analysis is as frugal from its very first tick.
+    // A restored analysis is as frugal from its very first tick, with counts too.
     let mut restored = Analysis::restore(&analysis.checkpoint()).unwrap();
+    let counts: Vec<f64> = (0..cells).map(|i| (i % 7) as f64 * 100.0).collect();
     let n = allocations_during(|| {
         for t in 20_000..21_000 {
             for i in 0..cells {
                 control[i] = signal(t * 60 + 7 * i);
                 canary[i] = signal(t * 60 + 7 * i + 1) + 50.0;
             }
-            let tick = Tick {
-                timestamp: t as f64,
-                control: &control,
-                canary: &canary,
-            };
+            let tick = Tick::new(t as f64, &control, &canary).with_counts(&counts, &counts);
             sink += restored.observe(&tick).unwrap().assessment.risk;
         }
     });

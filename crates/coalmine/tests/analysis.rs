@@ -74,6 +74,8 @@ fn drive(a: &mut Analysis, sc: &Scenario) -> Vec<Decision> {
             timestamp: 1_800.0 * k as f64,
             control: &control,
             canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         };
         let d = a.observe(&tick).unwrap().clone();
         let done = d.phase == Phase::Promoted;
@@ -343,6 +345,8 @@ fn bad_timestamps_are_rejected_and_change_nothing() {
             timestamp: ts,
             control: &control,
             canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         });
         assert!(err.is_err(), "{ts}");
         assert_eq!(a.checkpoint(), before);
@@ -351,10 +355,121 @@ fn bad_timestamps_are_rejected_and_change_nothing() {
         a.observe(&Tick {
             timestamp: 1e9,
             control: &control,
-            canary: &canary
+            canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         })
         .is_ok()
     );
+}
+
+#[test]
+fn bad_counts_are_rejected_and_change_nothing() {
+    let p = profile();
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    drive(
+        &mut a,
+        &Scenario {
+            ticks: 5,
+            ..Scenario::default()
+        },
+    );
+    let before = a.checkpoint();
+    let (control, canary) = tick_values(&Scenario::default(), 5, 0.01, &mut Noise(1));
+    let good = vec![100.0; control.len()];
+    let short = vec![100.0; control.len() - 1];
+    let ts = 1_800.0 * 5.0;
+    let err = a
+        .observe(&Tick::new(ts, &control, &canary).with_counts(&short, &good))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LengthMismatch {
+                what: "control counts",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.code(), 3);
+    assert_eq!(a.checkpoint(), before);
+    for bad in [-1.0, f64::INFINITY, f64::NEG_INFINITY, 1e101] {
+        let mut counts = good.clone();
+        counts[3] = bad;
+        let err = a
+            .observe(&Tick::new(ts, &control, &canary).with_counts(&good, &counts))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidCount {
+                    what: "canary counts",
+                    index: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.code(), 19);
+        assert_eq!(a.checkpoint(), before);
+    }
+    // NaN is an unknown count, accepted.
+    let unknown = vec![f64::NAN; control.len()];
+    assert!(
+        a.observe(&Tick::new(ts, &control, &canary).with_counts(&unknown, &good))
+            .is_ok()
+    );
+}
+
+/// Unknown (NaN) counts change nothing; a count of 0 makes its value missing, exactly
+/// as a NaN value would.
+#[test]
+fn unknown_counts_change_nothing_and_zero_counts_make_a_value_missing() {
+    let p = profile();
+    let cfg = AnalysisConfig::default;
+    let (mut plain, mut unknown, mut zero, mut missing) = (
+        Analysis::new(&p, cfg()).unwrap(),
+        Analysis::new(&p, cfg()).unwrap(),
+        Analysis::new(&p, cfg()).unwrap(),
+        Analysis::new(&p, cfg()).unwrap(),
+    );
+    let sc = Scenario {
+        onset: 20,
+        effect: Effect {
+            errors: 0.05,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let mut n = Noise(5);
+    for k in 0..40 {
+        let share = plain.decision().canary_share.max(0.01);
+        let (control, canary) = tick_values(&sc, k, share, &mut n);
+        let ts = 1_800.0 * k as f64;
+        let nan = vec![f64::NAN; control.len()];
+        let d = plain.observe(&Tick::new(ts, &control, &canary)).unwrap();
+        let u = unknown
+            .observe(&Tick::new(ts, &control, &canary).with_counts(&nan, &nan))
+            .unwrap();
+        assert_eq!(d, u, "tick {k}");
+        // Every third tick, the canary's first segment rests on no requests.
+        let mut counts = vec![500.0; control.len()];
+        let mut holes = canary.clone();
+        if k % 3 == 0 {
+            counts[..METRICS].fill(0.0);
+            holes[..METRICS].fill(f64::NAN);
+        }
+        let z = zero
+            .observe(&Tick::new(ts, &control, &canary).with_counts(&nan, &counts))
+            .unwrap()
+            .clone();
+        let m = missing.observe(&Tick::new(ts, &control, &holes)).unwrap();
+        assert_eq!(&z, m, "tick {k}");
+        if k % 3 == 0 {
+            assert_eq!(z.assessment.evidence.missing, METRICS, "tick {k}");
+        }
+    }
 }
 
 #[test]
@@ -483,7 +598,7 @@ proptest! {
         for (k, expected) in all.iter().enumerate() {
             let a = restored.as_mut().unwrap_or(&mut first_half);
             let (control, canary) = tick_values(&sc, k, a.decision().canary_share.max(0.01), &mut n);
-            let d = a.observe(&Tick { timestamp: 1_800.0 * k as f64, control: &control, canary: &canary }).unwrap().clone();
+            let d = a.observe(&Tick::new(1_800.0 * k as f64, &control, &canary)).unwrap().clone();
             prop_assert_eq!(&d, expected);
             if k + 1 == cut {
                 restored = Some(Analysis::restore(&a.checkpoint()).unwrap());
@@ -501,7 +616,7 @@ proptest! {
         let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
         drive(&mut a, &Scenario { ticks: 3, ..Scenario::default() });
         let before = a.checkpoint();
-        let tick = Tick { timestamp: ts + 1e4, control: &values[..len_c], canary: &values[14..14 + len_k] };
+        let tick = Tick::new(ts + 1e4, &values[..len_c], &values[14..14 + len_k]);
         match a.observe(&tick) {
             Ok(d) => prop_assert!(d.assessment.risk.is_finite()),
             Err(_) => prop_assert_eq!(a.checkpoint(), before),
@@ -598,6 +713,8 @@ fn drive_masked(
             timestamp: 1_800.0 * k as f64,
             control: &control,
             canary: &canary,
+            control_counts: None,
+            canary_counts: None,
         })?;
     }
     Ok(())
@@ -686,6 +803,8 @@ fn promotion_is_terminal_and_refusing_changes_nothing() {
         timestamp: 1e9,
         control: &values,
         canary: &values,
+        control_counts: None,
+        canary_counts: None,
     });
     assert!(matches!(after, Err(Error::Finished { tick }) if tick == d.len() as u64));
     assert_eq!(a.checkpoint(), before);

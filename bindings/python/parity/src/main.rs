@@ -104,6 +104,8 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
                 timestamp: t.timestamp as f64,
                 control: &t.control,
                 canary: &t.canary,
+                control_counts: None,
+                canary_counts: None,
             })
             .map_err(|e: Error| e.to_string())?;
         // The rollout ends at a rollback (as the command stops there) or at promotion

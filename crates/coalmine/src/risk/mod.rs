@@ -360,11 +360,16 @@ struct Scratch {
     feature_sum: Vec<f64>,
     feature_count: Vec<f64>,
     predicted: Vec<(f64, usize)>,
+    /// The tick's values with those resting on a count of 0 made missing.
+    control: Vec<f64>,
+    canary: Vec<f64>,
 }
 
 impl Scratch {
     fn new(series: usize, segments: usize, features: usize) -> Self {
         Scratch {
+            control: Vec::with_capacity(series),
+            canary: Vec::with_capacity(series),
             tests: Vec::with_capacity(series + segments),
             significant: vec![false; series + segments],
             segment_crit: vec![0.0; segments],
@@ -471,9 +476,39 @@ impl RiskEngine {
     /// values and values impossible for a metric's kind are errors that leave the
     /// engine unchanged.
     pub fn assess(&mut self, control: &[f64], canary: &[f64]) -> Result<&RiskAssessment, Error> {
+        self.assess_with_counts(control, canary, None, None)
+    }
+
+    /// [`RiskEngine::assess`] with, optionally, the count behind each value of each
+    /// cohort (same layout as the values; NaN = unknown). A value whose count is 0 is
+    /// treated as missing. Counts of the wrong length ([`Error::LengthMismatch`]) or
+    /// negative, infinite or beyond [`crate::MAX_ABS_VALUE`] ([`Error::InvalidCount`])
+    /// are errors that leave the engine unchanged.
+    pub fn assess_with_counts(
+        &mut self,
+        control: &[f64],
+        canary: &[f64],
+        control_counts: Option<&[f64]>,
+        canary_counts: Option<&[f64]>,
+    ) -> Result<&RiskAssessment, Error> {
         check(&self.schema, "control tick", control)?;
         check(&self.schema, "canary tick", canary)?;
-        self.update(control, canary);
+        check_counts(&self.schema, "control counts", control_counts)?;
+        check_counts(&self.schema, "canary counts", canary_counts)?;
+        if control_counts.is_none() && canary_counts.is_none() {
+            self.update(control, canary);
+        } else {
+            // The stages see a value resting on no observation as missing; the
+            // buffers are taken out for the tick so that `update` can borrow the
+            // engine whole.
+            let mut c = std::mem::take(&mut self.scratch.control);
+            let mut k = std::mem::take(&mut self.scratch.canary);
+            mask(&mut c, control, control_counts);
+            mask(&mut k, canary, canary_counts);
+            self.update(&c, &k);
+            self.scratch.control = c;
+            self.scratch.canary = k;
+        }
         Ok(&self.assessment)
     }
 
@@ -578,4 +613,48 @@ fn check(schema: &Schema, cohort: &'static str, values: &[f64]) -> Result<(), Er
         }
     }
     Ok(())
+}
+
+/// Checks a cohort's counts without changing anything: the length, and each count NaN
+/// (unknown) or finite, `>= 0` and at most [`crate::MAX_ABS_VALUE`].
+fn check_counts(
+    schema: &Schema,
+    cohort: &'static str,
+    counts: Option<&[f64]>,
+) -> Result<(), Error> {
+    let Some(counts) = counts else {
+        return Ok(());
+    };
+    if counts.len() != schema.tick_len() {
+        return Err(Error::LengthMismatch {
+            what: cohort,
+            expected: schema.tick_len(),
+            got: counts.len(),
+        });
+    }
+    for (index, &value) in counts.iter().enumerate() {
+        if !(value.is_nan() || (0.0..=crate::MAX_ABS_VALUE).contains(&value)) {
+            return Err(Error::InvalidCount {
+                what: cohort,
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Copies `values` into `out` (whose capacity is the tick's length: no allocation),
+/// with every value whose count is 0 made missing.
+fn mask(out: &mut Vec<f64>, values: &[f64], counts: Option<&[f64]>) {
+    out.clear();
+    match counts {
+        None => out.extend_from_slice(values),
+        Some(n) => out.extend(
+            values
+                .iter()
+                .zip(n)
+                .map(|(&v, &n)| if n == 0.0 { f64::NAN } else { v }),
+        ),
+    }
 }
