@@ -215,6 +215,9 @@ enum Command {
         /// Also run 100 A/A rollouts of 500 live ticks each.
         #[arg(long)]
         long_aa: bool,
+        /// Give the analysis the count behind each value (requests, users, instances).
+        #[arg(long)]
+        counts: bool,
     },
 }
 
@@ -247,6 +250,7 @@ fn main() -> ExitCode {
             config,
             held_out,
             long_aa,
+            counts,
         } => sim::eval(
             &sim::EvalArgs {
                 seeds,
@@ -255,6 +259,7 @@ fn main() -> ExitCode {
                 configs: config,
                 held_out,
                 long_aa,
+                counts,
             },
             progress,
         )

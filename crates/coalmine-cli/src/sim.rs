@@ -159,6 +159,8 @@ pub struct EvalArgs {
     pub held_out: bool,
     /// 100 A/A rollouts of 500 ticks.
     pub long_aa: bool,
+    /// Give the analysis the count behind each value.
+    pub counts: bool,
 }
 
 /// `coalmine eval`. One configuration without the long modes prints the evaluation's
@@ -173,6 +175,7 @@ pub fn eval(args: &EvalArgs, progress: Progress) -> Result<(), CliError> {
     }
     let mut base = EvalConfig {
         seeds,
+        with_counts: args.counts,
         ..EvalConfig::default()
     };
     if !args.scenarios.is_empty() {

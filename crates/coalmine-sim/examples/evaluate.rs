@@ -9,7 +9,8 @@
 //!
 //! `--config NAME` picks a simulator configuration (`half-hour`, the default,
 //! `half-hour-wide`, `one-minute`, `uneven-segments`, or `all`; repeatable).
-//! `--held-out` adds seeds 1001–1100 beside the tuning seeds, `--long-aa` adds 100
+//! `--counts` gives the analysis the count behind each value (the "with counts" run
+//! mode; without it, values only). `--held-out` adds seeds 1001–1100 beside the tuning seeds, `--long-aa` adds 100
 //! A/A rollouts of 500 live ticks. With one configuration and neither long mode the
 //! report is the evaluation's own; otherwise one report per configuration, each with
 //! its verify table (JSON: an array of them). `--json-file PATH` also writes the
@@ -29,6 +30,7 @@ fn main() {
         match arg.as_str() {
             "--json" => json = true,
             "--held-out" => held_out = true,
+            "--counts" => config.with_counts = true,
             "--json-file" => match args.next() {
                 Some(p) => json_file = Some(p),
                 None => return usage("--json-file needs a path"),
@@ -114,7 +116,7 @@ fn usage(problem: &str) {
     eprintln!("{problem}");
     eprintln!(
         "usage: evaluate [--seeds N] [--first-seed N] [--kind NAME]... [--config NAME|all]... \
-         [--held-out] [--long-aa] [--json] [--json-file PATH]"
+         [--held-out] [--long-aa] [--counts] [--json] [--json-file PATH]"
     );
     let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.name()).collect();
     eprintln!("scenario names: {}", names.join(", "));

@@ -52,6 +52,10 @@ pub struct EvalConfig {
     pub max_live_ticks: usize,
     /// The simulator's settings.
     pub sim: SimConfig,
+    /// Pass the count behind each value to the analysis (default false: values
+    /// only, as before counts existed).
+    #[serde(default)]
+    pub with_counts: bool,
 }
 
 impl Default for EvalConfig {
@@ -63,6 +67,7 @@ impl Default for EvalConfig {
             analysis: AnalysisConfig::default(),
             max_live_ticks: 150,
             sim: SimConfig::default(),
+            with_counts: false,
         }
     }
 }
@@ -428,6 +433,19 @@ pub fn run_scenario_traced(
     profile: &BehaviorProfile,
     config: &AnalysisConfig,
     max_live_ticks: usize,
+    trace: impl FnMut(&LiveTick, &Decision),
+) -> Result<RunResult, Error> {
+    run_scenario_with(scenario, profile, config, max_live_ticks, false, trace)
+}
+
+/// [`run_scenario_traced`], passing the count behind each value to the analysis when
+/// `with_counts`.
+pub fn run_scenario_with(
+    scenario: &Scenario,
+    profile: &BehaviorProfile,
+    config: &AnalysisConfig,
+    max_live_ticks: usize,
+    with_counts: bool,
     mut trace: impl FnMut(&LiveTick, &Decision),
 ) -> Result<RunResult, Error> {
     let config = AnalysisConfig {
@@ -465,13 +483,11 @@ pub fn run_scenario_traced(
         let Some(tick) = scenario.live_tick(k, share) else {
             continue;
         };
-        let decision = analysis.observe(&Tick {
-            timestamp: tick.timestamp as f64,
-            control: &tick.control,
-            canary: &tick.canary,
-            control_counts: None,
-            canary_counts: None,
-        })?;
+        let mut observed = Tick::new(tick.timestamp as f64, &tick.control, &tick.canary);
+        if with_counts {
+            observed = observed.with_counts(&tick.control_counts, &tick.canary_counts);
+        }
+        let decision = analysis.observe(&observed)?;
         trace(&tick, decision);
         result.ticks_observed += 1;
         if was_paused && decision.phase == Phase::Ramping && scenario.fault_active(k) {
@@ -596,11 +612,12 @@ pub fn evaluate_with_progress(
             };
             let profile = &cache[index].1;
             let mut path = Vec::new();
-            runs.push(run_scenario_traced(
+            runs.push(run_scenario_with(
                 &scenario,
                 profile,
                 &config.analysis,
                 config.max_live_ticks,
+                config.with_counts,
                 |t, _| path.push((t.k, t.share)),
             )?);
             scenario.history = Vec::new();
@@ -732,7 +749,11 @@ impl EvalReport {
         let probe = group("error-ratio step", true, &|k| k.is_probe());
         if probe.runs > 0 {
             targets.push(plain(
-                "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), without counts",
+                if config.with_counts {
+                    "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), with counts"
+                } else {
+                    "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), without counts"
+                },
                 "≤ 2×",
                 probe.delay_ratio_median,
                 "×",
@@ -765,7 +786,7 @@ impl EvalReport {
         let c = &self.config;
         out.push_str(&format!(
             "{} seeds ({}..={}) per scenario, {} rollouts, at most {} live ticks each; \
-             {} ticks per day, {} days of history.\n\n",
+             {} ticks per day, {} days of history; {}.\n\n",
             c.seeds,
             c.first_seed,
             c.first_seed.saturating_add(c.seeds).saturating_sub(1),
@@ -773,6 +794,11 @@ impl EvalReport {
             c.max_live_ticks,
             c.sim.ticks_per_day,
             c.sim.history_days,
+            if c.with_counts {
+                "the analysis is given the count behind each value"
+            } else {
+                "values without counts"
+            },
         ));
         out.push_str(
             "Outcomes. *Rolled back*: for a harmful scenario, at or after the fault's onset \

@@ -39,7 +39,7 @@ pub mod suite;
 
 pub use eval::{
     EvalConfig, EvalReport, RunOutcome, RunResult, Summary, Target, evaluate,
-    evaluate_with_progress, run_scenario, run_scenario_traced,
+    evaluate_with_progress, run_scenario, run_scenario_traced, run_scenario_with,
 };
 pub use scenario::{
     AffectedSeries, Gaps, HistoryTick, Injection, LiveTick, Moment, OnsetConfig, Scenario,

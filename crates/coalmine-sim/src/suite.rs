@@ -20,7 +20,7 @@ use coalmine::traffic::TrafficConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::{
-    EvalConfig, EvalReport, RunOutcome, Target, evaluate_with_progress, run_scenario_traced,
+    EvalConfig, EvalReport, RunOutcome, Target, evaluate_with_progress, run_scenario_with,
     wilson_interval,
 };
 use crate::scenario::{Scenario, ScenarioKind, SimConfig};
@@ -107,7 +107,8 @@ pub struct ConfigReport {
     pub long_aa: Option<LongAaReport>,
 }
 
-/// Runs long A/A rollouts: `seeds` seeds from `first_seed`, `ticks` live ticks each.
+/// Runs long A/A rollouts: `seeds` seeds from `first_seed`, `ticks` live ticks each,
+/// with the count behind each value when `with_counts`.
 /// See the [module documentation](self).
 pub fn long_aa(
     sim: &SimConfig,
@@ -115,6 +116,7 @@ pub fn long_aa(
     first_seed: u64,
     seeds: u64,
     ticks: usize,
+    with_counts: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<LongAaReport, Error> {
     let steps = analysis.traffic.steps.clone();
@@ -135,7 +137,7 @@ pub fn long_aa(
         let sc = Scenario::generate_with(ScenarioKind::AaIdentical, seed, sim);
         let profile = sc.build_profile()?;
         let mut was_paused = false;
-        let r = run_scenario_traced(&sc, &profile, &config, ticks, |_, d| {
+        let r = run_scenario_with(&sc, &profile, &config, ticks, with_counts, |_, d| {
             was_paused |= matches!(d.action, Action::Pause { .. });
         })?;
         paused += usize::from(was_paused);
@@ -198,6 +200,7 @@ pub fn run_suite(
             1,
             config.long_aa_seeds,
             config.long_aa_ticks,
+            config.eval.with_counts,
             |d, t| progress("long A/A", d, t),
         )?)
     } else {

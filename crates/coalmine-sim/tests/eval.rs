@@ -173,3 +173,53 @@ fn a_suite_reports_each_target_and_long_aa_rollouts_last_their_ticks() {
         serde_json::from_str(&r.to_json()).expect("JSON round trip");
     assert_eq!(back, r);
 }
+
+#[test]
+fn the_analysis_accepts_the_simulated_counts() {
+    use coalmine::analysis::AnalysisConfig;
+    use coalmine_sim::{Scenario, run_scenario_with};
+
+    // Missing values carry NaN counts, a canary without traffic zero counts: both are
+    // valid input, and every kind runs with counts to its end.
+    for kind in [
+        ScenarioKind::MissingTicks,
+        ScenarioKind::TinyCanary,
+        ScenarioKind::ErrorRatioStep,
+    ] {
+        let sc = Scenario::generate(kind, 4);
+        let profile = sc.build_profile().expect("profile");
+        let mut ticks = 0;
+        let r = run_scenario_with(
+            &sc,
+            &profile,
+            &AnalysisConfig::default(),
+            150,
+            true,
+            |t, _| {
+                assert_eq!(t.canary_counts.len(), t.canary.len());
+                ticks += 1;
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+        assert_eq!(r.ticks_observed, ticks);
+        assert!(r.outcome != RunOutcome::Undecided || ticks > 100, "{r:?}");
+    }
+    let report = evaluate(&EvalConfig {
+        seeds: 1,
+        with_counts: true,
+        kinds: vec![ScenarioKind::AaIdentical, ScenarioKind::ErrorRatioStep],
+        ..EvalConfig::default()
+    })
+    .expect("evaluation runs");
+    assert!(
+        report
+            .to_markdown()
+            .contains("given the count behind each value")
+    );
+    assert!(
+        report
+            .targets
+            .iter()
+            .any(|t| t.name.ends_with("with counts"))
+    );
+}
