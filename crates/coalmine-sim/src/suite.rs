@@ -15,7 +15,7 @@
 
 use coalmine::Error;
 use coalmine::analysis::AnalysisConfig;
-use coalmine::policy::Action;
+use coalmine::policy::{Action, Reason};
 use coalmine::traffic::TrafficConfig;
 use serde::{Deserialize, Serialize};
 
@@ -84,8 +84,8 @@ pub struct LongAaReport {
     /// Ticks each step lasts at least (stretched so that promotion comes after
     /// `ticks`).
     pub dwell: u32,
-    /// Rollouts rolled back (false rollbacks), as `(seed, live tick)`.
-    pub rollbacks: Vec<(u64, usize)>,
+    /// Rollouts rolled back (false rollbacks), as `(seed, live tick, reason)`.
+    pub rollbacks: Vec<(u64, usize, Option<Reason>)>,
     /// Rollouts with at least one pause.
     pub paused: usize,
     /// `rollbacks.len() / runs`.
@@ -142,7 +142,7 @@ pub fn long_aa(
         })?;
         paused += usize::from(was_paused);
         if r.outcome == RunOutcome::RolledBack {
-            rollbacks.push((seed, r.decided_at.unwrap_or(0)));
+            rollbacks.push((seed, r.decided_at.unwrap_or(0), r.rollback_reason));
         }
         progress(i + 1, total);
     }
@@ -305,10 +305,15 @@ impl ConfigReport {
                     String::new()
                 } else {
                     format!(
-                        " (seed, tick: {})",
+                        " (seed, tick, reason: {})",
                         a.rollbacks
                             .iter()
-                            .map(|(s, k)| format!("{s}, {k}"))
+                            .map(|(s, k, r)| {
+                                let why = r
+                                    .and_then(|r| serde_json::to_string(&r).ok())
+                                    .unwrap_or_default();
+                                format!("{s}, {k}, {}", why.trim_matches('"'))
+                            })
                             .collect::<Vec<_>>()
                             .join("; ")
                     )
