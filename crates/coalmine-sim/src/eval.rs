@@ -381,7 +381,8 @@ pub struct Target {
     pub count: Option<(usize, usize)>,
     /// For a share: its 95 % Wilson score interval.
     pub interval: Option<(f64, f64)>,
-    /// The unit of a measure that is not a share (`None`: ticks).
+    /// The unit of a measure that is not a share (`None`: ticks; `"count"`: a plain
+    /// number; `"×"`: a ratio).
     #[serde(default)]
     pub unit: Option<String>,
 }
@@ -710,7 +711,7 @@ impl EvalReport {
                 "pauses that resumed while the fault persisted",
                 "0",
                 (harmful.runs > 0).then_some(harmful.resumes_while_faulty as f64),
-                "pauses",
+                "count",
                 &|v| v == 0.0,
             ),
         ];
@@ -909,6 +910,7 @@ impl EvalReport {
                 (Some(v), false) => match t.unit.as_deref() {
                     None => format!("{v:.1} ticks"),
                     Some("×") => format!("{v:.2}×"),
+                    Some("count") => format!("{v:.0}"),
                     Some(u) => format!("{v:.0} {u}"),
                 },
             };

@@ -229,6 +229,7 @@ fn measured(t: &Target) -> String {
         (Some(v), false) => match t.unit.as_deref() {
             None => format!("{v:.1} ticks"),
             Some("×") => format!("{v:.2}×"),
+            Some("count") => format!("{v:.0}"),
             Some(u) => format!("{v:.0} {u}"),
         },
     }
