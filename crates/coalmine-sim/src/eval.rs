@@ -715,7 +715,7 @@ impl EvalReport {
                 &|v| v == 0.0,
             ),
         ];
-        // The delay target is stated for half-hour ticks.
+        // The delay target is stated for half-hour ticks only.
         if config.sim.tick_seconds == 1800 {
             targets.push(Target {
                 name: "median detection delay, step faults".into(),

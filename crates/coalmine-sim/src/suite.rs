@@ -34,7 +34,7 @@ pub struct SuiteConfig {
     /// The evaluation on the tuning seeds (its `sim` is the configuration).
     pub eval: EvalConfig,
     /// Held-out seeds, `(first, count)`: the same evaluation on them (default none;
-    /// the are 1001 and 100).
+    /// the reports use 1001 and 100).
     pub held_out: Option<(u64, u64)>,
     /// Seeds of long A/A rollouts (default 0: none; the target is stated for 100).
     pub long_aa_seeds: u64,
