@@ -67,7 +67,12 @@ fn config_of(s: &Scenario) -> ConfigFile {
         segments: s.schema.segments.clone(),
         features: s.schema.features.clone(),
         policy: Some(coalmine::policy::PolicyConfig::default()),
-        traffic: s.traffic.clone(),
+        // A scenario that holds its canary at one share needs the dwell that holds it.
+        traffic: if s.hold_share {
+            Some(s.traffic_for(&TrafficConfig::default()))
+        } else {
+            s.traffic.clone()
+        },
         risk: None,
         profile: Some(s.profile_config()),
         feedback: None,
