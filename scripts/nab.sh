@@ -10,13 +10,14 @@
 # row per input row with columns timestamp,value,anomaly_score.
 #
 # Environment: COALMINE_BIN (default target/release/coalmine, built if missing),
-# COALMINE_DETECTOR (auto, ewma or holt-winters; default auto), PYTHON (python3).
+# COALMINE_DETECTOR (auto, ewma or holt-winters; default holt-winters, as
+# `coalmine score`), PYTHON (python3).
 set -euo pipefail
 
 nab_dir=${1:-../shared/nab}
 out_dir=${2:-target/nab}
 detector_name=coalmine
-detector=${COALMINE_DETECTOR:-auto}
+detector=${COALMINE_DETECTOR:-holt-winters}
 python=${PYTHON:-python3}
 bin=${COALMINE_BIN:-target/release/coalmine}
 

@@ -176,3 +176,40 @@ pub fn resolve(values: &[Value], out: &mut Vec<f64>) {
             .map(|(i, v)| v.resolve(i % METRICS)),
     );
 }
+
+/// The configuration of the command's tests (`crates/coalmine-cli/tests/fixtures`),
+/// whose schema the metrics CSV target reads against, so that the fixtures' rows are
+/// valid seeds.
+pub const CLI_CONFIG: &str = include_str!("../../crates/coalmine-cli/tests/fixtures/config.toml");
+
+/// The schema of [`CLI_CONFIG`], read once per process.
+pub fn cli_schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        coalmine_cli::config::ConfigFile::from_bytes(CLI_CONFIG.as_bytes(), "config.toml")
+            .and_then(|c| c.schema().map_err(Into::into))
+            .expect("the test configuration is valid")
+    })
+}
+
+/// Longest message the command's readers may print: fields from the input are cut to
+/// 40 characters, so no message grows with the input.
+pub const MAX_MESSAGE: usize = 600;
+
+/// Checks the shape of a reader's error: it names `file` first, is one line, and is
+/// short whatever the input held.
+pub fn assert_one_line(message: &str, file: &str) {
+    assert!(
+        message.starts_with(file),
+        "the message must name the file: {message}"
+    );
+    assert!(
+        !message.contains('\n'),
+        "the message must be one line: {message}"
+    );
+    assert!(
+        message.chars().count() <= MAX_MESSAGE,
+        "the message is too long ({} characters): {message}",
+        message.chars().count()
+    );
+}

@@ -69,24 +69,58 @@ impl PyProfileBuilder {
     }
 
     /// Adds one history tick (a 1-D array of ``tick_len`` values, or a
-    /// ``segments × metrics`` array).
-    fn push(&mut self, values: &Bound<'_, PyAny>) -> BindResult<()> {
+    /// ``segments × metrics`` array), taken at ``timestamp`` (seconds) when given:
+    /// with timestamps the builder learns the tick interval and tries a day and a
+    /// week at it as seasons. Every tick has a timestamp, or none does.
+    #[pyo3(signature = (values, timestamp = None))]
+    fn push(&mut self, values: &Bound<'_, PyAny>, timestamp: Option<f64>) -> BindResult<()> {
         let view = arrays::tick(values, "values")?;
-        self.inner.push_tick(arrays::slice(&view)?)?;
+        let values = arrays::slice(&view)?;
+        match timestamp {
+            Some(t) => self.inner.push_tick_at(t, values)?,
+            None => self.inner.push_tick(values)?,
+        }
         Ok(())
     }
 
-    /// Adds every row of a 2-D array (``ticks × tick_len``) as a tick. Atomic: a bad
+    /// Adds every row of a 2-D array (``ticks × tick_len``) as a tick, with its
+    /// timestamp from ``timestamps`` (seconds, one per row) when given. Atomic: a bad
     /// row, named by its index, leaves the builder as it was.
-    fn push_many(&mut self, py: Python<'_>, rows: &Bound<'_, PyAny>) -> BindResult<()> {
+    #[pyo3(signature = (rows, timestamps = None))]
+    fn push_many(
+        &mut self,
+        py: Python<'_>,
+        rows: &Bound<'_, PyAny>,
+        timestamps: Option<&Bound<'_, PyAny>>,
+    ) -> BindResult<()> {
         let view = arrays::matrix(rows, "rows")?;
         let (data, n, d) = arrays::rows(&view)?;
+        let stamps = match timestamps {
+            Some(t) => {
+                let v = arrays::vector(t, "timestamps")?;
+                let v = arrays::slice(&v)?.to_vec();
+                if v.len() != n {
+                    return Err(Error::LengthMismatch {
+                        what: "timestamps",
+                        expected: n,
+                        got: v.len(),
+                    }
+                    .into());
+                }
+                Some(v)
+            }
+            None => None,
+        };
         let builder = &self.inner;
         let work = py.detach(|| -> BindResult<ProfileBuilder> {
             let mut work = builder.clone();
             for i in 0..n {
-                work.push_tick(&data[i * d..(i + 1) * d])
-                    .map_err(|e| BindError::at(e, i))?;
+                let row = &data[i * d..(i + 1) * d];
+                match &stamps {
+                    Some(t) => work.push_tick_at(t[i], row),
+                    None => work.push_tick(row),
+                }
+                .map_err(|e| BindError::at(e, i))?;
             }
             Ok(work)
         })?;

@@ -475,13 +475,16 @@ def test_replay_frame(config: coalmine.Config, profile: coalmine.BehaviorProfile
     assert coalmine.replay(dated, config, profile)["risk"].equals(out["risk"])
     texts = dated.assign(timestamp=dated["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
     assert coalmine.replay(texts, config, profile)["risk"].equals(out["risk"])
+    stamps = START - 60.0 * np.arange(200, 0, -1)
     learnt = coalmine.learn(
-        _frame(START - 60.0 * np.arange(200, 0, -1), _history(), _history(), config).query(
-            "cohort == 'control'"
-        ),
+        _frame(stamps, _history(), _history(), config).query("cohort == 'control'"),
         config,
     )
-    assert learnt == profile
+    # learn passes the frame's timestamps, as the command does.
+    timed = coalmine.ProfileBuilder(config)
+    timed.push_many(_history(), timestamps=stamps)
+    assert learnt == timed.build()
+    assert learnt.to_json().replace('"tick_interval":60.0', '"tick_interval":null') == profile.to_json()
 
 
 @pytest.mark.parametrize(
@@ -521,3 +524,22 @@ def test_missing_values_are_skipped(config: coalmine.Config, profile: coalmine.B
     stamps, c, k = coalmine.ticks_from_frame(frame, config)
     assert np.isnan(c).sum() + np.isnan(k).sum() == 10
     assert len(coalmine.replay(frame, config, profile)) == 8
+
+
+def test_timestamped_history_learns_the_tick_interval() -> None:
+    config = coalmine.Config.from_dict(SCHEMA)
+    rng = np.random.default_rng(3)
+    rows = 0.5 + 0.01 * rng.normal(size=(60, config.tick_len))
+    stamps = 1.7e9 + 60.0 * np.arange(60)
+    builder = coalmine.ProfileBuilder(config)
+    builder.push_many(rows, timestamps=stamps)
+    assert '"tick_interval":60.0' in builder.build().to_json()
+    with pytest.raises(coalmine.TimestampError):
+        builder.push(rows[0], timestamp=stamps[-1])  # not after the last tick
+    with pytest.raises(coalmine.InvalidValueError):
+        builder.push(rows[0])  # a timestamped history needs timestamps
+    assert builder.ticks == 60
+    untimed = coalmine.ProfileBuilder(config)
+    with pytest.raises(coalmine.LengthMismatchError):
+        untimed.push_many(rows, timestamps=stamps[:10])
+    assert untimed.ticks == 0

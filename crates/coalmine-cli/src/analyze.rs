@@ -51,7 +51,7 @@ fn learn_profile(
     let bar = progress.bytes(file_size(history), "learning");
     let summary = read_ticks(history, schema, Role::History, bar.as_ref(), |t| {
         builder
-            .push_tick(&t.control)
+            .push_tick_at(t.timestamp, &t.control)
             .map_err(|e| tick_error(history, t, &e))
     })?;
     if let Some(bar) = bar {
@@ -407,7 +407,7 @@ pub fn analyze(args: &AnalyzeArgs<'_>, progress: Progress) -> Result<u8, CliErro
                 return Ok(());
             }
             let rec = replayer
-                .push(t.timestamp, t.style, &t.control, &t.canary)
+                .push(t.timestamp, t.style, &t.control, &t.canary, t.counts())
                 .map_err(|e| tick_error(live, t, &e))?;
             printer.tick(rec)?;
             stopped = replayer.done();

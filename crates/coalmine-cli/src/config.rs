@@ -59,11 +59,16 @@ impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, CliError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| CliError::file(&file, e.to_string()))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            CliError::at(&file, line_at(e.as_bytes(), at), "not valid UTF-8")
-        })?;
-        let mut config: ConfigFile = toml::from_str(&text).map_err(|e| CliError::Input {
+        ConfigFile::from_bytes(&bytes, &file)
+    }
+
+    /// Reads and validates a configuration held in memory, as [`ConfigFile::load`]
+    /// does a file; `file` names it in messages.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<ConfigFile, CliError> {
+        let file = file.to_string();
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| CliError::at(&file, line_at(bytes, e.valid_up_to()), "not valid UTF-8"))?;
+        let mut config: ConfigFile = toml::from_str(text).map_err(|e| CliError::Input {
             file: file.clone(),
             line: e
                 .span()
@@ -79,12 +84,12 @@ impl ConfigFile {
             };
             CliError::Input {
                 file: file.clone(),
-                line: key.and_then(|k| key_line(&text, k)),
+                line: key.and_then(|k| key_line(text, k)),
                 series: None,
                 message: describe(&e),
             }
         };
-        config.explicit_thresholds = toml::from_str::<toml::Table>(&text)
+        config.explicit_thresholds = toml::from_str::<toml::Table>(text)
             .ok()
             .and_then(|t| t.get("policy").and_then(|p| p.as_table()).cloned())
             .is_some_and(|p| p.contains_key("pause_at") || p.contains_key("rollback_at"));
@@ -98,7 +103,7 @@ impl ConfigFile {
             p.validate(&schema)
                 .map_err(|(key, message)| CliError::Input {
                     file: file.clone(),
-                    line: key.and_then(|k| key_line(&text, k)),
+                    line: key.and_then(|k| key_line(text, k)),
                     series: None,
                     message: format!("[source.prometheus]: {message}"),
                 })?;

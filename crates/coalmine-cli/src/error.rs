@@ -119,13 +119,25 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// An input field quoted in a message: its first 40 characters, then `…`.
+/// An input field quoted in a message: its first 40 characters, then `…`. Control
+/// characters are escaped (`\n`), so that a quoted CSV field holding a line break
+/// cannot split the message.
 pub fn field(text: &str) -> String {
-    let mut chars = text.char_indices();
-    match chars.nth(FIELD_CHARS) {
-        Some((cut, _)) => format!("`{}…`", &text[..cut]),
-        None => format!("`{text}`"),
+    let mut out = String::with_capacity(text.len().min(4 * FIELD_CHARS) + 8);
+    out.push('`');
+    for (i, c) in text.chars().enumerate() {
+        if i == FIELD_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out.push('`');
+    out
 }
 
 /// The core's error in words, with numbers printed by [`num`] and names by [`field`].
@@ -180,6 +192,14 @@ mod tests {
         let shown = field(&long);
         assert_eq!(shown.chars().count(), 40 + 3);
         assert!(shown.ends_with("…`"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        // Found by the score_input fuzz target: a quoted header field with a line
+        // break split the message over two lines.
+        assert_eq!(field("tim\"es\ntamp\r\t"), "`tim\"es\\ntamp\\r\\t`");
+        assert_eq!(field("\u{1b}[31m"), "`\\u{1b}[31m`");
     }
 
     #[test]

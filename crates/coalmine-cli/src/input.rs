@@ -2,6 +2,13 @@
 //! with the same timestamp form one tick. Parsed by the `csv` crate (quoting, a UTF-8
 //! byte-order mark, CRLF line ends), row by row.
 //!
+//! An optional sixth column, `count`, gives the count behind each value: the requests
+//! behind a ratio, the users or sessions behind a mean. When the header has it, every
+//! row has six fields; an empty count is unknown. A count is a finite number `>= 0`
+//! within the core's magnitude limit (fractional counts, such as an average number of
+//! users over the tick, are accepted); anything else is an error naming the file, the
+//! line and the series. A count of 0 makes its value missing in the analysis.
+//!
 //! Ticks reach the caller in time order, one at a time. When the rows come in time
 //! order (the rows of one tick in any order among themselves), only the tick being
 //! read is held. A regular file is first scanned for its order; if its ticks are
@@ -24,6 +31,9 @@ use crate::timestamp::{self, Style};
 
 /// The header every metrics CSV starts with.
 pub const HEADER: [&str; 5] = ["timestamp", "cohort", "segment", "metric", "value"];
+/// The header of a metrics CSV with counts.
+pub const HEADER_WITH_COUNT: [&str; 6] =
+    ["timestamp", "cohort", "segment", "metric", "value", "count"];
 
 /// Read-buffer size: large reads, few system calls.
 const READ_BUFFER: usize = 256 << 10;
@@ -52,6 +62,11 @@ pub struct Tick {
     pub control: Vec<f64>,
     /// The canary cohort's values.
     pub canary: Vec<f64>,
+    /// The count behind each control value, NaN where unknown; empty when the file
+    /// has no `count` column.
+    pub control_counts: Vec<f64>,
+    /// The count behind each canary value, laid out like `control_counts`.
+    pub canary_counts: Vec<f64>,
     /// Whether any canary row was present.
     pub has_canary: bool,
     /// Per series: bit 0 a control row was seen, bit 1 a canary row.
@@ -59,16 +74,24 @@ pub struct Tick {
 }
 
 impl Tick {
-    fn new(len: usize, timestamp: f64, style: Style, line: u64) -> Tick {
+    fn new(len: usize, counts: bool, timestamp: f64, style: Style, line: u64) -> Tick {
+        let n = if counts { len } else { 0 };
         Tick {
             timestamp,
             style,
             line,
             control: vec![f64::NAN; len],
             canary: vec![f64::NAN; len],
+            control_counts: vec![f64::NAN; n],
+            canary_counts: vec![f64::NAN; n],
             has_canary: false,
             seen: vec![0; len],
         }
+    }
+
+    /// The counts of both cohorts, when the file has a `count` column.
+    pub fn counts(&self) -> Option<(&[f64], &[f64])> {
+        (!self.control_counts.is_empty()).then_some((&self.control_counts, &self.canary_counts))
     }
 
     fn reset(&mut self, timestamp: f64, style: Style, line: u64) {
@@ -77,6 +100,8 @@ impl Tick {
         self.line = line;
         self.control.fill(f64::NAN);
         self.canary.fill(f64::NAN);
+        self.control_counts.fill(f64::NAN);
+        self.canary_counts.fill(f64::NAN);
         self.has_canary = false;
         self.seen.fill(0);
     }
@@ -163,16 +188,16 @@ fn trim(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
-/// Opens `path` for CSV reading.
-fn reader(path: &Path, file: &str) -> Result<csv::Reader<BufReader<File>>, CliError> {
+/// Opens `path` for reading.
+fn reader(path: &Path, file: &str) -> Result<BufReader<File>, CliError> {
     let f = File::open(path).map_err(|e| CliError::file(file, e.to_string()))?;
-    Ok(csv_reader(BufReader::with_capacity(READ_BUFFER, f)))
+    Ok(BufReader::with_capacity(READ_BUFFER, f))
 }
 
 /// The CSV dialect of every input: comma-separated, optional quoting, no header
 /// handling (the caller checks the header itself, to name its line), rows of any
 /// length (the caller counts fields, to say what is wrong).
-pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
+pub(crate) fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -182,7 +207,7 @@ pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
 
 /// Reads the next record, mapping I/O errors to `file`. Skips lines that hold only
 /// blanks.
-pub fn next_record<R: Read>(
+pub(crate) fn next_record<R: Read>(
     rdr: &mut csv::Reader<R>,
     record: &mut csv::ByteRecord,
     file: &str,
@@ -214,13 +239,13 @@ pub fn next_record<R: Read>(
 }
 
 /// The line a record starts on.
-pub fn line_of(record: &csv::ByteRecord) -> u64 {
+pub(crate) fn line_of(record: &csv::ByteRecord) -> u64 {
     record.position().map_or(0, |p| p.line())
 }
 
 /// Checks that `record` is the header `expected` (a byte-order mark, blanks around
 /// names and their case are forgiven).
-pub fn check_header(
+pub(crate) fn check_header(
     record: &csv::ByteRecord,
     expected: &[&str],
     file: &str,
@@ -297,8 +322,8 @@ struct Scan {
     has_canary: bool,
 }
 
-fn scan(path: &Path, file: &str) -> Result<Scan, CliError> {
-    let mut rdr = reader(path, file)?;
+fn scan<R: Read>(r: R, file: &str) -> Result<Scan, CliError> {
+    let mut rdr = csv_reader(r);
     let mut record = csv::ByteRecord::new();
     let mut times = TimeCache::new();
     let mut out = Scan {
@@ -309,7 +334,7 @@ fn scan(path: &Path, file: &str) -> Result<Scan, CliError> {
     if !next_record(&mut rdr, &mut record, file)? {
         return Ok(out);
     }
-    check_header(&record, &HEADER, file)?;
+    check_metrics_header(&record, file)?;
     let mut last = f64::NEG_INFINITY;
     while next_record(&mut rdr, &mut record, file)? {
         let Some(raw) = record.get(0) else { continue };
@@ -334,29 +359,68 @@ pub fn read_ticks(
     schema: &Schema,
     role: Role,
     progress: Option<&ProgressBar>,
-    mut each: impl FnMut(&Tick) -> Result<(), CliError>,
+    each: impl FnMut(&Tick) -> Result<(), CliError>,
 ) -> Result<Summary, CliError> {
     let file = path.display().to_string();
     let file = file.as_str();
     let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
     // A regular file can be scanned first; a pipe is taken to be in time order.
-    let (sorted, hand_over) = if regular {
-        let s = scan(path, file)?;
+    let order = if regular {
+        Some(scan(reader(path, file)?, file)?)
+    } else {
+        None
+    };
+    read(
+        reader(path, file)?,
+        file,
+        order,
+        schema,
+        role,
+        progress,
+        each,
+    )
+}
+
+/// Reads a metrics CSV held in memory (`file` names it in messages) as [`read_ticks`]
+/// reads a regular file: ticks in time order whatever the order of the rows.
+pub fn read_ticks_from_slice(
+    bytes: &[u8],
+    file: &str,
+    schema: &Schema,
+    role: Role,
+    each: impl FnMut(&Tick) -> Result<(), CliError>,
+) -> Result<Summary, CliError> {
+    let order = scan(bytes, file)?;
+    read(bytes, file, Some(order), schema, role, None, each)
+}
+
+/// Reads the rows of `r`; `order` is the result of a scan of the same input, or
+/// `None` for an input that cannot be read twice (then the rows must come in time
+/// order).
+fn read<R: Read>(
+    r: R,
+    file: &str,
+    order: Option<Scan>,
+    schema: &Schema,
+    role: Role,
+    progress: Option<&ProgressBar>,
+    mut each: impl FnMut(&Tick) -> Result<(), CliError>,
+) -> Result<Summary, CliError> {
+    let (sorted, hand_over) = match order {
         // A live file without canary rows is refused once read, so that a broken row
         // is still reported at its line; none of its ticks is handed over.
-        (s.sorted, role == Role::History || s.has_canary)
-    } else {
-        (true, true)
+        Some(s) => (s.sorted, role == Role::History || s.has_canary),
+        None => (true, true),
     };
     let mut each = |t: &Tick| if hand_over { each(t) } else { Ok(()) };
     let names = Names::new(schema);
     let len = schema.tick_len();
-    let mut rdr = reader(path, file)?;
+    let mut rdr = csv_reader(r);
     let mut record = csv::ByteRecord::new();
     if !next_record(&mut rdr, &mut record, file)? {
         return Err(CliError::file(file, "the file is empty"));
     }
-    check_header(&record, &HEADER, file)?;
+    let counts = check_metrics_header(&record, file)?;
     let mut summary = Summary {
         observed: vec![0; len],
         ..Summary::default()
@@ -373,7 +437,7 @@ pub fn read_ticks(
                 bar.set_position(rdr.position().byte());
             }
         }
-        let row = parse_row(&record, line, file, &names, role, &mut times)?;
+        let row = parse_row(&record, line, file, &names, role, counts, &mut times)?;
         any_canary |= row.canary;
         let tick = if sorted {
             if let Some(t) = current.as_mut() {
@@ -396,11 +460,11 @@ pub fn read_ticks(
                     t.reset(row.ts, row.style, line);
                 }
             }
-            current.get_or_insert_with(|| Tick::new(len, row.ts, row.style, line))
+            current.get_or_insert_with(|| Tick::new(len, counts, row.ts, row.style, line))
         } else {
             gathered
                 .entry(OrderedTime(row.ts))
-                .or_insert_with(|| Tick::new(len, row.ts, row.style, line))
+                .or_insert_with(|| Tick::new(len, counts, row.ts, row.style, line))
         };
         let bit = if row.canary { 2 } else { 1 };
         let seen = &mut tick.seen[row.series];
@@ -415,9 +479,15 @@ pub fn read_ticks(
         *seen |= bit;
         if row.canary {
             tick.canary[row.series] = row.value;
+            if counts {
+                tick.canary_counts[row.series] = row.count;
+            }
             tick.has_canary = true;
         } else {
             tick.control[row.series] = row.value;
+            if counts {
+                tick.control_counts[row.series] = row.count;
+            }
             if !row.value.is_nan() {
                 summary.observed[row.series] += 1;
             }
@@ -441,6 +511,30 @@ pub fn read_ticks(
         bar.set_position(rdr.position().byte());
     }
     Ok(summary)
+}
+
+/// Checks the header of a metrics CSV: with or without the `count` column (returns
+/// whether it has it).
+fn check_metrics_header(record: &csv::ByteRecord, file: &str) -> Result<bool, CliError> {
+    if record.len() == HEADER_WITH_COUNT.len() {
+        check_header(record, &HEADER_WITH_COUNT, file)?;
+        return Ok(true);
+    }
+    check_header(record, &HEADER, file).map_err(|e| match e {
+        CliError::Input {
+            file,
+            line,
+            series,
+            message,
+        } => CliError::Input {
+            file,
+            line,
+            series,
+            message: format!("{message} (or with a sixth column, `count`)"),
+        },
+        other => other,
+    })?;
+    Ok(false)
 }
 
 /// A timestamp ordered by `f64::total_cmp` (never NaN here).
@@ -468,6 +562,8 @@ struct Row {
     canary: bool,
     series: usize,
     value: f64,
+    /// NaN when unknown (or when the file has no counts).
+    count: f64,
 }
 
 fn parse_row(
@@ -476,15 +572,18 @@ fn parse_row(
     file: &str,
     names: &Names,
     role: Role,
+    counts: bool,
     times: &mut TimeCache,
 ) -> Result<Row, CliError> {
-    if record.len() != HEADER.len() {
+    let header: &[&str] = if counts { &HEADER_WITH_COUNT } else { &HEADER };
+    if record.len() != header.len() {
         return Err(CliError::at(
             file,
             line,
             format!(
-                "expected 5 comma-separated fields ({}), found {}",
-                HEADER.join(","),
+                "expected {} comma-separated fields ({}), found {}",
+                header.len(),
+                header.join(","),
                 record.len()
             ),
         ));
@@ -563,11 +662,51 @@ fn parse_row(
             x
         }
     };
+    let count = if counts {
+        let raw = trim(&record[5]);
+        let text = utf8(file, line, raw, "count").map_err(in_series)?;
+        parse_count(text).map_err(|m| in_series(CliError::at(file, line, m)))?
+    } else {
+        f64::NAN
+    };
     Ok(Row {
         ts,
         style,
         canary,
         series,
         value,
+        count,
     })
+}
+
+/// A count field: empty is unknown (NaN); otherwise a finite number `>= 0` within the
+/// magnitude limit. `NaN` written out is refused: an unknown count is left empty.
+fn parse_count(text: &str) -> Result<f64, String> {
+    if text.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let n = text
+        .parse::<f64>()
+        .map_err(|_| format!("count {} is not a number", field(text)))?;
+    if n.is_nan() {
+        return Err(format!(
+            "count {} is not a number (leave the count empty when it is unknown)",
+            field(text)
+        ));
+    }
+    if n.is_infinite() {
+        return Err(format!("count {} is not a finite number", field(text)));
+    }
+    if n < 0.0 {
+        return Err(format!("count {} is negative", num(n)));
+    }
+    if n > MAX_ABS_VALUE {
+        return Err(format!(
+            "count {} is beyond the supported magnitude {}",
+            num(n),
+            num(MAX_ABS_VALUE)
+        ));
+    }
+    // -0 and 0 are one count.
+    Ok(n + 0.0)
 }

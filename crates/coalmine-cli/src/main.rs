@@ -2,9 +2,6 @@
 //! rollouts and evaluate the judge — from a shell or a pipeline step.
 
 mod analyze;
-mod config;
-mod error;
-mod input;
 mod output;
 mod progress;
 mod prom;
@@ -12,7 +9,6 @@ mod replay;
 mod report;
 mod score;
 mod sim;
-mod timestamp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +16,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use coalmine::scoring::DetectorChoice;
 
-pub use error::CliError;
+// The readers live in the library; these names keep `crate::config` and the like
+// working in the command's own modules.
+use coalmine_cli::{CliError, config, error, input, score_input, timestamp};
 
 use crate::output::note;
 use crate::progress::Progress;
@@ -121,7 +119,8 @@ enum Command {
         /// The TOML configuration (metrics, segments, features, policy).
         #[arg(long)]
         config: PathBuf,
-        /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only).
+        /// History metrics CSV (`timestamp,cohort,segment,metric,value`, baseline only;
+        /// an optional `count` column is checked and ignored).
         #[arg(
             long,
             required_unless_present = "prometheus",
@@ -146,7 +145,8 @@ enum Command {
         /// A profile written by `coalmine learn`.
         #[arg(long)]
         profile: Option<PathBuf>,
-        /// Live metrics CSV (baseline and canary rows).
+        /// Live metrics CSV (baseline and canary rows; an optional sixth column `count`
+        /// gives the count behind each value, empty when unknown).
         #[arg(
             long,
             required_unless_present = "prometheus",
@@ -172,7 +172,7 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// Detector.
-        #[arg(long, value_enum, default_value_t = Detector::Auto)]
+        #[arg(long, value_enum, default_value_t = Detector::HoltWinters)]
         detector: Detector,
         /// Output CSV (default: standard output); never the input.
         #[arg(long)]

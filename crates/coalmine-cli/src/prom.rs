@@ -232,7 +232,7 @@ pub fn learn(
         for (n, v) in observed.iter_mut().zip(control) {
             *n += u64::from(!v.is_nan());
         }
-        builder.push_tick(control).map_err(|e| {
+        builder.push_tick_at(ts, control).map_err(|e| {
             CliError::Runtime(format!(
                 "prometheus at {}: tick at {}: {}",
                 src.url,
@@ -316,7 +316,7 @@ pub fn analyze(
                 break;
             };
             let rec = replayer
-                .push(ts, window.style, control, canary)
+                .push(ts, window.style, control, canary, None)
                 .map_err(|e| {
                     CliError::Runtime(format!(
                         "prometheus at {}: tick at {}: {}",

@@ -209,6 +209,7 @@ impl Replayer {
         style: Style,
         control: &[f64],
         canary: &[f64],
+        counts: Option<(&[f64], &[f64])>,
     ) -> Result<&Record, coalmine::Error> {
         let series: Vec<[f64; 4]> = if self.keep {
             self.analysis
@@ -230,8 +231,8 @@ impl Replayer {
             timestamp,
             control,
             canary,
-            control_counts: None,
-            canary_counts: None,
+            control_counts: counts.map(|c| c.0),
+            canary_counts: counts.map(|c| c.1),
         })?;
         let (risk, predicted, level, reason, share) = (
             d.assessment.risk,

@@ -11,55 +11,23 @@
 //! scoring and writing overlap on three threads (see [`pipeline`]).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
-use coalmine::MAX_ABS_VALUE;
 use coalmine::scoring::{
     AnomalyScorer, DEFAULT_PROBATION, DetectorChoice, ScoringConfig, score_series,
 };
 use indicatif::ProgressBar;
 
 use crate::CliError;
-use crate::error::{field, num};
-use crate::input::{check_header, csv_reader, line_of, next_record};
 use crate::output::{Out, refuse_overwrite};
 use crate::progress::Progress;
+use crate::score_input::ScoreReader;
 
-/// The header an input must start with.
-pub const HEADER: [&str; 2] = ["timestamp", "value"];
 /// Rows held before streaming starts: from this length on, NAB's learning period is
 /// its cap, [`DEFAULT_PROBATION`] (`⌊0.15 · 5001⌋ = 750`).
 pub const LOOKAHEAD: usize = 5001;
-
-/// Parses one value: finite and within the core's magnitude limit.
-fn value(raw: &[u8], file: &str, line: u64) -> Result<f64, CliError> {
-    let text = std::str::from_utf8(raw.trim_ascii())
-        .map_err(|_| CliError::at(file, line, "the value is not valid UTF-8"))?;
-    let v: f64 = text
-        .parse()
-        .map_err(|_| CliError::at(file, line, format!("{} is not a number", field(text))))?;
-    if !v.is_finite() {
-        return Err(CliError::at(
-            file,
-            line,
-            format!("{} is not a finite number", field(text)),
-        ));
-    }
-    if v.abs() > MAX_ABS_VALUE {
-        return Err(CliError::at(
-            file,
-            line,
-            format!(
-                "value {} is beyond the supported magnitude {}",
-                num(v),
-                num(MAX_ABS_VALUE)
-            ),
-        ));
-    }
-    Ok(v)
-}
 
 /// Writes `v` (finite) as Rust's `Display` does — the shortest digits that read back
 /// exactly, in plain decimal notation (`0.0000001`, `1`, `-0`) — which is what earlier
@@ -86,7 +54,6 @@ pub fn display_f64(v: f64, out: &mut Vec<u8>) {
                 .skip_while(|&&b| b == b'0')
                 .count();
             if significant >= 15 && may_tie(v, -(frac as i32) - 1) {
-                use std::io::Write;
                 let _ = write!(out, "{v}");
                 return;
             }
@@ -128,7 +95,6 @@ pub fn display_f64(v: f64, out: &mut Vec<u8>) {
     let trail = digits.iter().rev().take_while(|&&d| d == b'0').count();
     let digits = &digits[..digits.len() - trail];
     if digits.len() >= 15 && may_tie(v, point - digits.len() as i32 - 1) {
-        use std::io::Write;
         let _ = write!(out, "{v}");
         return;
     }
@@ -173,35 +139,64 @@ fn may_tie(v: f64, k: i32) -> bool {
     e + m.trailing_zeros() as i32 >= k
 }
 
-/// Writes one output row.
-struct RowWriter {
-    csv: csv::Writer<Out>,
-    value: Vec<u8>,
-    score: Vec<u8>,
-}
-
-impl RowWriter {
-    fn row(&mut self, ts: &[u8], value: f64, score: f64) -> Result<(), csv::Error> {
-        self.value.clear();
-        self.score.clear();
-        display_f64(value, &mut self.value);
-        display_f64(score, &mut self.score);
-        self.csv
-            .write_record([ts, self.value.as_slice(), self.score.as_slice()])
-    }
-
-    fn closed(&self) -> bool {
-        self.csv.get_ref().closed()
-    }
-}
-
-/// Maps a write error of the CSV writer to the output's name.
-fn write_error(w: &RowWriter, e: csv::Error) -> CliError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => w.csv.get_ref().error(io),
-        other => CliError::Runtime(format!("{other:?}")),
+/// Writes the timestamp field as the `csv` crate would (quoted when it holds a comma, a
+/// quote or a line break, quotes doubled), so that the output is valid CSV whatever
+/// the input's timestamps hold.
+fn push_field(field: &[u8], out: &mut Vec<u8>) {
+    if field
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(field);
     }
 }
+
+/// Whether `text` is already what [`display_f64`] writes for the number it reads as,
+/// so that it can be copied instead of formatted: plain decimal notation without a
+/// sign other than `-`, leading zeros, trailing fractional zeros or a bare point, with
+/// at most 15 significant digits and at most 24 characters. Any two decimals of at
+/// most 15 significant digits read as different doubles (well inside the normal
+/// range, which the length bound keeps to), so the shortest digits that read back as
+/// the same double are the text's own, and `Display` prints them just so.
+pub fn display_form(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || text.len() > 24 {
+        return false;
+    }
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(i) => (&digits[..i], Some(&digits[i + 1..])),
+        None => (digits, None),
+    };
+    if int.is_empty() || !int.iter().all(u8::is_ascii_digit) || (int.len() > 1 && int[0] == b'0') {
+        return false;
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || !f.iter().all(u8::is_ascii_digit) || f.last() == Some(&b'0') {
+            return false;
+        }
+    }
+    // Significant digits: from the first non-zero digit to the last non-zero one.
+    let all = || int.iter().chain(frac.unwrap_or_default());
+    let n = int.len() + frac.map_or(0, <[u8]>::len);
+    let first = all().position(|&b| b != b'0');
+    let trailing = all().rev().position(|&b| b != b'0');
+    match (first, trailing) {
+        (Some(f), Some(t)) => n - t - f <= 15,
+        _ => true,
+    }
+}
+
+/// `timestamp,value,anomaly_score`, the output's header line.
+const OUTPUT_HEADER: &[u8] = b"timestamp,value,anomaly_score\n";
 
 /// `coalmine score`.
 pub fn score(
@@ -217,13 +212,7 @@ pub fn score(
     let file = file.as_str();
     let f = File::open(input).map_err(|e| CliError::file(file, e.to_string()))?;
     let size = f.metadata().map_or(0, |m| m.len());
-    let mut rdr = csv_reader(BufReader::with_capacity(256 << 10, f));
-    let mut record = csv::ByteRecord::new();
-    if !next_record(&mut rdr, &mut record, file)? {
-        return Err(CliError::file(file, "the file is empty"));
-    }
-    check_header(&record, &HEADER, file)?;
-    drop(record);
+    let rdr = ScoreReader::new(BufReader::with_capacity(256 << 10, f), file)?;
     let out = match output {
         Some(path) => Out::create(path)?,
         None => Out::stdout(),
@@ -231,30 +220,16 @@ pub fn score(
     let bar = progress.bytes(size, "scoring");
     let mut out = out;
     out.attach(bar.as_ref());
-    let mut w = RowWriter {
-        csv: csv::WriterBuilder::new()
-            .buffer_capacity(64 << 10)
-            .from_writer(out),
-        value: Vec::new(),
-        score: Vec::new(),
-    };
-    w.csv
-        .write_record(["timestamp", "value", "anomaly_score"])
-        .map_err(|e| write_error(&w, e))?;
+    out.write_all(OUTPUT_HEADER).map_err(|e| out.error(e))?;
     let config = ScoringConfig {
         detector,
         ..ScoringConfig::default()
     };
-    let w = pipeline(rdr, file, config, w, bar.as_ref())?;
+    let mut out = pipeline(rdr, config, out, bar.as_ref())?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut w = w;
-    w.csv.flush().map_err(|e| w.csv.get_ref().error(e))?;
-    let out = w
-        .csv
-        .into_inner()
-        .map_err(|e| CliError::Runtime(e.error().to_string()))?;
+    out.flush().map_err(|e| out.error(e))?;
     out.finish()
 }
 
@@ -263,13 +238,16 @@ const BATCH: usize = 4096;
 /// Batches in flight between two stages.
 const IN_FLIGHT: usize = 4;
 
-/// A run of rows: timestamps back to back in one buffer, values and scores.
+/// A run of rows: the start of each output row (`timestamp,value,`, formatted by the
+/// reader) back to back in one buffer, values and scores.
 #[derive(Debug, Default)]
 struct Batch {
-    stamps: Vec<u8>,
+    prefixes: Vec<u8>,
     ends: Vec<usize>,
     values: Vec<f64>,
     scores: Vec<f64>,
+    /// The writer's output buffer, kept with the batch to be reused.
+    text: Vec<u8>,
 }
 
 impl Batch {
@@ -277,43 +255,44 @@ impl Batch {
         self.values.len()
     }
 
-    fn stamp(&self, i: usize) -> &[u8] {
+    fn prefix(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.stamps[start..self.ends[i]]
+        &self.prefixes[start..self.ends[i]]
     }
 
     fn clear(&mut self) {
-        self.stamps.clear();
+        self.prefixes.clear();
         self.ends.clear();
         self.values.clear();
         self.scores.clear();
+        self.text.clear();
     }
 }
 
 /// Reading, scoring and writing run on three threads, handing batches of rows along
-/// (and the emptied batches back), so that parsing and formatting overlap the scoring.
+/// (and the emptied batches back), so that parsing and formatting overlap the scoring:
+/// the reader formats the timestamp and the value of each output row, the writer the
+/// score.
 /// Rows stay in order and every score is the sequential scorer's. An error anywhere
 /// stops all three: the reader's and the writer's are returned, and a reader gone from
 /// a pipe stops the others quietly.
 fn pipeline<R: Read + Send>(
-    mut rdr: csv::Reader<R>,
-    file: &str,
+    mut rdr: ScoreReader<R>,
     config: ScoringConfig,
-    mut w: RowWriter,
+    mut out: Out,
     bar: Option<&ProgressBar>,
-) -> Result<RowWriter, CliError> {
+) -> Result<Out, CliError> {
     let (to_scorer, from_reader) = sync_channel::<Result<Batch, CliError>>(IN_FLIGHT);
     let (to_writer, from_scorer) = sync_channel::<Batch>(IN_FLIGHT);
     let (recycle, recycled) = channel::<Batch>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut record = csv::ByteRecord::new();
             loop {
                 let mut batch = recycled.try_recv().unwrap_or_default();
                 batch.clear();
-                let more = fill(&mut rdr, &mut record, file, &mut batch);
+                let more = fill(&mut rdr, &mut batch);
                 if let Some(bar) = bar {
-                    bar.set_position(rdr.position().byte());
+                    bar.set_position(rdr.bytes_read());
                 }
                 let last = !matches!(more, Ok(true));
                 let sent = match more {
@@ -326,19 +305,24 @@ fn pipeline<R: Read + Send>(
                 }
             }
         });
-        let writer = scope.spawn(move || -> Result<RowWriter, CliError> {
-            for batch in from_scorer {
+        let writer = scope.spawn(move || -> Result<Out, CliError> {
+            for mut batch in from_scorer {
+                let mut text = std::mem::take(&mut batch.text);
+                text.clear();
                 for i in 0..batch.len() {
-                    w.row(batch.stamp(i), batch.values[i], batch.scores[i])
-                        .map_err(|e| write_error(&w, e))?;
+                    text.extend_from_slice(batch.prefix(i));
+                    display_f64(batch.scores[i], &mut text);
+                    text.push(b'\n');
                 }
+                out.write_all(&text).map_err(|e| out.error(e))?;
+                batch.text = text;
                 let _ = recycle.send(batch);
                 // Nobody reads any more: stop (the pipe's reader has what it wanted).
-                if w.closed() {
+                if out.closed() {
                     break;
                 }
             }
-            Ok(w)
+            Ok(out)
         });
         let scored = score_batches(from_reader, &to_writer, config);
         drop(to_writer);
@@ -346,26 +330,28 @@ fn pipeline<R: Read + Send>(
             .join()
             .unwrap_or_else(|_| Err(CliError::Runtime("the writer failed".into())));
         // A writer error explains why scoring stopped; report it first.
-        let w = written?;
+        let out = written?;
         scored?;
-        Ok(w)
+        Ok(out)
     })
 }
 
 /// Reads up to [`BATCH`] rows into `batch`; `Ok(false)` at the end of the input.
-fn fill<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-    file: &str,
-    batch: &mut Batch,
-) -> Result<bool, CliError> {
+fn fill<R: Read>(rdr: &mut ScoreReader<R>, batch: &mut Batch) -> Result<bool, CliError> {
     while batch.len() < BATCH {
-        if !next_record(rdr, record, file)? {
+        let Some((ts, v)) = rdr.next_row()? else {
             return Ok(false);
+        };
+        push_field(ts, &mut batch.prefixes);
+        batch.prefixes.push(b',');
+        let text = rdr.value_text();
+        if display_form(text) {
+            batch.prefixes.extend_from_slice(text);
+        } else {
+            display_f64(v, &mut batch.prefixes);
         }
-        let (ts, v) = row(record, file)?;
-        batch.stamps.extend_from_slice(ts);
-        batch.ends.push(batch.stamps.len());
+        batch.prefixes.push(b',');
+        batch.ends.push(batch.prefixes.len());
         batch.values.push(v);
     }
     Ok(true)
@@ -422,21 +408,6 @@ fn score_batches(
     Ok(())
 }
 
-fn row<'r>(record: &'r csv::ByteRecord, file: &str) -> Result<(&'r [u8], f64), CliError> {
-    let line = line_of(record);
-    if record.len() != HEADER.len() {
-        return Err(CliError::at(
-            file,
-            line,
-            format!(
-                "expected 2 comma-separated fields (timestamp,value), found {}",
-                record.len()
-            ),
-        ));
-    }
-    Ok((&record[0], value(&record[1], file, line)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +416,74 @@ mod tests {
         let mut out = Vec::new();
         display_f64(v, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn texts_in_display_form_are_what_display_prints() {
+        for (text, ok) in [
+            ("0", true),
+            ("-0", true),
+            ("10.1288", true),
+            ("0.0000001", true),
+            ("123456789012345", true),
+            ("1000000000000000000000", true),
+            ("0.1234567890123456", false),
+            ("1234567890123456", false),
+            ("00.5", false),
+            (".5", false),
+            ("5.", false),
+            ("5.0", false),
+            ("+5", false),
+            ("1e5", false),
+            ("-", false),
+            ("", false),
+            ("0.0000000000000000000001", true),
+            ("0.00000000000000000000001", false),
+        ] {
+            assert_eq!(display_form(text.as_bytes()), ok, "{text}");
+            if ok {
+                assert_eq!(format!("{}", text.parse::<f64>().unwrap()), text);
+            }
+        }
+        // Random decimals of every shape the data has: whatever passes must be what
+        // Display prints.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut passed = 0;
+        for _ in 0..400_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 18) as usize;
+            let point = ((x >> 8) % (digits as u64 + 2)) as usize;
+            let zeros = ((x >> 16) % 8) as usize;
+            let mut t = String::new();
+            if x >> 63 == 1 {
+                t.push('-');
+            }
+            let mut y = x >> 20;
+            let mut body = String::new();
+            for _ in 0..digits {
+                body.push(char::from(b'0' + (y % 10) as u8));
+                y /= 10;
+            }
+            if point == 0 {
+                t.push_str("0.");
+                t.push_str(&"0".repeat(zeros));
+                t.push_str(&body);
+            } else if point > digits {
+                t.push_str(&body);
+                t.push_str(&"0".repeat(zeros));
+            } else {
+                t.push_str(&body[..point]);
+                t.push('.');
+                t.push_str(&body[point..]);
+            }
+            if display_form(t.as_bytes()) {
+                passed += 1;
+                assert_eq!(format!("{}", t.parse::<f64>().unwrap()), t);
+            }
+        }
+        assert!(passed > 50_000, "too few cases exercised: {passed}");
     }
 
     #[test]

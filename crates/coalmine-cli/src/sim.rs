@@ -295,7 +295,7 @@ pub fn demo(report_path: &Path) -> Result<(), CliError> {
             let Some(t) = s.live_tick(k, r.share()) else {
                 continue;
             };
-            let rec = r.push(t.timestamp as f64, Style::Unix, &t.control, &t.canary)?;
+            let rec = r.push(t.timestamp as f64, Style::Unix, &t.control, &t.canary, None)?;
             printer.tick(rec)?;
             if rec.level == Level::Rollback || r.done() {
                 break;

@@ -73,6 +73,18 @@ fn learn_then_analyze_a_healthy_canary_promotes() {
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     let json = std::fs::read_to_string(&profile).unwrap();
     assert!(json.contains("coalmine-profile"));
+    // The timestamps say half-hour ticks, so the candidate seasons are a day of 48
+    // ticks and a week (which six days of history cannot show).
+    let learnt = coalmine::BehaviorProfile::from_json(&json).unwrap();
+    assert_eq!(learnt.tick_interval(), Some(1800.0));
+    for s in 0..2 {
+        let season = |m| learnt.series(s, m).unwrap().detector.season_length();
+        assert_eq!(
+            (season(0), season(1), season(2)),
+            (1, 48, 48),
+            "segment {s}"
+        );
+    }
     let o = run(&[
         "analyze",
         "--config",

@@ -1419,3 +1419,251 @@ fn progress_bars_only_on_a_terminal_and_never_with_quiet() {
         );
     }
 }
+
+/// A live file of `ticks` ticks in time order for the fixture schema, both cohorts
+/// near the fixture history's levels (about 600 bytes a tick).
+fn large_live(path: &Path, ticks: u64) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    f.write_all(HEADER.as_bytes()).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for t in 0..ticks {
+        let ts = 1_767_814_200 + 1800 * t;
+        for cohort in ["control", "canary"] {
+            for segment in ["enterprise", "free"] {
+                for (metric, level, spread) in [
+                    ("error_rate", 0.008, 0.001),
+                    ("latency_ms", 141.0, 3.0),
+                    ("checkout_calls", 200.0, 8.0),
+                ] {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let u = (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                    writeln!(
+                        f,
+                        "{ts},{cohort},{segment},{metric},{:.6}",
+                        level + spread * u
+                    )
+                    .unwrap();
+                }
+            }
+        }
+    }
+    f.flush().unwrap();
+}
+
+#[test]
+fn analyze_shows_a_bar_on_large_files_only_on_a_terminal_and_never_with_quiet() {
+    let dir = scratch("analyze_progress");
+    let live = dir.join("live.csv");
+    large_live(&live, 2000);
+    let size = std::fs::metadata(&live).unwrap().len();
+    assert!(
+        size >= 1 << 20,
+        "the live file must be at least 1 MiB, is {size} bytes"
+    );
+    let analyze = format!(
+        "\"$COALMINE\" {{}} analyze --config {} --history {} --live {} >/dev/null",
+        p(&config()),
+        p(&fixture("history.csv")),
+        p(&live)
+    );
+    // Not a terminal: no bar.
+    let o = shell(&format!("{}; echo status $?", analyze.replace("{}", "")));
+    assert!(!text_has(&o.stderr, "analysing"), "{}", text(&o.stderr));
+    let status = text(&o.stdout);
+    assert!(
+        ["status 0", "status 3", "status 4", "status 5"]
+            .iter()
+            .any(|s| status.contains(s)),
+        "analyze must reach a verdict: {status} {}",
+        text(&o.stderr)
+    );
+    let Some(shown) = in_terminal(&analyze.replace("{}", "")) else {
+        eprintln!("SKIPPED: util-linux `script` is not installed, so no terminal to test in");
+        return;
+    };
+    assert!(shown.contains("analysing"), "{shown}");
+    let shown = in_terminal(&analyze.replace("{}", "--quiet")).unwrap();
+    assert!(!shown.contains("analysing"), "{shown}");
+    // A small live file gets no bar even on a terminal.
+    let small = format!(
+        "\"$COALMINE\" analyze --config {} --history {} --live {} >/dev/null",
+        p(&config()),
+        p(&fixture("history.csv")),
+        p(&fixture("live_healthy.csv"))
+    );
+    let shown = in_terminal(&small).unwrap();
+    assert!(!shown.contains("analysing"), "{shown}");
+}
+
+/// Peak resident memory (KiB) of `coalmine args`, from GNU time; `None` without it.
+fn peak_rss_of(args: &[&str]) -> Option<u64> {
+    if !Path::new("/usr/bin/time").exists() {
+        return None;
+    }
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "peak %M"])
+        .arg(BIN)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(
+        matches!(code(&o), 0 | 3..=5),
+        "coalmine {args:?} failed: {err}"
+    );
+    err.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("peak ")?.trim().parse().ok())
+}
+
+#[test]
+fn analyze_memory_stays_flat_as_the_live_file_grows() {
+    let dir = scratch("analyze_memory");
+    let (config, history) = (config(), fixture("history.csv"));
+    let mut peaks = Vec::new();
+    for ticks in [2_000, 20_000] {
+        let live = dir.join(format!("live-{ticks}.csv"));
+        large_live(&live, ticks);
+        let args = [
+            "--quiet",
+            "analyze",
+            "--config",
+            p(&config),
+            "--history",
+            p(&history),
+            "--live",
+            p(&live),
+        ];
+        let Some(peak) = peak_rss_of(&args) else {
+            eprintln!("SKIPPED: GNU time (/usr/bin/time) is not installed, so no peak memory");
+            return;
+        };
+        let size = std::fs::metadata(&live).unwrap().len();
+        eprintln!("{ticks} ticks, {size} bytes: peak {peak} KiB");
+        peaks.push(peak);
+    }
+    // Ten times the input may not cost more than a quarter more memory (a whole-file
+    // reader would need about ten times as much).
+    assert!(
+        peaks[1] * 4 <= peaks[0] * 5,
+        "memory grows with the live file: {} KiB, then {} KiB for ten times the input",
+        peaks[0],
+        peaks[1]
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// The optional count column.
+
+/// The fixture's healthy live file with a `count` column, each row's count from
+/// `count(cohort, row)`.
+fn live_with_counts(count: &dyn Fn(&str, usize) -> String) -> String {
+    let live = std::fs::read_to_string(fixture("live_healthy.csv")).unwrap();
+    let mut lines = live.lines();
+    let mut out = format!("{},count\n", lines.next().unwrap());
+    for (i, l) in lines.enumerate() {
+        let cohort = l.split(',').nth(1).unwrap();
+        out.push_str(&format!("{l},{}\n", count(cohort, i)));
+    }
+    out
+}
+
+#[test]
+fn counts_pass_through_to_the_analysis() {
+    let dir = scratch("counts");
+    let plain = analyze_live(
+        &dir,
+        "plain.csv",
+        &std::fs::read(fixture("live_healthy.csv")).unwrap(),
+    );
+    // Unknown counts (empty) change nothing.
+    let unknown = analyze_live(
+        &dir,
+        "unknown.csv",
+        live_with_counts(&|_, _| String::new()).as_bytes(),
+    );
+    assert_eq!(code(&unknown), code(&plain), "{}", text(&unknown.stderr));
+    assert_eq!(text(&unknown.stdout), text(&plain.stdout));
+    // Counts that are known and non-zero leave the values in use: the same decisions.
+    let known = analyze_live(
+        &dir,
+        "known.csv",
+        live_with_counts(&|_, i| format!("{}", 100 + i % 7)).as_bytes(),
+    );
+    assert_eq!(code(&known), code(&plain), "{}", text(&known.stderr));
+    // A count of 0 behind every canary value leaves the canary without evidence: the
+    // core treats those values as missing, so the verdict is inconclusive.
+    let zero = analyze_live(
+        &dir,
+        "zero.csv",
+        live_with_counts(&|c, _| {
+            if c == "canary" {
+                "0".into()
+            } else {
+                "250".into()
+            }
+        })
+        .as_bytes(),
+    );
+    assert_eq!(
+        code(&zero),
+        5,
+        "{}{}",
+        text(&zero.stdout),
+        text(&zero.stderr)
+    );
+    // learn reads and checks the column, and ignores the counts.
+    let history = std::fs::read_to_string(fixture("history.csv")).unwrap();
+    let mut lines = history.lines();
+    let mut with = format!("{},count\n", lines.next().unwrap());
+    for l in lines {
+        with.push_str(&format!("{l},12\n"));
+    }
+    let o = learn_with(&dir, with.as_bytes(), None);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+}
+
+#[test]
+fn bad_counts_name_file_line_and_series() {
+    let dir = scratch("bad_counts");
+    for (count, needle) in [
+        ("-3", "count -3 is negative"),
+        ("ten", "count `ten` is not a number"),
+        ("NaN", "leave the count empty when it is unknown"),
+        ("inf", "count `inf` is not a finite number"),
+        (
+            "1e101",
+            "count 1e101 is beyond the supported magnitude 1e100",
+        ),
+    ] {
+        let live = live_with_counts(&|_, i| if i == 3 { count.into() } else { "5".into() });
+        let series = {
+            let row = live.lines().nth(4).unwrap();
+            let f: Vec<&str> = row.split(',').collect();
+            format!("series {}/{}", f[2], f[3])
+        };
+        let o = analyze_live(&dir, "live.csv", live.as_bytes());
+        assert_error(&o, 1, &["live.csv:5:", &series, needle]);
+    }
+    // With a count column every row has six fields.
+    let live = format!("{HEADER_COUNT}1767814200,canary,enterprise,error_rate,0.01\n");
+    let o = analyze_live(&dir, "short.csv", live.as_bytes());
+    assert_error(
+        &o,
+        1,
+        &["short.csv:2:", "expected 6 comma-separated fields"],
+    );
+    // A header that is neither form names the one it resembles.
+    let o = analyze_live(&dir, "header.csv", b"timestamp,cohort,segment,metric\n");
+    assert_error(&o, 1, &["header.csv:1:", "or with a sixth column, `count`"]);
+    let o = analyze_live(
+        &dir,
+        "header6.csv",
+        b"timestamp,cohort,segment,metric,value,weight\n",
+    );
+    assert_error(&o, 1, &["header6.csv:1:", "metric,value,count`"]);
+}
+
+const HEADER_COUNT: &str = "timestamp,cohort,segment,metric,value,count\n";

@@ -7,6 +7,8 @@
 //! refused by number ([`Error::ProfileVersion`], [`Error::CheckpointVersion`]) rather
 //! than half-parsed into a confusing message.
 
+use std::ops::RangeInclusive;
+
 use serde::Deserialize;
 
 use crate::Error;
@@ -53,6 +55,18 @@ pub(crate) fn check_header(
     version: u64,
     what: &'static str,
 ) -> Result<(), Error> {
+    check_header_versions(text, document, format, version..=version, what)
+}
+
+/// [`check_header`] for a document whose older `versions` are still read; the last
+/// one is the version written, and the one named when another is refused.
+pub(crate) fn check_header_versions(
+    text: &str,
+    document: Document,
+    format: &str,
+    versions: RangeInclusive<u64>,
+    what: &'static str,
+) -> Result<(), Error> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(Error::TooLarge {
             what,
@@ -69,8 +83,8 @@ pub(crate) fn check_header(
         )));
     }
     match header.version {
-        Some(v) if v == version => Ok(()),
-        Some(found) => Err(document.version(found, version)),
+        Some(v) if versions.contains(&v) => Ok(()),
+        Some(found) => Err(document.version(found, *versions.end())),
         None => Err(document.corrupt("no format version".into())),
     }
 }

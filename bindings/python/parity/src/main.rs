@@ -66,7 +66,9 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
         .filter(|t| t.values.iter().any(|v| !v.is_nan()))
     {
         rows(&mut history, t.timestamp, "baseline", &spec, &t.values);
-        builder.push_tick(&t.values).map_err(|e| e.to_string())?;
+        builder
+            .push_tick_at(t.timestamp as f64, &t.values)
+            .map_err(|e| e.to_string())?;
     }
     write("history.csv", &history)?;
     let profile = builder.build().map_err(|e| e.to_string())?;

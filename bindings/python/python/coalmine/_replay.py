@@ -153,9 +153,9 @@ def _missing(raw: "pd.Series") -> np.ndarray:
 def learn(history: "pd.DataFrame", config: Config) -> BehaviorProfile:
     """Learns a profile from a long-format frame of the stable version's history (the
     ``coalmine learn`` command)."""
-    _, control, _ = ticks_from_frame(history, config, history=True)
+    stamps, control, _ = ticks_from_frame(history, config, history=True)
     builder = ProfileBuilder(config)
-    builder.push_many(control)
+    builder.push_many(control, timestamps=stamps)
     return builder.build()
 
 

@@ -4,39 +4,48 @@
 //! A [`ProfileBuilder`] takes history tick by tick (dense `segments × metrics` slices,
 //! NaN for a missing value) and [`ProfileBuilder::build`]s a [`BehaviorProfile`]:
 //!
-//! - per (segment, metric): the season length (given, or detected from the
-//!   autocorrelation at candidate periods), a fitted detector — Holt-Winters where the
-//!   series is seasonal, EWMA otherwise — and robust location (median) and scale
+//! - per (segment, metric): the season length (given, or detected from the seasonal
+//!   strength at candidate periods: by default a day and a week at the tick interval
+//!   the history's timestamps show), a fitted detector — Holt-Winters where the series
+//!   is seasonal, EWMA otherwise — and robust location (median) and scale
 //!   (1.4826 · MAD);
 //! - per segment: an autoencoder over the segment's metric vector, when the history
 //!   has enough complete rows.
 //!
 //! `builder.rs` holds the builder and its settings, `season.rs` the season test
-//! (detrended autocorrelation at candidate periods); this file holds the profile itself
-//! and its saved form.
+//! (seasonal strength at candidate periods, and the calendar candidates); this file
+//! holds the profile itself and its saved form.
 //!
 //! Only aggregates enter a profile. It serialises to JSON with a format name and
 //! version; [`BehaviorProfile::from_json`] rejects another version, a truncated or
 //! corrupt file, inconsistent sizes, and inputs above a size limit, with typed errors.
+//! Version 3 added the tick interval; a version 2 profile still loads (without one)
+//! and is written back as version 3.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::detect::{Anomaly, AnomalyDetector, Autoencoder, Ewma, HoltWinters};
 use crate::feedback::{Feedback, FeedbackConfig, Outcome};
-use crate::persist::{Document, check_header};
+use crate::persist::{Document, check_header_versions};
 use crate::schema::{Schema, SchemaSpec};
 
 mod builder;
 mod season;
 
-pub use builder::{MAX_CANDIDATE_PERIODS, MAX_HISTORY_TICKS, ProfileBuilder, ProfileConfig};
+pub use builder::{
+    MAX_CANDIDATE_PERIODS, MAX_HISTORY_TICKS, ProfileBuilder, ProfileConfig,
+    UNTIMED_CANDIDATE_PERIODS,
+};
 pub(crate) use season::autocorrelation;
 
 /// The format name written into every profile.
 pub const PROFILE_FORMAT: &str = "coalmine-profile";
 /// The profile format version this build reads and writes.
-pub const PROFILE_VERSION: u64 = 2;
+pub const PROFILE_VERSION: u64 = 3;
+/// The oldest profile format version this build still reads (version 2 had no tick
+/// interval).
+pub const PROFILE_VERSION_OLDEST: u64 = 2;
 
 /// The fitted detector of one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,11 +133,12 @@ pub struct SeriesProfile {
     /// 1.4826 × median absolute deviation of the history (the standard deviation if
     /// that is 0).
     pub scale: f64,
-    /// Autocorrelation at the chosen season length (0 when not seasonal).
+    /// Seasonal strength at the chosen season length (the share of the detrended
+    /// series' variance the season explains; 0 when not seasonal).
     pub seasonality: f64,
     /// Observed (non-missing) history ticks.
     pub observed: u64,
-    /// Missing history ticks.
+    /// Missing history ticks (with timestamps, the ticks of gaps included).
     pub missing: u64,
 }
 
@@ -151,6 +161,10 @@ pub struct BehaviorProfile {
     schema: SchemaSpec,
     segments: Vec<SegmentProfile>,
     history_ticks: u64,
+    /// Seconds between history ticks (their median spacing), when the history was
+    /// timestamped.
+    #[serde(default)]
+    tick_interval: Option<f64>,
     /// Outcomes of past rollouts and the thresholds they imply.
     #[serde(default)]
     feedback: Feedback,
@@ -205,6 +219,12 @@ impl BehaviorProfile {
         self.history_ticks
     }
 
+    /// Seconds between the history's ticks (the median spacing of their timestamps);
+    /// `None` when the history had no timestamps (or a single tick).
+    pub fn tick_interval(&self) -> Option<f64> {
+        self.tick_interval
+    }
+
     /// Serialises to JSON.
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail.
@@ -214,18 +234,20 @@ impl BehaviorProfile {
     /// Reads a profile written by [`BehaviorProfile::to_json`], checking format,
     /// version, size and internal consistency.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        check_header(
+        check_header_versions(
             text,
             Document::Profile,
             PROFILE_FORMAT,
-            PROFILE_VERSION,
+            PROFILE_VERSION_OLDEST..=PROFILE_VERSION,
             "profile bytes",
         )?;
-        let profile: BehaviorProfile =
+        let mut profile: BehaviorProfile =
             serde_json::from_str(text).map_err(|e| Error::CorruptProfile {
                 reason: e.to_string(),
             })?;
         profile.check()?;
+        // Version 2 is version 3 without a tick interval.
+        profile.version = PROFILE_VERSION;
         Ok(profile)
     }
 
@@ -234,6 +256,11 @@ impl BehaviorProfile {
         let corrupt = |reason: String| Err(Error::CorruptProfile { reason });
         if let Err(e) = self.feedback.validate() {
             return corrupt(format!("feedback: {e}"));
+        }
+        if let Some(i) = self.tick_interval {
+            if !(i.is_finite() && i > 0.0) {
+                return corrupt(format!("tick interval {i} is not a positive duration"));
+            }
         }
         if self.segments.len() != schema.n_segments() {
             return corrupt(format!(
@@ -352,6 +379,26 @@ mod tests {
         assert!(matches!(b.build(), Err(Error::InsufficientData { .. })));
     }
 
+    /// A version 2 profile: version 3 less the tick interval.
+    fn as_version_2(p: &BehaviorProfile) -> String {
+        let mut value: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.insert("version".into(), 2.into());
+        object.remove("tick_interval");
+        value.to_string()
+    }
+
+    #[test]
+    fn version_2_profiles_still_load_and_save_as_version_3() {
+        let p = build(48 * 4, ProfileConfig::default());
+        assert_eq!(p.tick_interval(), None);
+        let old = as_version_2(&p);
+        assert!(!old.contains("tick_interval"));
+        let back = BehaviorProfile::from_json(&old).unwrap();
+        assert_eq!(back, p);
+        assert!(back.to_json().contains("\"version\":3"));
+    }
+
     #[test]
     fn profiles_round_trip_through_json() {
         let p = build(48 * 4, ProfileConfig::default());
@@ -372,13 +419,27 @@ mod tests {
         );
         let json = p.to_json();
         // Format 1 kept thresholds learnt from a constant, not from the policy.
-        let v1 = json.replacen("\"version\":2", "\"version\":1", 1);
+        let v1 = json.replacen("\"version\":3", "\"version\":1", 1);
         assert!(matches!(
             BehaviorProfile::from_json(&v1),
             Err(Error::ProfileVersion {
                 found: 1,
-                supported: 2
+                supported: 3
             })
+        ));
+        let v4 = json.replacen("\"version\":3", "\"version\":4", 1);
+        assert!(matches!(
+            BehaviorProfile::from_json(&v4),
+            Err(Error::ProfileVersion {
+                found: 4,
+                supported: 3
+            })
+        ));
+        let bad_interval = json.replacen("\"tick_interval\":null", "\"tick_interval\":-60.0", 1);
+        assert_ne!(bad_interval, json);
+        assert!(matches!(
+            BehaviorProfile::from_json(&bad_interval),
+            Err(Error::CorruptProfile { .. })
         ));
         let bad_feedback = json.replacen("\"min_outcomes\":3", "\"min_outcomes\":0", 1);
         assert!(matches!(

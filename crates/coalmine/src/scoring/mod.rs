@@ -23,17 +23,18 @@
 //!    forecasts, and later checkpoints may still find a season. Once a season is
 //!    adopted, or 3,000 values have been seen, the kept values are dropped and
 //!    nothing is fitted again. [`DetectorChoice::Ewma`] keeps the EWMA throughout;
-//!    [`DetectorChoice::HoltWinters`] adopts the best-correlated season (or none) at
-//!    the first checkpoint, without the AIC test.
+//!    [`DetectorChoice::HoltWinters`] (the default) adopts the best-correlated season
+//!    (or none, when no candidate correlates positively) at the first checkpoint,
+//!    without the AIC test, and fits nothing after.
 //! 2. **Point surprise.** The residual is standardised by the scorer's own
 //!    exponentially weighted residual scale (`variance_alpha`, default 0.02;
 //!    winsorised at 5 sd; floored at 1e-3 of the range seen so far, so that a series
 //!    that was constant does not make its first wobble infinitely unusual), turned
 //!    into a two-sided normal tail probability `p`, and into a raw surprise
-//!    `r = min(1, −log10(p) / 10)`: 0 for an ordinary point, 1 for one beyond 10
-//!    decades.
+//!    `r = min(1, −log10(p) / surprise_decades)` (default 5): 0 for an ordinary
+//!    point, 1 for one beyond 5 decades.
 //! 3. **Anomaly likelihood** (Numenta's, Ahmad et al. 2017). The mean of the last
-//!    `short_window` (10) raw surprises is compared with the distribution of that
+//!    `short_window` (20) raw surprises is compared with the distribution of that
 //!    mean over the last `long_window` (8,640) ticks (mean floored at 0.03, variance
 //!    at 3e-4): `q = Q(z)` is the upper normal tail of its z-score. A `q` below 1e-5
 //!    right after another is raised to 1e-3 (only the onset of a red run stays red),
@@ -42,6 +43,11 @@
 //!    far, widened by `spatial_tolerance` (5 %) of that range on each side, scores 1.
 //! 5. **Pulse.** A score not above the largest of the previous `pulse_window` (50)
 //!    scores is halved, so an incident raises one alarm rather than a plateau of them.
+//!
+//! The defaults of `detector`, `short_window` and `surprise_decades` (with
+//! `variance_alpha`, `spatial_tolerance` and `pulse_window`, which kept theirs) were
+//! chosen by leave-one-folder-out cross-validation on the NAB subset
+//! (`scripts/nab_cv.py`, `docs/evaluation.md`).
 //!
 //! During the learning period (`probation` ticks) the score is 0: the residual scale,
 //! the likelihood distribution (from its second half) and the season are being learnt.
@@ -85,13 +91,14 @@ pub enum DetectorChoice {
     /// EWMA during the learning period, then exponential smoothing fitted to the
     /// learning data: Holt-Winters with a season if one is found and lowers the AIC,
     /// Holt's damped trend otherwise.
-    #[default]
     Auto,
     /// EWMA only.
     Ewma,
     /// Holt-Winters from the end of the learning period, with the best-correlated
     /// candidate season (none if no candidate correlates positively), without the AIC
-    /// test; EWMA before.
+    /// test; EWMA before. The default: the cross-validation on NAB chose it over
+    /// `Auto` in every fold (`docs/evaluation.md`).
+    #[default]
     HoltWinters,
 }
 
@@ -123,19 +130,23 @@ pub struct ScoringConfig {
     /// Ticks after a score during which later scores that do not exceed it are
     /// halved (0 turns the pulse off).
     pub pulse_window: usize,
+    /// Decades of tail probability that make a raw surprise of 1: a point's surprise
+    /// is `min(1, −log10(p) / surprise_decades)` (finite, above 0).
+    pub surprise_decades: f64,
 }
 
 impl Default for ScoringConfig {
     fn default() -> Self {
         ScoringConfig {
-            detector: DetectorChoice::Auto,
+            detector: DetectorChoice::HoltWinters,
             probation: 0,
             alpha: 0.1,
             variance_alpha: 0.02,
-            short_window: 10,
+            short_window: 20,
             long_window: 8640,
             spatial_tolerance: 0.05,
             pulse_window: 50,
+            surprise_decades: 5.0,
         }
     }
 }
@@ -175,6 +186,13 @@ impl ScoringConfig {
                 });
             }
         }
+        if !(c.surprise_decades > 0.0 && c.surprise_decades.is_finite()) {
+            return Err(Error::param(
+                "surprise_decades",
+                c.surprise_decades,
+                "must be finite and > 0",
+            ));
+        }
         if !(c.spatial_tolerance >= 0.0 && c.spatial_tolerance.is_finite()) {
             return Err(Error::param(
                 "spatial_tolerance",
@@ -198,8 +216,6 @@ const PROBATION_FRACTION: f64 = 0.15;
 const MAX_WINDOW: usize = 1 << 22;
 /// Floor of the residual scale, as a fraction of the range seen so far.
 const SCALE_FLOOR: f64 = 1e-3;
-/// Decades of tail probability that make a raw surprise of 1.
-const SURPRISE_DECADES: f64 = 10.0;
 /// Numenta's lower bounds of the likelihood distribution's mean and variance.
 const MEAN_FLOOR: f64 = 0.03;
 const VARIANCE_FLOOR: f64 = 3e-4;
@@ -327,7 +343,7 @@ impl AnomalyScorer {
         {
             p = scale.assess(x - forecast, floor);
         }
-        let raw = surprise(p);
+        let raw = surprise(p, self.config.surprise_decades);
         if !self.season_decided {
             self.history.push(x);
             self.consider_season();
@@ -441,9 +457,9 @@ impl AnomalyScorer {
     }
 }
 
-/// Raw surprise of a tail probability: decades below 1, over 10, capped at 1.
-fn surprise(p: f64) -> f64 {
-    (-(p.max(f64::MIN_POSITIVE)).log10() / SURPRISE_DECADES).clamp(0.0, 1.0)
+/// Raw surprise of a tail probability: decades below 1, over `decades`, capped at 1.
+fn surprise(p: f64, decades: f64) -> f64 {
+    (-(p.max(f64::MIN_POSITIVE)).log10() / decades).clamp(0.0, 1.0)
 }
 
 /// Scores a whole series with one [`AnomalyScorer`]: `scores[i]` depends only on
@@ -535,6 +551,19 @@ mod tests {
                 ..
             }
         ));
+        for surprise_decades in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let c = ScoringConfig {
+                surprise_decades,
+                ..ScoringConfig::default()
+            };
+            assert!(matches!(
+                AnomalyScorer::new(c),
+                Err(Error::InvalidParameter {
+                    name: "surprise_decades",
+                    ..
+                })
+            ));
+        }
         assert!(matches!(
             bad(|c| c.spatial_tolerance = f64::INFINITY),
             Error::InvalidParameter {
@@ -627,7 +656,11 @@ mod tests {
     #[test]
     fn auto_finds_a_season_and_ewma_never_does() {
         let values = seasonal(24 * 40, 24, 6);
-        let mut auto = AnomalyScorer::new(with_probation(200)).unwrap();
+        let auto_config = ScoringConfig {
+            detector: DetectorChoice::Auto,
+            ..with_probation(200)
+        };
+        let mut auto = AnomalyScorer::new(auto_config).unwrap();
         let mut ewma = AnomalyScorer::new(ScoringConfig {
             detector: DetectorChoice::Ewma,
             ..with_probation(200)
@@ -643,12 +676,16 @@ mod tests {
         let scores = score_series(&values, with_probation(200)).unwrap();
         let peak = scores[300..].iter().copied().fold(0.0, f64::max);
         assert!(peak < 0.5, "peak {peak}");
-        // White noise: no season, the fitted non-seasonal model.
-        let mut plain = AnomalyScorer::new(with_probation(200)).unwrap();
+        // White noise: no season for Auto, the fitted non-seasonal model; the
+        // Holt-Winters choice takes the best-correlated candidate however weak.
+        let mut plain = AnomalyScorer::new(auto_config).unwrap();
+        let mut forced = AnomalyScorer::new(with_probation(200)).unwrap();
         for v in noise(400, 7) {
             plain.score(v);
+            forced.score(v);
         }
         assert_eq!(plain.season(), Some(1));
+        assert_ne!(forced.season(), None);
     }
 
     #[test]
