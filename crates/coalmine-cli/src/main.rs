@@ -205,6 +205,19 @@ enum Command {
         /// Print JSON instead of Markdown.
         #[arg(long)]
         json: bool,
+        /// Simulator configuration (repeat for several; `all` for every one): half-hour
+        /// (the default), half-hour-wide, one-minute, uneven-segments.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sim::config_names()))]
+        config: Vec<String>,
+        /// Also run held-out seeds 1001-1100 and report them beside the others.
+        #[arg(long)]
+        held_out: bool,
+        /// Also run 100 A/A rollouts of 500 live ticks each.
+        #[arg(long)]
+        long_aa: bool,
+        /// Give the analysis the count behind each value (requests, users, instances).
+        #[arg(long)]
+        counts: bool,
     },
 }
 
@@ -234,7 +247,23 @@ fn main() -> ExitCode {
             seeds,
             scenario,
             json,
-        } => sim::eval(seeds, &scenario, json, progress).map(|()| 0),
+            config,
+            held_out,
+            long_aa,
+            counts,
+        } => sim::eval(
+            &sim::EvalArgs {
+                seeds,
+                scenarios: scenario,
+                json,
+                configs: config,
+                held_out,
+                long_aa,
+                counts,
+            },
+            progress,
+        )
+        .map(|()| 0),
         Command::Learn {
             config,
             history,

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use coalmine::policy::Level;
 use coalmine::traffic::{TrafficConfig, TrafficController};
-use coalmine_sim::eval::{EvalConfig, evaluate_with_progress};
-use coalmine_sim::scenario::{Scenario, ScenarioKind};
+use coalmine_sim::eval::EvalConfig;
+use coalmine_sim::scenario::{Scenario, ScenarioKind, SimConfig};
+use coalmine_sim::suite::{SuiteConfig, run_suite};
 
 use crate::CliError;
 use crate::analyze::Printer;
@@ -66,7 +67,12 @@ fn config_of(s: &Scenario) -> ConfigFile {
         segments: s.schema.segments.clone(),
         features: s.schema.features.clone(),
         policy: Some(coalmine::policy::PolicyConfig::default()),
-        traffic: s.traffic.clone(),
+        // A scenario that holds its canary at one share needs the dwell that holds it.
+        traffic: if s.hold_share {
+            Some(s.traffic_for(&TrafficConfig::default()))
+        } else {
+            s.traffic.clone()
+        },
         risk: None,
         profile: Some(s.profile_config()),
         feedback: None,
@@ -137,43 +143,120 @@ pub fn simulate(
     Ok(())
 }
 
-/// `coalmine eval`.
-pub fn eval(
-    seeds: u64,
-    scenarios: &[String],
-    json: bool,
-    progress: Progress,
-) -> Result<(), CliError> {
+/// The configuration names `eval --config` accepts.
+pub fn config_names() -> Vec<&'static str> {
+    let mut names = SimConfig::PRESETS.to_vec();
+    names.push("all");
+    names
+}
+
+/// What `coalmine eval` was asked for.
+pub struct EvalArgs {
+    /// Seeds per scenario type.
+    pub seeds: u64,
+    /// Scenario names (empty: all).
+    pub scenarios: Vec<String>,
+    /// JSON instead of Markdown.
+    pub json: bool,
+    /// Configuration names (empty: the default; `all`: every preset).
+    pub configs: Vec<String>,
+    /// Held-out seeds 1001–1100 beside the others.
+    pub held_out: bool,
+    /// 100 A/A rollouts of 500 ticks.
+    pub long_aa: bool,
+    /// Give the analysis the count behind each value.
+    pub counts: bool,
+}
+
+/// `coalmine eval`. One configuration without the long modes prints the evaluation's
+/// report as it always has; otherwise one report per configuration, each with its
+/// verify table (JSON: an array).
+pub fn eval(args: &EvalArgs, progress: Progress) -> Result<(), CliError> {
+    let seeds = args.seeds;
     if !(1..=MAX_SEEDS).contains(&seeds) {
         return Err(CliError::Usage(format!(
             "--seeds {seeds}: between 1 and {MAX_SEEDS} seeds per scenario type"
         )));
     }
-    let mut config = EvalConfig {
+    let mut base = EvalConfig {
         seeds,
+        with_counts: args.counts,
         ..EvalConfig::default()
     };
-    if !scenarios.is_empty() {
-        config.kinds = scenarios
+    if !args.scenarios.is_empty() {
+        base.kinds = args
+            .scenarios
             .iter()
             .map(|name| kind(name))
             .collect::<Result<_, _>>()?;
     }
-    let total = config.kinds.len() as u64 * seeds;
-    let bar = progress.count(total, "rollouts");
-    let report = evaluate_with_progress(&config, |done, _| {
-        if let Some(bar) = &bar {
-            bar.set_position(done as u64);
+    let mut names: Vec<&str> = Vec::new();
+    for c in &args.configs {
+        if c == "all" {
+            names.extend(SimConfig::PRESETS);
+        } else {
+            names.push(c);
         }
-    })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    }
+    if names.is_empty() {
+        names.push("half-hour");
+    }
+    let mut reports = Vec::with_capacity(names.len());
+    for name in names {
+        let suite = SuiteConfig::preset(name).ok_or_else(|| {
+            CliError::Usage(format!(
+                "unknown configuration `{name}`; known: {}",
+                config_names().join(", ")
+            ))
+        })?;
+        let suite = SuiteConfig {
+            eval: EvalConfig {
+                sim: suite.eval.sim.clone(),
+                ..base.clone()
+            },
+            held_out: args.held_out.then_some((1001, 100)),
+            long_aa_seeds: if args.long_aa { 100 } else { 0 },
+            ..suite
+        };
+        let mut total = base.kinds.len() as u64 * seeds;
+        if args.held_out {
+            total += base.kinds.len() as u64 * 100;
+        }
+        if args.long_aa {
+            total += 100;
+        }
+        let bar = progress.count(total, "rollouts");
+        let mut offset = 0u64;
+        let mut stage_seen = String::new();
+        let mut last = 0u64;
+        reports.push(run_suite(&suite, |stage, done, _| {
+            if stage != stage_seen {
+                offset += last;
+                stage_seen = stage.to_string();
+            }
+            last = done as u64;
+            if let Some(bar) = &bar {
+                bar.set_position(offset + last);
+            }
+        })?);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
     }
     let mut out = Out::stdout();
-    if json {
-        out.print(format_args!("{}\n", report.to_json()))?;
-    } else {
-        out.print(format_args!("{}", report.to_markdown()))?;
+    let single = reports.len() == 1 && !args.held_out && !args.long_aa;
+    match (single, args.json) {
+        (true, true) => out.print(format_args!("{}\n", reports[0].tuning.to_json()))?,
+        (true, false) => out.print(format_args!("{}", reports[0].tuning.to_markdown()))?,
+        (false, true) => out.print(format_args!(
+            "{}\n",
+            serde_json::to_string_pretty(&reports).unwrap_or_default()
+        ))?,
+        (false, false) => {
+            for r in &reports {
+                out.print(format_args!("{}\n", r.to_markdown()))?;
+            }
+        }
     }
     out.finish()
 }

@@ -523,3 +523,53 @@ fn eval_prints_a_table_or_json() {
     let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
     assert!(v["kinds"].as_array().unwrap().len() >= 15);
 }
+
+#[test]
+fn eval_reports_each_configuration_with_its_verify_table() {
+    let o = run(&[
+        "eval",
+        "--seeds",
+        "1",
+        "--scenario",
+        "error-spike",
+        "--scenario",
+        "aa-identical",
+        "--config",
+        "all",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["config"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "half-hour",
+            "half-hour-wide",
+            "one-minute",
+            "uneven-segments"
+        ]
+    );
+    assert_eq!(v[2]["tuning"]["config"]["sim"]["ticks_per_day"], 1440);
+    let o = run(&[
+        "eval",
+        "--seeds",
+        "1",
+        "--scenario",
+        "aa-identical",
+        "--config",
+        "uneven-segments",
+        "--config",
+        "half-hour",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let md = text(&o.stdout);
+    assert!(md.contains("## Configuration `uneven-segments`"));
+    assert!(md.contains("Verify (`half-hour`)"));
+    assert_eq!(code(&run(&["eval", "--config", "weekly"])), 2);
+}

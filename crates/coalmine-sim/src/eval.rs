@@ -32,6 +32,7 @@ use coalmine::profile::BehaviorProfile;
 use coalmine::traffic::Phase;
 use serde::{Deserialize, Serialize};
 
+use crate::oracle::{ObservedTick, Oracle, threshold};
 use crate::scenario::{LiveTick, Scenario, ScenarioKind, SimConfig};
 
 /// What to evaluate.
@@ -51,6 +52,10 @@ pub struct EvalConfig {
     pub max_live_ticks: usize,
     /// The simulator's settings.
     pub sim: SimConfig,
+    /// Pass the count behind each value to the analysis (default false: values
+    /// only, as before counts existed).
+    #[serde(default)]
+    pub with_counts: bool,
 }
 
 impl Default for EvalConfig {
@@ -62,6 +67,7 @@ impl Default for EvalConfig {
             analysis: AnalysisConfig::default(),
             max_live_ticks: 150,
             sim: SimConfig::default(),
+            with_counts: false,
         }
     }
 }
@@ -113,6 +119,22 @@ pub struct RunResult {
     pub peak_risk: f64,
     /// The canary share at the end.
     pub final_share: f64,
+    /// Pauses that resumed the ramp while the fault was active (harmful kinds).
+    #[serde(default)]
+    pub resumes_while_faulty: usize,
+    /// The oracle's detection delay in ticks after the onset (see the `oracle`
+    /// section of the module documentation); `None` when it was not computed (no
+    /// healthy rollouts to calibrate it on) or never alarmed.
+    #[serde(default)]
+    pub oracle_delay: Option<usize>,
+    /// Oracle alarms before the onset (its false alarms in this rollout).
+    #[serde(default)]
+    pub oracle_early_alarms: usize,
+    /// `(coalmine's delay + 1) / (oracle's delay + 1)`, both counted in ticks with the
+    /// onset tick included; a fault coalmine did not roll back counts as rolled back at
+    /// the tick limit (a lower bound). `None` without an oracle delay.
+    #[serde(default)]
+    pub delay_ratio: Option<f64>,
 }
 
 impl RunResult {
@@ -225,6 +247,24 @@ pub struct Summary {
     pub pause_rate: f64,
     /// `before_static / runs`.
     pub before_static_rate: f64,
+    /// Pauses that resumed while the fault was active, summed over the runs.
+    #[serde(default)]
+    pub resumes_while_faulty: usize,
+    /// Runs with at least one such resume.
+    #[serde(default)]
+    pub runs_resumed_while_faulty: usize,
+    /// Median oracle delay in ticks (runs where the oracle alarmed).
+    #[serde(default)]
+    pub oracle_delay_median: Option<f64>,
+    /// Median of [`RunResult::delay_ratio`].
+    #[serde(default)]
+    pub delay_ratio_median: Option<f64>,
+    /// Runs with a delay ratio.
+    #[serde(default)]
+    pub delay_ratio_runs: usize,
+    /// Oracle alarms before the onset, summed over the runs.
+    #[serde(default)]
+    pub oracle_early_alarms: usize,
 }
 
 /// The core's median, `None` for no values.
@@ -278,6 +318,8 @@ impl Summary {
         });
         let before_static = runs.iter().filter(|r| r.before_static()).count();
         let paused = runs.iter().filter(|r| r.first_pause.is_some()).count();
+        let mut ratios: Vec<f64> = runs.iter().filter_map(|r| r.delay_ratio).collect();
+        ratios.sort_by(f64::total_cmp);
         let by = |reason: Reason| {
             runs.iter()
                 .filter(|r| r.rollback_reason == Some(reason))
@@ -312,6 +354,12 @@ impl Summary {
             rollback_rate: ratio(rolled_back, n),
             pause_rate: ratio(paused, n),
             before_static_rate: ratio(before_static, n),
+            resumes_while_faulty: runs.iter().map(|r| r.resumes_while_faulty).sum(),
+            runs_resumed_while_faulty: runs.iter().filter(|r| r.resumes_while_faulty > 0).count(),
+            oracle_delay_median: median(&sorted(&|r| r.oracle_delay)),
+            delay_ratio_median: median(&ratios),
+            delay_ratio_runs: ratios.len(),
+            oracle_early_alarms: runs.iter().map(|r| r.oracle_early_alarms).sum(),
         }
     }
 }
@@ -333,6 +381,10 @@ pub struct Target {
     pub count: Option<(usize, usize)>,
     /// For a share: its 95 % Wilson score interval.
     pub interval: Option<(f64, f64)>,
+    /// The unit of a measure that is not a share (`None`: ticks; `"count"`: a plain
+    /// number; `"×"`: a ratio).
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// The 95 % Wilson score interval of `k` successes in `n` trials (`(0, 1)` for none).
@@ -382,6 +434,19 @@ pub fn run_scenario_traced(
     profile: &BehaviorProfile,
     config: &AnalysisConfig,
     max_live_ticks: usize,
+    trace: impl FnMut(&LiveTick, &Decision),
+) -> Result<RunResult, Error> {
+    run_scenario_with(scenario, profile, config, max_live_ticks, false, trace)
+}
+
+/// [`run_scenario_traced`], passing the count behind each value to the analysis when
+/// `with_counts`.
+pub fn run_scenario_with(
+    scenario: &Scenario,
+    profile: &BehaviorProfile,
+    config: &AnalysisConfig,
+    max_live_ticks: usize,
+    with_counts: bool,
     mut trace: impl FnMut(&LiveTick, &Decision),
 ) -> Result<RunResult, Error> {
     let config = AnalysisConfig {
@@ -405,8 +470,13 @@ pub fn run_scenario_traced(
         exposure: 0.0,
         peak_risk: 0.0,
         final_share: analysis.decision().canary_share,
+        resumes_while_faulty: 0,
+        oracle_delay: None,
+        oracle_early_alarms: 0,
+        delay_ratio: None,
     };
     for k in 0..max_live_ticks {
+        let was_paused = analysis.decision().phase == Phase::Paused;
         let share = analysis.decision().canary_share;
         if scenario.fault_active(k) {
             result.exposure += share;
@@ -414,15 +484,16 @@ pub fn run_scenario_traced(
         let Some(tick) = scenario.live_tick(k, share) else {
             continue;
         };
-        let decision = analysis.observe(&Tick {
-            timestamp: tick.timestamp as f64,
-            control: &tick.control,
-            canary: &tick.canary,
-            control_counts: None,
-            canary_counts: None,
-        })?;
+        let mut observed = Tick::new(tick.timestamp as f64, &tick.control, &tick.canary);
+        if with_counts {
+            observed = observed.with_counts(&tick.control_counts, &tick.canary_counts);
+        }
+        let decision = analysis.observe(&observed)?;
         trace(&tick, decision);
         result.ticks_observed += 1;
+        if was_paused && decision.phase == Phase::Ramping && scenario.fault_active(k) {
+            result.resumes_while_faulty += 1;
+        }
         let paused = matches!(decision.action, Action::Pause { .. });
         let rolled_back = matches!(decision.action, Action::Rollback { .. });
         if paused && result.first_pause.is_none() {
@@ -454,6 +525,54 @@ pub fn run_scenario_traced(
     Ok(result)
 }
 
+/// Computes every harmful run's oracle delay and delay ratio (see the `oracle`
+/// section of the module documentation), calibrating each oracle on the healthy runs
+/// among `runs` at coalmine's own count of false rollbacks there. Without healthy
+/// runs nothing is computed.
+fn apply_oracle(runs: &mut [RunResult], paths: &[(Scenario, Vec<(usize, f64)>)], max_ticks: usize) {
+    // The oracle knows the noise, not the traps: each healthy rollout is replayed
+    // with its event (surge, spike, better canary) removed, at the shares it had.
+    let healthy: Vec<(Scenario, Vec<ObservedTick>)> = paths
+        .iter()
+        .filter(|(sc, _)| !sc.kind.harmful())
+        .map(|(sc, path)| {
+            let quiet = sc.without_injection();
+            let ticks = path
+                .iter()
+                .filter_map(|&(k, share)| ObservedTick::new(&quiet, k, share))
+                .collect();
+            (quiet, ticks)
+        })
+        .collect();
+    if healthy.is_empty() {
+        return;
+    }
+    let allowed = runs
+        .iter()
+        .filter(|r| !r.harmful && r.outcome == RunOutcome::RolledBack)
+        .count();
+    for (run, (sc, path)) in runs.iter_mut().zip(paths) {
+        let Some(oracle) = Oracle::new(sc) else {
+            continue;
+        };
+        let mut nulls: Vec<f64> = healthy
+            .iter()
+            .map(|(h, ticks)| oracle.null_max(h, ticks))
+            .collect();
+        let h = threshold(&mut nulls, allowed);
+        let (alarm, early) = oracle.alarm(path, h, max_ticks);
+        let onset = sc.onset().unwrap_or(0);
+        run.oracle_early_alarms = early;
+        run.oracle_delay = alarm.map(|a| a - onset);
+        run.delay_ratio = run.oracle_delay.map(|o| {
+            let ours = run
+                .delay()
+                .unwrap_or_else(|| max_ticks.saturating_sub(onset + 1));
+            (ours + 1) as f64 / (o + 1) as f64
+        });
+    }
+}
+
 /// Evaluates `config`. See the [module documentation](self).
 pub fn evaluate(config: &EvalConfig) -> Result<EvalReport, Error> {
     evaluate_with_progress(config, |_, _| {})
@@ -470,13 +589,16 @@ pub fn evaluate_with_progress(
         .len()
         .saturating_mul(usize::try_from(config.seeds).unwrap_or(usize::MAX));
     let mut runs = Vec::with_capacity(total.min(1 << 16));
+    // What the oracle needs of each rollout: the scenario (without its history) and
+    // the (tick, share) of every observed tick.
+    let mut paths: Vec<(Scenario, Vec<(usize, f64)>)> = Vec::with_capacity(total.min(1 << 16));
     let mut done = 0;
     for seed in config.first_seed..config.first_seed.saturating_add(config.seeds) {
         // Kinds that only change the canary share the service's history: learn its
         // profile once per seed.
         let mut cache: Vec<(Vec<u64>, BehaviorProfile)> = Vec::new();
         for &kind in &config.kinds {
-            let scenario = Scenario::generate_with(kind, seed, &config.sim);
+            let mut scenario = Scenario::generate_with(kind, seed, &config.sim);
             let key: Vec<u64> = scenario
                 .history
                 .iter()
@@ -490,16 +612,22 @@ pub fn evaluate_with_progress(
                 }
             };
             let profile = &cache[index].1;
-            runs.push(run_scenario(
+            let mut path = Vec::new();
+            runs.push(run_scenario_with(
                 &scenario,
                 profile,
                 &config.analysis,
                 config.max_live_ticks,
+                config.with_counts,
+                |t, _| path.push((t.k, t.share)),
             )?);
+            scenario.history = Vec::new();
+            paths.push((scenario, path));
             done += 1;
             progress(done, total);
         }
     }
+    apply_oracle(&mut runs, &paths, config.max_live_ticks);
     // Kind by kind (in the configured order), then seed by seed.
     let order = |k: ScenarioKind| {
         config
@@ -523,7 +651,7 @@ impl EvalReport {
         let group = |label: &str, harmful: bool, f: &dyn Fn(ScenarioKind) -> bool| {
             Summary::of(label, harmful, runs.iter().filter(|r| f(r.kind)))
         };
-        let harmful = group("harmful", true, &|k| k.harmful());
+        let harmful = group("harmful", true, &|k| k.harmful() && !k.is_probe());
         let healthy = group("healthy", false, &|k| !k.harmful());
         let step = group("step faults", true, &|k| k.is_step_fault());
         let gradual = group("leak and creep", true, &|k| k.is_gradual_fault());
@@ -541,49 +669,98 @@ impl EvalReport {
                 goal: goal.to_string(),
                 measured,
                 is_share: true,
+                unit: None,
                 met: measured
                     .map(|v| at_least.is_none_or(|lo| v >= lo) && at_most.is_none_or(|hi| v <= hi)),
             }
         };
-        let targets = vec![
+        let plain = |name: &str,
+                     goal: &str,
+                     measured: Option<f64>,
+                     unit: &str,
+                     ok: &dyn Fn(f64) -> bool| {
+            Target {
+                name: name.to_string(),
+                goal: goal.to_string(),
+                measured,
+                is_share: false,
+                met: measured.map(ok),
+                count: None,
+                interval: None,
+                unit: Some(unit.to_string()),
+            }
+        };
+        let mut targets = vec![
             share_target(
                 "harmful rollouts rolled back",
-                "≥ 95 %",
+                "≥ 98 %",
                 &harmful,
-                Some(0.95),
+                Some(0.98),
                 None,
                 harmful.rolled_back,
             ),
             share_target(
                 "healthy rollouts rolled back",
-                "≤ 2 %",
+                "≤ 1 %",
                 &healthy,
                 None,
-                Some(0.02),
+                Some(0.01),
                 healthy.rolled_back,
             ),
-            Target {
+            plain(
+                "pauses that resumed while the fault persisted",
+                "0",
+                (harmful.runs > 0).then_some(harmful.resumes_while_faulty as f64),
+                "count",
+                &|v| v == 0.0,
+            ),
+        ];
+        // The delay target is stated for half-hour ticks only.
+        if config.sim.tick_seconds == 1800 {
+            targets.push(Target {
                 name: "median detection delay, step faults".into(),
-                goal: "≤ 5 ticks".into(),
+                goal: "≤ 3 ticks".into(),
                 measured: step.delay_median,
                 is_share: false,
                 count: None,
                 interval: None,
+                unit: None,
                 met: if step.runs == 0 {
                     None
                 } else {
-                    Some(step.delay_median.is_some_and(|d| d <= 5.0))
+                    Some(step.delay_median.is_some_and(|d| d <= 3.0))
                 },
-            },
-            share_target(
-                "leak and creep rolled back before the static threshold",
-                "≥ 90 %",
-                &gradual,
-                Some(0.90),
-                None,
-                gradual.before_static,
-            ),
-        ];
+            });
+        }
+        targets.push(plain(
+            "detection delay ÷ oracle's (median over harmful rollouts)",
+            "≤ 2×",
+            harmful.delay_ratio_median,
+            "×",
+            &|v| v <= 2.0,
+        ));
+        targets.push(share_target(
+            "leak and creep rolled back before the static threshold",
+            "≥ 90 %",
+            &gradual,
+            Some(0.90),
+            None,
+            gradual.before_static,
+        ));
+        let probe = group("error-ratio step", true, &|k| k.is_probe());
+        if probe.runs > 0 {
+            targets.push(plain(
+                if config.with_counts {
+                    "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), with counts"
+                } else {
+                    "3× error-ratio step in a 1 % canary: delay ÷ oracle's (median), without counts"
+                },
+                "≤ 2×",
+                probe.delay_ratio_median,
+                "×",
+                &|v| v <= 2.0,
+            ));
+        }
         let groups = [harmful, healthy, step, gradual]
             .into_iter()
             .filter(|g| g.runs > 0)
@@ -610,7 +787,7 @@ impl EvalReport {
         let c = &self.config;
         out.push_str(&format!(
             "{} seeds ({}..={}) per scenario, {} rollouts, at most {} live ticks each; \
-             {} ticks per day, {} days of history.\n\n",
+             {} ticks per day, {} days of history; {}.\n\n",
             c.seeds,
             c.first_seed,
             c.first_seed.saturating_add(c.seeds).saturating_sub(1),
@@ -618,6 +795,11 @@ impl EvalReport {
             c.max_live_ticks,
             c.sim.ticks_per_day,
             c.sim.history_days,
+            if c.with_counts {
+                "the analysis is given the count behind each value"
+            } else {
+                "values without counts"
+            },
         ));
         out.push_str(
             "Outcomes. *Rolled back*: for a harmful scenario, at or after the fault's onset \
@@ -676,6 +858,32 @@ impl EvalReport {
             ));
         }
         out.push_str(
+            "\nAgainst the oracle (a one-sided CUSUM of log-likelihood ratios on the affected \
+             series' canary-minus-control difference, knowing the fault's series, direction, \
+             size and the noise, at coalmine's false-rollback count on the healthy rollouts): \
+             medians of the oracle's delay and of coalmine's, in ticks after the onset; \
+             median of (coalmine's delay + 1) ÷ (oracle's delay + 1), a fault coalmine did \
+             not roll back counting as rolled back at the tick limit; oracle alarms before \
+             the onset; pauses that resumed the ramp while the fault persisted (runs with \
+             one or more).\n\n\
+             | scenario | oracle delay | coalmine delay | ratio (median) | oracle early alarms \
+             | resumes while faulty |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for &(s, group) in all.iter().filter(|(s, _)| s.harmful) {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} ({}) |\n",
+                label(s, group),
+                opt(s.oracle_delay_median, 1),
+                opt(s.delay_median, 1),
+                s.delay_ratio_median
+                    .map_or("–".to_string(), |v| format!("{v:.2}")),
+                s.oracle_early_alarms,
+                s.resumes_while_faulty,
+                s.runs_resumed_while_faulty,
+            ));
+        }
+        out.push_str(
             "\nWhy rollouts were rolled back (every rollback, before onset included):\n\n\
              | scenario | critical metric | risk ≥ t2 | predicted risk ≥ t2 | pause timeout |\n\
              | --- | ---: | ---: | ---: | ---: |\n",
@@ -699,7 +907,12 @@ impl EvalReport {
                     ),
                     _ => pct(v),
                 },
-                (Some(v), false) => format!("{v:.1} ticks"),
+                (Some(v), false) => match t.unit.as_deref() {
+                    None => format!("{v:.1} ticks"),
+                    Some("×") => format!("{v:.2}×"),
+                    Some("count") => format!("{v:.0}"),
+                    Some(u) => format!("{v:.0} {u}"),
+                },
             };
             let status = match t.met {
                 Some(true) => "met",
@@ -763,6 +976,10 @@ mod tests {
             exposure: 0.5,
             peak_risk: 1.0,
             final_share: 0.0,
+            resumes_while_faulty: 0,
+            oracle_delay: None,
+            oracle_early_alarms: 0,
+            delay_ratio: None,
         }
     }
 

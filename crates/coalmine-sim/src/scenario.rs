@@ -161,14 +161,89 @@ const SEGMENTS: [SegmentModel; N_SEGMENTS] = [
 /// Users per instance (CPU and memory noise is per instance).
 const USERS_PER_INSTANCE: f64 = 40.0;
 
+/// When faults begin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnsetConfig {
+    /// Probability that a fault is present from the canary's first tick (default 1/3).
+    pub at_start: f64,
+    /// Otherwise the onset is drawn uniformly from `first..=last` live ticks (default
+    /// 1 and 25).
+    pub first: usize,
+    /// See `first`.
+    pub last: usize,
+}
+
+impl Default for OnsetConfig {
+    fn default() -> Self {
+        OnsetConfig {
+            at_start: 1.0 / 3.0,
+            first: 1,
+            last: 25,
+        }
+    }
+}
+
+/// How hard the healthy traps are. The defaults are the original traps; the
+/// [`SimConfig::wide_traps`] values are sharper (see the presets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrapConfig {
+    /// A global surge multiplies the users of both cohorts by a factor drawn from this
+    /// range (default 1.5 to 2.2).
+    pub surge_users: (f64, f64),
+    /// Ticks over which a surge builds up: half its size before that (default 2; 0
+    /// for a surge that arrives in full at once).
+    pub surge_build_ticks: usize,
+    /// Factor on the error ratio of both cohorts at the height of a surge (default
+    /// 1.6).
+    pub surge_errors: f64,
+    /// Factor on latency at the height of a surge (default 1.2).
+    pub surge_latency: f64,
+    /// Relative height of the sharp daily peak of `across-daily-peak` (default 0.8).
+    pub peak_boost: f64,
+    /// Its standard width in hours (default 1.5).
+    pub peak_width_hours: f64,
+    /// The rollout starts this many ticks before that peak, drawn from the range
+    /// (default 3 to 8).
+    pub peak_lead_ticks: (usize, usize),
+    /// Share of heavy-tailed draws that are outliers (default 0.03).
+    pub outlier_rate: f64,
+    /// Factor on an outlier (default 4).
+    pub outlier_scale: f64,
+    /// Outliers on every metric, not only latency and session length (default false).
+    pub outliers_everywhere: bool,
+    /// The ramp of `tiny-canary` (default 0.5, 1, 2, 3, 5 %).
+    pub tiny_steps: Vec<f64>,
+}
+
+impl Default for TrapConfig {
+    fn default() -> Self {
+        TrapConfig {
+            surge_users: (1.5, 2.2),
+            surge_build_ticks: 2,
+            surge_errors: 1.6,
+            surge_latency: 1.2,
+            peak_boost: 0.8,
+            peak_width_hours: 1.5,
+            peak_lead_ticks: (3, 8),
+            outlier_rate: 0.03,
+            outlier_scale: 4.0,
+            outliers_everywhere: false,
+            tiny_steps: vec![0.005, 0.01, 0.02, 0.03, 0.05],
+        }
+    }
+}
+
 /// The simulator's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
-    /// Ticks per day (default 48: half-hour ticks); at least 4.
+    /// Ticks per day (default 48: half-hour ticks); 4 to 1,440.
     pub ticks_per_day: usize,
-    /// Days of history before the rollout (default 6); at least 3, so that the daily
-    /// season can be detected.
+    /// Days of history before the rollout (default 6); at least 2. The profile's
+    /// season detection needs three cycles, so a daily season is only found from
+    /// three days on.
     pub history_days: usize,
     /// Weekly seasonality: load on Saturdays and Sundays is scaled by
     /// `1 − weekly_amplitude` (default 0, off; in `[0, 0.9]`).
@@ -177,6 +252,22 @@ pub struct SimConfig {
     pub tick_seconds: i64,
     /// Live ticks over which the static threshold's trip is looked for (default 400).
     pub static_horizon: usize,
+    /// Factor on every segment's active users per tick (default 1): a larger service,
+    /// or fewer users active within a short tick.
+    pub users_scale: f64,
+    /// Factor on each segment's active users, in segment order (default 1, 1, 1):
+    /// segments of very different sizes.
+    pub segment_scale: [f64; N_SEGMENTS],
+    /// Requests and feature uses per user per tick, relative to a half-hour tick
+    /// (default 1; 1/30 for one-minute ticks). CPU and memory follow the request
+    /// *rate* and do not change with it; counts per tick (errors, uses) get sparser.
+    pub volume: f64,
+    /// Whether `error_rate` is marked critical in the schema (default true).
+    pub critical_errors: bool,
+    /// When faults begin.
+    pub onset: OnsetConfig,
+    /// How hard the healthy traps are.
+    pub traps: TrapConfig,
 }
 
 impl Default for SimConfig {
@@ -187,23 +278,163 @@ impl Default for SimConfig {
             weekly_amplitude: 0.0,
             tick_seconds: 1800,
             static_horizon: 400,
+            users_scale: 1.0,
+            segment_scale: [1.0; N_SEGMENTS],
+            volume: 1.0,
+            critical_errors: true,
+            onset: OnsetConfig::default(),
+            traps: TrapConfig::default(),
         }
     }
 }
 
+/// Clamps a finite value into `[lo, hi]`; `fallback` for NaN or infinities.
+fn finite_in(v: f64, lo: f64, hi: f64, fallback: f64) -> f64 {
+    if v.is_finite() {
+        v.clamp(lo, hi)
+    } else {
+        fallback
+    }
+}
+
 impl SimConfig {
+    /// The named presets, in the order reports list them.
+    pub const PRESETS: [&'static str; 4] = [
+        "half-hour",
+        "half-hour-wide",
+        "one-minute",
+        "uneven-segments",
+    ];
+
+    /// A named preset (see [`SimConfig::PRESETS`]):
+    ///
+    /// - `half-hour` — the default: half-hour ticks, six days of history, the original
+    ///   traps, a critical error metric, faults from the first tick a third of the time
+    ///   and otherwise within 25 ticks.
+    /// - `half-hour-wide` — half-hour ticks with the widened traps
+    ///   ([`SimConfig::wide_traps`]), faults that begin mid-ramp (ticks 10 to 40, when
+    ///   the canary has 5 to 50 % of traffic), and an error metric that is not critical.
+    /// - `one-minute` — 1,440 ticks a day and two days of history (the profile is
+    ///   given the day, 1,440 ticks, as its candidate season; with fewer than three
+    ///   days it learns no season), a service four times the size per tick with a
+    ///   thirtieth of the requests per user per tick, so that a 1 % canary sees about
+    ///   one to four errors per tick, an error metric that is not critical, the widened
+    ///   traps (a tiny canary of 0.2 to 3 %, the peak crossed 20 to 60 ticks after the
+    ///   start), and faults mid-ramp.
+    /// - `uneven-segments` — half-hour ticks with segments of very different sizes
+    ///   (300 enterprise users, 4,000 pro, 60,000 free: a 1 % enterprise canary has
+    ///   three users) and an error metric that is not critical.
+    pub fn preset(name: &str) -> Option<SimConfig> {
+        let mid_ramp = OnsetConfig {
+            at_start: 0.0,
+            first: 10,
+            last: 40,
+        };
+        match name {
+            "half-hour" => Some(SimConfig::default()),
+            "half-hour-wide" => Some(SimConfig {
+                critical_errors: false,
+                onset: mid_ramp,
+                traps: Self::wide_traps(),
+                ..SimConfig::default()
+            }),
+            "one-minute" => Some(SimConfig {
+                ticks_per_day: 1440,
+                history_days: 2,
+                tick_seconds: 60,
+                static_horizon: 1000,
+                users_scale: 4.0,
+                volume: 1.0 / 30.0,
+                critical_errors: false,
+                onset: mid_ramp,
+                traps: TrapConfig {
+                    peak_lead_ticks: (20, 60),
+                    ..Self::wide_traps()
+                },
+                ..SimConfig::default()
+            }),
+            "uneven-segments" => Some(SimConfig {
+                segment_scale: [0.2, 1.0, 5.0],
+                critical_errors: false,
+                ..SimConfig::default()
+            }),
+            _ => None,
+        }
+    }
+
+    /// The widened healthy traps: a surge of ×2 to ×4 users that arrives in full at
+    /// once, with errors ×2.5 and latency ×1.5 in both cohorts (a push notification, a
+    /// marketing e-mail, a bot wave); a daily peak twice as high (+1.6) and half as wide
+    /// (45 minutes); heavy tails with 5 % outliers at six times the scale on every
+    /// metric (a slow dependency, a client retrying in bulk); and a tiny canary of 0.2,
+    /// 0.5, 1, 2 and 3 %.
+    pub fn wide_traps() -> TrapConfig {
+        TrapConfig {
+            surge_users: (2.0, 4.0),
+            surge_build_ticks: 0,
+            surge_errors: 2.5,
+            surge_latency: 1.5,
+            peak_boost: 1.6,
+            peak_width_hours: 0.75,
+            peak_lead_ticks: (3, 8),
+            outlier_rate: 0.05,
+            outlier_scale: 6.0,
+            outliers_everywhere: true,
+            tiny_steps: vec![0.002, 0.005, 0.01, 0.02, 0.03],
+        }
+    }
+
     /// The settings with every field clamped to its documented range.
     pub fn sanitised(&self) -> SimConfig {
+        let t = &self.traps;
+        let (s_lo, s_hi) = (
+            finite_in(t.surge_users.0, 0.1, 20.0, 1.5),
+            finite_in(t.surge_users.1, 0.1, 20.0, 2.2),
+        );
+        let (l_lo, l_hi) = (
+            t.peak_lead_ticks.0.min(100_000),
+            t.peak_lead_ticks.1.min(100_000),
+        );
+        let mut steps: Vec<f64> = t
+            .tiny_steps
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 1.0)
+            .collect();
+        steps.sort_by(f64::total_cmp);
+        steps.dedup();
+        if steps.is_empty() {
+            steps = TrapConfig::default().tiny_steps;
+        }
+        let onset_first = self.onset.first.min(100_000);
         SimConfig {
             ticks_per_day: self.ticks_per_day.clamp(4, 1440),
-            history_days: self.history_days.clamp(3, 60),
-            weekly_amplitude: if self.weekly_amplitude.is_finite() {
-                self.weekly_amplitude.clamp(0.0, 0.9)
-            } else {
-                0.0
-            },
+            history_days: self.history_days.clamp(2, 60),
+            weekly_amplitude: finite_in(self.weekly_amplitude, 0.0, 0.9, 0.0),
             tick_seconds: self.tick_seconds.clamp(1, 86_400),
             static_horizon: self.static_horizon.clamp(1, 100_000),
+            users_scale: finite_in(self.users_scale, 1e-3, 1e3, 1.0),
+            segment_scale: self.segment_scale.map(|v| finite_in(v, 1e-3, 1e3, 1.0)),
+            volume: finite_in(self.volume, 1e-4, 100.0, 1.0),
+            critical_errors: self.critical_errors,
+            onset: OnsetConfig {
+                at_start: finite_in(self.onset.at_start, 0.0, 1.0, 1.0 / 3.0),
+                first: onset_first,
+                last: self.onset.last.clamp(onset_first, 100_000),
+            },
+            traps: TrapConfig {
+                surge_users: (s_lo.min(s_hi), s_lo.max(s_hi)),
+                surge_build_ticks: t.surge_build_ticks.min(1000),
+                surge_errors: finite_in(t.surge_errors, 0.0, 100.0, 1.6),
+                surge_latency: finite_in(t.surge_latency, 0.0, 100.0, 1.2),
+                peak_boost: finite_in(t.peak_boost, 0.0, 20.0, 0.8),
+                peak_width_hours: finite_in(t.peak_width_hours, 0.05, 12.0, 1.5),
+                peak_lead_ticks: (l_lo.min(l_hi), l_lo.max(l_hi)),
+                outlier_rate: finite_in(t.outlier_rate, 0.0, 1.0, 0.03),
+                outlier_scale: finite_in(t.outlier_scale, 0.0, 1000.0, 4.0),
+                outliers_everywhere: t.outliers_everywhere,
+                tiny_steps: steps,
+            },
         }
     }
 }
@@ -245,11 +476,16 @@ pub enum ScenarioKind {
     /// Healthy: 8 % of live ticks and two blocks of three are missing entirely, and
     /// 3 % of values are NaN (1 % in history, plus 2 % missing history rows).
     MissingTicks,
+    /// Probe: the canary's error ratio triples in every segment while its share is
+    /// held at 1 % (with one-minute ticks that is at most five errors per tick and
+    /// segment before the fault). Harmful, but kept out of the groups: it measures one
+    /// target, how close a sparse count fault comes to the oracle.
+    ErrorRatioStep,
 }
 
 impl ScenarioKind {
-    /// Every kind, faults first.
-    pub const ALL: [ScenarioKind; 15] = [
+    /// Every kind: faults, healthy traps, then the probe.
+    pub const ALL: [ScenarioKind; 16] = [
         ScenarioKind::ErrorSpike,
         ScenarioKind::LatencyRegressionOneSegment,
         ScenarioKind::MemoryLeak,
@@ -265,6 +501,7 @@ impl ScenarioKind {
         ScenarioKind::HeavyTails,
         ScenarioKind::TinyCanary,
         ScenarioKind::MissingTicks,
+        ScenarioKind::ErrorRatioStep,
     ];
 
     /// The kebab-case name, e.g. `"error-spike"`.
@@ -285,6 +522,7 @@ impl ScenarioKind {
             ScenarioKind::HeavyTails => "heavy-tails",
             ScenarioKind::TinyCanary => "tiny-canary",
             ScenarioKind::MissingTicks => "missing-ticks",
+            ScenarioKind::ErrorRatioStep => "error-ratio-step",
         }
     }
 
@@ -313,6 +551,7 @@ impl ScenarioKind {
             ScenarioKind::HeavyTails => "Student-t(3) noise with outliers, both cohorts",
             ScenarioKind::TinyCanary => "canary share 0.5 % to 5 %, never more",
             ScenarioKind::MissingTicks => "missing ticks and NaN values",
+            ScenarioKind::ErrorRatioStep => "probe: error ratio x3 in a canary held at 1 %",
         }
     }
 
@@ -327,7 +566,14 @@ impl ScenarioKind {
                 | ScenarioKind::ShorterSessions
                 | ScenarioKind::RetryStorm
                 | ScenarioKind::LatencyCreep
+                | ScenarioKind::ErrorRatioStep
         )
+    }
+
+    /// Whether the kind is a probe for one target, kept out of the groups (harmful,
+    /// step faults, ...): the error-ratio step.
+    pub fn is_probe(&self) -> bool {
+        matches!(self, ScenarioKind::ErrorRatioStep)
     }
 
     /// Whether the fault is a step (present in full from its onset): error spike,
@@ -457,6 +703,17 @@ pub struct LiveTick {
     pub control: Vec<f64>,
     /// The canary cohort's values (all NaN at share 0).
     pub canary: Vec<f64>,
+    /// The count behind each control value, laid out like the values: users for
+    /// per-user means and ratios (`api_calls`, `session_duration`, the usages,
+    /// `network_mb`), instances for `cpu` and `memory_mb`, requests for `error_rate`
+    /// and `latency_ms` (requests × error ratio is the tick's error count). Not
+    /// rounded: user and instance counts are expected values. 0 for a cohort without
+    /// traffic, NaN where the value is missing.
+    #[serde(default)]
+    pub control_counts: Vec<f64>,
+    /// The count behind each canary value, as `control_counts`.
+    #[serde(default)]
+    pub canary_counts: Vec<f64>,
 }
 
 /// A simulated rollout. See the [module documentation](self).
@@ -492,11 +749,14 @@ pub struct Scenario {
     pub static_trip_tick: Option<usize>,
     /// Missing live data.
     pub gaps: Gaps,
+    /// The canary is held at its first step for the whole rollout (the probe).
+    #[serde(default)]
+    pub hold_share: bool,
 }
 
 /// Multiplicative and additive changes to one cohort's metrics at one tick.
 #[derive(Debug, Clone, Copy)]
-struct Effect {
+pub(crate) struct Effect {
     users: f64,
     api: f64,
     session: f64,
@@ -511,7 +771,24 @@ struct Effect {
 }
 
 impl Effect {
-    const NONE: Effect = Effect {
+    /// Both effects at once: factors multiply, additions add.
+    pub(crate) fn and(self, o: Effect) -> Effect {
+        Effect {
+            users: self.users * o.users,
+            api: self.api * o.api,
+            session: self.session * o.session,
+            checkout: self.checkout * o.checkout,
+            search: self.search * o.search,
+            cpu_add: self.cpu_add + o.cpu_add,
+            memory_add: self.memory_add + o.memory_add,
+            error_add: self.error_add + o.error_add,
+            error_mult: self.error_mult * o.error_mult,
+            latency_mult: self.latency_mult * o.latency_mult,
+            latency_add: self.latency_add + o.latency_add,
+        }
+    }
+
+    pub(crate) const NONE: Effect = Effect {
         users: 1.0,
         api: 1.0,
         session: 1.0,
@@ -527,16 +804,22 @@ impl Effect {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cohort {
+pub(crate) enum Cohort {
     Control,
     Canary,
 }
 
 /// Common shocks of one tick, per segment: (load, infrastructure), in log units.
-type Shocks = [(f64, f64); N_SEGMENTS];
+pub(crate) type Shocks = [(f64, f64); N_SEGMENTS];
 
-/// The schema of the simulated service.
+/// The schema of the simulated service with the default settings.
 pub fn schema() -> SchemaSpec {
+    schema_with(&SimConfig::default())
+}
+
+/// The schema of the simulated service: `error_rate` is critical when
+/// `config.critical_errors`.
+pub fn schema_with(config: &SimConfig) -> SchemaSpec {
     let metric = |name: &str, direction, kind, feature: Option<&str>| MetricSpec {
         kind,
         feature: feature.map(str::to_string),
@@ -547,7 +830,7 @@ pub fn schema() -> SchemaSpec {
     let mut memory = metric("memory_mb", IncreaseIsBad, Gauge, None);
     memory.limit = Some(MEMORY_LIMIT_MB);
     let mut errors = metric("error_rate", IncreaseIsBad, Ratio, None);
-    errors.critical = true;
+    errors.critical = config.critical_errors;
     errors.weight = 2.0;
     let mut latency = metric("latency_ms", IncreaseIsBad, Gauge, None);
     latency.weight = 1.5;
@@ -583,13 +866,81 @@ pub fn schema() -> SchemaSpec {
     }
 }
 
+/// The noise model of a service.
+#[derive(Debug, Clone, Copy)]
+struct Tails {
+    /// Student-t(3) with outliers, not normal.
+    heavy: bool,
+    /// Share of heavy draws that are outliers (on outlier-prone metrics, or all).
+    rate: f64,
+    /// Factor on an outlier.
+    scale: f64,
+    /// Outliers on every metric.
+    everywhere: bool,
+}
+
+impl Tails {
+    /// The variance of [`draw`].
+    fn variance(&self, outlier_prone: bool) -> f64 {
+        if self.heavy {
+            if outlier_prone || self.everywhere {
+                1.0 + self.rate * (self.scale * self.scale - 1.0)
+            } else {
+                1.0
+            }
+        } else if outlier_prone {
+            1.0 + 0.02 * (2.5 * 2.5 - 1.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// The noise-free quantities of one segment of one cohort at one tick.
+#[derive(Debug, Clone, Copy)]
+struct SegmentMeans {
+    n: f64,
+    root_n: f64,
+    root_inst: f64,
+    lf: f64,
+    api: f64,
+    session: f64,
+    checkout: f64,
+    search: f64,
+    error: f64,
+    latency: f64,
+}
+
+/// What the simulator knows about one value of one cohort at one tick: its mean
+/// without noise, the standard deviation of its sampling noise, and the expected count
+/// behind it (users, instances or requests).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Moment {
+    /// Mean without sampling noise (common shocks and the tick's effects included).
+    pub mean: f64,
+    /// Standard deviation of the sampling noise.
+    pub sd: f64,
+    /// Expected count behind the value.
+    pub count: f64,
+}
+
+impl Moment {
+    /// A cohort without traffic.
+    pub const MISSING: Moment = Moment {
+        mean: f64::NAN,
+        sd: f64::NAN,
+        count: 0.0,
+    };
+}
+
 /// A draw for a noise term: normal with rare outliers, or unit-variance Student-t(3)
-/// (with extra outliers on `outlier_prone` metrics) when the service is heavy-tailed.
-fn draw(rng: &mut Rng, heavy: bool, outlier_prone: bool) -> f64 {
-    if heavy {
+/// (with extra outliers on `outlier_prone` metrics, or on all) when the service is
+/// heavy-tailed.
+fn draw(rng: &mut Rng, tails: Tails, outlier_prone: bool) -> f64 {
+    if tails.heavy {
         let t = rng.student_t3_unit();
-        if outlier_prone && rng.chance(0.03) {
-            4.0 * t
+        if (outlier_prone || tails.everywhere) && rng.chance(tails.rate) {
+            tails.scale * t
         } else {
             t
         }
@@ -602,7 +953,7 @@ fn draw(rng: &mut Rng, heavy: bool, outlier_prone: bool) -> f64 {
 
 /// A Poisson count with mean `lambda`: Knuth's product of uniforms below 30, a
 /// rounded normal (or heavy-tailed) approximation above.
-fn poisson(rng: &mut Rng, lambda: f64, heavy: bool) -> f64 {
+fn poisson(rng: &mut Rng, lambda: f64, tails: Tails) -> f64 {
     if lambda.is_nan() || lambda <= 0.0 {
         0.0
     } else if lambda < 30.0 {
@@ -615,7 +966,7 @@ fn poisson(rng: &mut Rng, lambda: f64, heavy: bool) -> f64 {
         }
         k
     } else {
-        (lambda + lambda.sqrt() * draw(rng, heavy, false))
+        (lambda + lambda.sqrt() * draw(rng, tails, false))
             .round()
             .max(0.0)
     }
@@ -637,6 +988,7 @@ impl Scenario {
     /// The scenario of `kind` drawn from `seed` with `config` (sanitised first).
     pub fn generate_with(kind: ScenarioKind, seed: u64, config: &SimConfig) -> Scenario {
         let config = config.sanitised();
+        let traps = config.traps.clone();
         let day = config.ticks_per_day;
         let tick_of = |hours: f64| ((hours / 24.0 * day as f64).round() as usize).min(day - 1);
         // Seed-only draws: the same service and start time for every kind.
@@ -646,10 +998,16 @@ impl Scenario {
         let mut service = ServiceModel::default();
         let mut traffic = None;
         let mut gaps = Gaps::default();
+        let mut hold_share = false;
         // A fault present from the canary's first tick a third of the time, otherwise
         // appearing during the rollout.
+        let onset = config.onset;
         let fault_onset = |p: &mut Rng| {
-            if p.chance(1.0 / 3.0) { 0 } else { p.int(1, 25) }
+            if p.chance(onset.at_start) {
+                0
+            } else {
+                p.int(onset.first, onset.last)
+            }
         };
         let inj = |onset, magnitude| Injection {
             onset,
@@ -702,7 +1060,7 @@ impl Scenario {
                 let onset = p.int(5, 30);
                 Some(Injection {
                     duration: Some(p.int(6, 16)),
-                    ..inj(onset, p.range(1.5, 2.2))
+                    ..inj(onset, p.range(traps.surge_users.0, traps.surge_users.1))
                 })
             }
             ScenarioKind::CanaryBetter => Some(inj(0, 1.0)),
@@ -711,10 +1069,12 @@ impl Scenario {
                 ..inj(p.int(5, 30), 1.0)
             }),
             ScenarioKind::AcrossDailyPeak => {
-                service.peak_boost = 0.8;
+                service.peak_boost = traps.peak_boost;
                 service.peak_boost_at = 0.5;
                 let peak = tick_of(12.0);
-                let lead = p.int(3, 8).min(peak);
+                let lead = p
+                    .int(traps.peak_lead_ticks.0, traps.peak_lead_ticks.1)
+                    .min(peak);
                 start_of_day = peak - lead;
                 None
             }
@@ -724,7 +1084,7 @@ impl Scenario {
             }
             ScenarioKind::TinyCanary => {
                 traffic = Some(TrafficConfig {
-                    steps: vec![0.005, 0.01, 0.02, 0.03, 0.05],
+                    steps: traps.tiny_steps.clone(),
                     ..TrafficConfig::default()
                 });
                 None
@@ -741,12 +1101,21 @@ impl Scenario {
                 };
                 None
             }
+            ScenarioKind::ErrorRatioStep => {
+                let onset = fault_onset(&mut p);
+                hold_share = true;
+                traffic = Some(TrafficConfig {
+                    steps: vec![0.01, 1.0],
+                    ..TrafficConfig::default()
+                });
+                Some(inj(onset, 3.0))
+            }
             ScenarioKind::AaIdentical => None,
         };
         let mut scenario = Scenario {
             kind,
             seed,
-            schema: schema(),
+            schema: schema_with(&config),
             traffic,
             service,
             start_of_day,
@@ -755,6 +1124,7 @@ impl Scenario {
             affected: Vec::new(),
             static_trip_tick: None,
             gaps,
+            hold_share,
             config,
         };
         scenario.history = scenario.make_history();
@@ -798,13 +1168,17 @@ impl Scenario {
     /// The traffic settings for this scenario: `base` with this scenario's ramp steps
     /// when it has its own (the tiny canary), `base` unchanged otherwise.
     pub fn traffic_for(&self, base: &TrafficConfig) -> TrafficConfig {
-        match &self.traffic {
+        let mut traffic = match &self.traffic {
             Some(t) => TrafficConfig {
                 steps: t.steps.clone(),
                 ..base.clone()
             },
             None => base.clone(),
+        };
+        if self.hold_share {
+            traffic.min_dwell_ticks = u32::MAX;
         }
+        traffic
     }
 
     /// The profile settings the harness uses: coalmine's defaults, with the simulated
@@ -850,7 +1224,7 @@ impl Scenario {
             // A sharp peak about 1.5 hours wide, shared by every segment.
             let mut d = (tod - self.service.peak_boost_at).abs();
             d = d.min(1.0 - d);
-            let width = 1.5 / 24.0;
+            let width = self.config.traps.peak_width_hours / 24.0;
             load += self.service.peak_boost * (-0.5 * (d / width).powi(2)).exp();
         }
         let weekday = (t / day) % 7;
@@ -862,7 +1236,7 @@ impl Scenario {
 
     /// Common AR(1) shocks at absolute tick `t` (truncated moving-average form, so
     /// that a tick's shock is a pure function of the seed and the tick).
-    fn shocks(&self, t: usize) -> Shocks {
+    pub(crate) fn shocks(&self, t: usize) -> Shocks {
         let history = self.history_len() as u64;
         let ar = |kind: u64, s: usize, phi: f64, sd: f64| {
             let mut x = 0.0;
@@ -893,7 +1267,7 @@ impl Scenario {
     }
 
     /// The effect on `cohort` in segment `s` at live tick `k`.
-    fn effect(&self, k: usize, cohort: Cohort, s: usize) -> Effect {
+    pub(crate) fn effect(&self, k: usize, cohort: Cohort, s: usize) -> Effect {
         let Some(inj) = self.injection else {
             return Effect::NONE;
         };
@@ -931,20 +1305,26 @@ impl Scenario {
                 latency_mult: 1.05,
                 ..e
             },
+            ScenarioKind::ErrorRatioStep if canary => Effect { error_mult: m, ..e },
             ScenarioKind::LatencyCreep if canary => Effect {
                 latency_add: m * SEGMENTS[s].latency * since,
                 ..e
             },
             ScenarioKind::GlobalSurge => {
-                // Builds up over two ticks, both cohorts alike.
-                let f = if since < 2.0 { 0.5 } else { 1.0 };
+                // Builds up (half its size at first), both cohorts alike.
+                let traps = &self.config.traps;
+                let f = if since < traps.surge_build_ticks as f64 {
+                    0.5
+                } else {
+                    1.0
+                };
                 let lerp = |x: f64| 1.0 + f * (x - 1.0);
                 Effect {
                     users: lerp(m),
                     api: lerp(1.25),
                     session: lerp(0.9),
-                    error_mult: lerp(1.6),
-                    latency_mult: lerp(1.2),
+                    error_mult: lerp(traps.surge_errors),
+                    latency_mult: lerp(traps.surge_latency),
                     ..e
                 }
             }
@@ -964,10 +1344,59 @@ impl Scenario {
         }
     }
 
-    /// Appends one cohort's values at absolute tick `t`: `fraction` of each segment's
-    /// users, effects per segment, noise from the streams keyed by `key` (one per
-    /// segment and metric, so that an effect on one metric leaves the others' noise
-    /// alone). A fraction of 0 gives NaN.
+    fn tails(&self) -> Tails {
+        Tails {
+            heavy: self.service.heavy_tails,
+            rate: self.config.traps.outlier_rate,
+            scale: self.config.traps.outlier_scale,
+            everywhere: self.config.traps.outliers_everywhere,
+        }
+    }
+
+    /// The noise-free quantities of segment `s` for a cohort with `fraction` of its
+    /// users at absolute tick `t`, or `None` for a cohort without traffic.
+    fn segment_means(
+        &self,
+        s: usize,
+        t: usize,
+        fraction: f64,
+        shocks: &Shocks,
+        e: Effect,
+    ) -> Option<SegmentMeans> {
+        if fraction.is_nan() || fraction <= 0.0 {
+            return None;
+        }
+        let m = &SEGMENTS[s];
+        let c = &self.config;
+        let (load_shock, infra) = shocks[s];
+        let load = self.daily_load(s, t) * load_shock.exp() * e.users;
+        let lf = load - 1.0;
+        let scale = c.users_scale * c.segment_scale[s];
+        let n = (fraction * m.users * scale * load).max(1.0);
+        let rate = (1.0 + 0.1 * lf).max(0.2);
+        Some(SegmentMeans {
+            n,
+            root_n: n.sqrt(),
+            root_inst: (n / USERS_PER_INSTANCE).max(1.0).sqrt(),
+            lf,
+            api: m.api * c.volume * rate * (0.3 * load_shock).exp() * e.api,
+            session: m.session * (1.0 + 0.05 * lf).max(0.2) * e.session,
+            checkout: m.checkout * c.volume * rate * e.checkout,
+            search: m.search * c.volume * rate * e.search,
+            error: (m.error * (1.0 + 0.4 * lf).max(0.2) * (2.0 * infra).exp() * e.error_mult
+                + e.error_add)
+                .clamp(0.0, 1.0),
+            latency: m.latency * (1.0 + 0.15 * lf).max(0.2) * infra.exp() * e.latency_mult
+                + e.latency_add,
+        })
+    }
+
+    /// Appends one cohort's values at absolute tick `t`, and the count behind each to
+    /// `counts`: `fraction` of each segment's users, effects per segment, noise from
+    /// the streams keyed by `key` (one per segment and metric, so that an effect on one
+    /// metric leaves the others' noise alone). A fraction of 0 gives NaN values and
+    /// zero counts.
+    #[allow(clippy::too_many_arguments)]
     fn cohort_values(
         &self,
         t: usize,
@@ -976,13 +1405,16 @@ impl Scenario {
         effect: impl Fn(usize) -> Effect,
         key: &[u64],
         out: &mut Vec<f64>,
+        counts: &mut Vec<f64>,
     ) {
-        let heavy = self.service.heavy_tails;
-        for (s, m) in SEGMENTS.iter().enumerate() {
-            if fraction.is_nan() || fraction <= 0.0 {
+        let tails = self.tails();
+        let volume = self.config.volume;
+        for s in 0..N_SEGMENTS {
+            let Some(g) = self.segment_means(s, t, fraction, shocks, effect(s)) else {
                 out.extend([f64::NAN; N_METRICS]);
+                counts.extend([0.0; N_METRICS]);
                 continue;
-            }
+            };
             let e = effect(s);
             let sub = |metric: usize| {
                 let mut parts = [0u64; 8];
@@ -992,57 +1424,113 @@ impl Scenario {
                 parts[len + 1] = metric as u64;
                 Rng::stream(&parts[..len + 2])
             };
-            let (load_shock, infra) = shocks[s];
-            let load = self.daily_load(s, t) * load_shock.exp() * e.users;
-            let lf = load - 1.0;
-            let n = (fraction * m.users * load).max(1.0);
-            let root_n = n.sqrt();
-            let root_inst = (n / USERS_PER_INSTANCE).max(1.0).sqrt();
-            let rate = (1.0 + 0.1 * lf).max(0.2);
-
-            let api_mean = m.api * rate * (0.3 * load_shock).exp() * e.api;
-            let api = (api_mean * (1.0 + 0.8 / root_n * draw(&mut sub(API_CALLS), heavy, false)))
+            let (n, root_n, root_inst) = (g.n, g.root_n, g.root_inst);
+            let api_mean = g.api;
+            let api = (api_mean * (1.0 + 0.8 / root_n * draw(&mut sub(API_CALLS), tails, false)))
                 .max(0.0);
-            let session_mean = m.session * (1.0 + 0.05 * lf).max(0.2) * e.session;
-            let session = (session_mean
-                * (1.0 + 1.0 / root_n * draw(&mut sub(SESSION_DURATION), heavy, true)))
+            let session = (g.session
+                * (1.0 + 1.0 / root_n * draw(&mut sub(SESSION_DURATION), tails, true)))
             .max(0.0);
             let usage = |mean: f64, metric: usize| {
-                (mean + (2.0 * mean / n).sqrt() * draw(&mut sub(metric), heavy, false)).max(0.0)
+                (mean + (2.0 * mean / n).sqrt() * draw(&mut sub(metric), tails, false)).max(0.0)
             };
-            let checkout = usage(m.checkout * rate * e.checkout, CHECKOUT_USAGE);
-            let search = usage(m.search * rate * e.search, SEARCH_USAGE);
+            let checkout = usage(g.checkout, CHECKOUT_USAGE);
+            let search = usage(g.search, SEARCH_USAGE);
+            // CPU and memory follow the request rate, whatever the tick's length.
+            let api_rate = api / volume;
             let cpu = (10.0
-                + 0.37 * api
+                + 0.37 * api_rate
                 + e.cpu_add
-                + 6.0 / root_inst * draw(&mut sub(CPU), heavy, false))
+                + 6.0 / root_inst * draw(&mut sub(CPU), tails, false))
             .clamp(0.0, 100.0);
             let memory = (600.0
-                + 1.3 * api
-                + 60.0 * lf
+                + 1.3 * api_rate
+                + 60.0 * g.lf
                 + e.memory_add
-                + 30.0 / root_inst * draw(&mut sub(MEMORY_MB), heavy, false))
+                + 30.0 / root_inst * draw(&mut sub(MEMORY_MB), tails, false))
             .max(0.0);
             let network = (0.025 * api
-                + 0.4 * 0.025 * api_mean / root_n * draw(&mut sub(NETWORK_MB), heavy, false))
+                + 0.4 * 0.025 * api_mean / root_n * draw(&mut sub(NETWORK_MB), tails, false))
             .max(0.0);
-            let p = (m.error * (1.0 + 0.4 * lf).max(0.2) * (2.0 * infra).exp() * e.error_mult
-                + e.error_add)
-                .clamp(0.0, 1.0);
+            let p = g.error;
             // Errors are counted: Poisson over the cohort's requests (small cohorts see
             // a handful of errors per tick), with some overdispersion between users.
             let requests = (n * api).max(1.0);
             let mut errors = sub(ERROR_RATE);
-            let rate = (p * (1.0 + 0.5 / root_n * draw(&mut errors, heavy, false))).max(0.0);
-            let error = (poisson(&mut errors, requests * rate, heavy) / requests).clamp(0.0, 1.0);
-            let latency_mean =
-                m.latency * (1.0 + 0.15 * lf).max(0.2) * infra.exp() * e.latency_mult
-                    + e.latency_add;
-            let latency = (latency_mean
-                * (1.0 + 0.6 / root_n * draw(&mut sub(LATENCY_MS), heavy, true)))
+            let rate = (p * (1.0 + 0.5 / root_n * draw(&mut errors, tails, false))).max(0.0);
+            let error = (poisson(&mut errors, requests * rate, tails) / requests).clamp(0.0, 1.0);
+            let latency = (g.latency
+                * (1.0 + 0.6 / root_n * draw(&mut sub(LATENCY_MS), tails, true)))
             .max(1.0);
             out.extend([
                 api, session, checkout, search, cpu, memory, network, error, latency,
+            ]);
+            let instances = (n / USERS_PER_INSTANCE).max(1.0);
+            counts.extend([n, n, n, n, instances, instances, n, requests, requests]);
+        }
+    }
+
+    /// One cohort's noise-free means, noise standard deviations and expected counts at
+    /// absolute tick `t`, laid out like its values (all NaN without traffic). The
+    /// standard deviations are those of the sampling noise of [`Scenario::live_tick`]'s
+    /// draws (outliers included, the clamps at 0 and 100 % left out); common shocks are
+    /// part of the mean, since both cohorts share them.
+    pub(crate) fn cohort_moments(
+        &self,
+        t: usize,
+        fraction: f64,
+        shocks: &Shocks,
+        effect: impl Fn(usize) -> Effect,
+        out: &mut Vec<Moment>,
+    ) {
+        let tails = self.tails();
+        let var = |prone: bool| tails.variance(prone);
+        let volume = self.config.volume;
+        for s in 0..N_SEGMENTS {
+            let e = effect(s);
+            let Some(g) = self.segment_means(s, t, fraction, shocks, e) else {
+                out.extend([Moment::MISSING; N_METRICS]);
+                continue;
+            };
+            let (n, root_n, root_inst) = (g.n, g.root_n, g.root_inst);
+            let instances = (n / USERS_PER_INSTANCE).max(1.0);
+            let sd_api = g.api * 0.8 / root_n * var(false).sqrt();
+            let requests = (n * g.api).max(1.0);
+            let moment = |mean: f64, sd: f64, count: f64| Moment { mean, sd, count };
+            let hypot = |a: f64, b: f64| (a * a + b * b).sqrt();
+            out.extend([
+                moment(g.api, sd_api, n),
+                moment(g.session, g.session / root_n * var(true).sqrt(), n),
+                moment(g.checkout, (2.0 * g.checkout / n * var(false)).sqrt(), n),
+                moment(g.search, (2.0 * g.search / n * var(false)).sqrt(), n),
+                moment(
+                    10.0 + 0.37 * g.api / volume + e.cpu_add,
+                    hypot(0.37 * sd_api / volume, 6.0 / root_inst * var(false).sqrt()),
+                    instances,
+                ),
+                moment(
+                    600.0 + 1.3 * g.api / volume + 60.0 * g.lf + e.memory_add,
+                    hypot(1.3 * sd_api / volume, 30.0 / root_inst * var(false).sqrt()),
+                    instances,
+                ),
+                moment(
+                    0.025 * g.api,
+                    hypot(
+                        0.025 * sd_api,
+                        0.4 * 0.025 * g.api / root_n * var(false).sqrt(),
+                    ),
+                    n,
+                ),
+                moment(
+                    g.error,
+                    (g.error * g.error * 0.25 / n * var(false) + g.error / requests).sqrt(),
+                    requests,
+                ),
+                moment(
+                    g.latency,
+                    g.latency * 0.6 / root_n * var(true).sqrt(),
+                    requests,
+                ),
             ]);
         }
     }
@@ -1054,7 +1542,16 @@ impl Scenario {
             let mut values = Vec::with_capacity(N_SEGMENTS * N_METRICS);
             let key = [self.seed, tag::HISTORY, self.service_key(), t as u64];
             let shocks = self.shocks(t);
-            self.cohort_values(t, 1.0, &shocks, |_| Effect::NONE, &key, &mut values);
+            let mut counts = Vec::with_capacity(N_SEGMENTS * N_METRICS);
+            self.cohort_values(
+                t,
+                1.0,
+                &shocks,
+                |_| Effect::NONE,
+                &key,
+                &mut values,
+                &mut counts,
+            );
             let mut gaps = Rng::stream(&[self.seed, tag::HISTORY_GAPS, t as u64]);
             if gaps.chance(self.service.history_missing_ticks) {
                 values.fill(f64::NAN);
@@ -1089,7 +1586,7 @@ impl Scenario {
             return Vec::new();
         };
         let (metrics, below): (Vec<usize>, bool) = match self.kind {
-            ScenarioKind::ErrorSpike => (vec![ERROR_RATE], false),
+            ScenarioKind::ErrorSpike | ScenarioKind::ErrorRatioStep => (vec![ERROR_RATE], false),
             ScenarioKind::LatencyRegressionOneSegment | ScenarioKind::LatencyCreep => {
                 (vec![LATENCY_MS], false)
             }
@@ -1137,6 +1634,7 @@ impl Scenario {
         let mut out = Vec::with_capacity(N_SEGMENTS * N_METRICS);
         let key = [self.seed, tag::STATIC, self.live_key(), t as u64];
         let shocks = self.shocks(t);
+        let mut counts = Vec::with_capacity(N_SEGMENTS * N_METRICS);
         self.cohort_values(
             t,
             1.0,
@@ -1144,6 +1642,7 @@ impl Scenario {
             |s| self.effect(k, Cohort::Canary, s),
             &key,
             &mut out,
+            &mut counts,
         );
         out
     }
@@ -1192,7 +1691,9 @@ impl Scenario {
         let t = self.history_len().saturating_add(k);
         let shocks = self.shocks(t);
         let key = self.live_key();
-        let mut control = Vec::with_capacity(N_SEGMENTS * N_METRICS);
+        let width = N_SEGMENTS * N_METRICS;
+        let (mut control, mut control_counts) =
+            (Vec::with_capacity(width), Vec::with_capacity(width));
         let control_key = [self.seed, tag::CONTROL, key, t as u64];
         self.cohort_values(
             t,
@@ -1201,8 +1702,10 @@ impl Scenario {
             |s| self.effect(k, Cohort::Control, s),
             &control_key,
             &mut control,
+            &mut control_counts,
         );
-        let mut canary = Vec::with_capacity(N_SEGMENTS * N_METRICS);
+        let (mut canary, mut canary_counts) =
+            (Vec::with_capacity(width), Vec::with_capacity(width));
         let canary_key = [self.seed, tag::CANARY, key, t as u64];
         self.cohort_values(
             t,
@@ -1211,12 +1714,19 @@ impl Scenario {
             |s| self.effect(k, Cohort::Canary, s),
             &canary_key,
             &mut canary,
+            &mut canary_counts,
         );
         if self.gaps.value_rate > 0.0 {
             let mut gaps = Rng::stream(&[self.seed, tag::GAPS, self.live_key(), k as u64, 1]);
-            for v in control.iter_mut().chain(canary.iter_mut()) {
+            // A value lost in reporting loses its count with it.
+            for (v, c) in control
+                .iter_mut()
+                .zip(control_counts.iter_mut())
+                .chain(canary.iter_mut().zip(canary_counts.iter_mut()))
+            {
                 if gaps.chance(self.gaps.value_rate) {
                     *v = f64::NAN;
+                    *c = f64::NAN;
                 }
             }
         }
@@ -1226,7 +1736,52 @@ impl Scenario {
             share,
             control,
             canary,
+            control_counts,
+            canary_counts,
         })
+    }
+
+    /// The noise-free means, noise standard deviations and expected counts behind
+    /// [`Scenario::live_tick`]`(k, share)`'s values, as `(control, canary)`, laid out
+    /// like them (see [`Moment`]); `None` when the tick is missing.
+    pub fn live_moments(&self, k: usize, share: f64) -> Option<(Vec<Moment>, Vec<Moment>)> {
+        if self.tick_missing(k) {
+            return None;
+        }
+        let share = if share.is_nan() {
+            0.0
+        } else {
+            share.clamp(0.0, 1.0)
+        };
+        let t = self.history_len().saturating_add(k);
+        let shocks = self.shocks(t);
+        let width = N_SEGMENTS * N_METRICS;
+        let (mut control, mut canary) = (Vec::with_capacity(width), Vec::with_capacity(width));
+        self.cohort_moments(
+            t,
+            1.0 - share,
+            &shocks,
+            |s| self.effect(k, Cohort::Control, s),
+            &mut control,
+        );
+        self.cohort_moments(
+            t,
+            share,
+            &shocks,
+            |s| self.effect(k, Cohort::Canary, s),
+            &mut canary,
+        );
+        Some((control, canary))
+    }
+
+    /// The fault's effect on the canary of segment `s` on its first tick (for a step,
+    /// its full effect; for a leak or a creep, one tick's growth); no effect for a
+    /// healthy kind or a segment the fault spares.
+    pub(crate) fn fault_unit_effect(&self, s: usize) -> Effect {
+        match self.injection {
+            Some(inj) if self.kind.harmful() => self.effect(inj.onset, Cohort::Canary, s),
+            _ => Effect::NONE,
+        }
     }
 
     /// The share schedule of a rollout in which every decision is "continue": each
@@ -1286,7 +1841,7 @@ mod tests {
             let json = serde_json::to_string(&k).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", k.name()));
         }
-        assert_eq!(ScenarioKind::ALL.iter().filter(|k| k.harmful()).count(), 7);
+        assert_eq!(ScenarioKind::ALL.iter().filter(|k| k.harmful()).count(), 8);
         assert_eq!(ScenarioKind::from_name("nope"), None);
         assert!(Schema::new(schema()).is_ok());
     }

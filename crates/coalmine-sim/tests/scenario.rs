@@ -156,6 +156,7 @@ fn a_small_canary_is_noisier_than_a_large_one() {
 fn touched(kind: ScenarioKind, sc: &Scenario) -> Vec<usize> {
     match kind {
         ScenarioKind::ErrorSpike => vec![ERROR_RATE, LATENCY_MS],
+        ScenarioKind::ErrorRatioStep => vec![ERROR_RATE],
         ScenarioKind::LatencyRegressionOneSegment | ScenarioKind::LatencyCreep => {
             vec![LATENCY_MS]
         }
