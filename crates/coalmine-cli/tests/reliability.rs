@@ -1130,7 +1130,7 @@ fn analyze_states_the_reason_and_the_source_of_contributors() {
     let out = text(&o.stdout);
     let verdict = out.lines().find(|l| l.starts_with("verdict:")).unwrap();
     assert!(
-        verdict.starts_with("verdict: rollback at 1767772800: the predicted risk reached"),
+        verdict.starts_with("verdict: rollback at 1767772800: risk reached the rollback threshold"),
         "{verdict}"
     );
     assert!(
@@ -1140,12 +1140,12 @@ fn analyze_states_the_reason_and_the_source_of_contributors() {
     let o = args(true);
     let summary: serde_json::Value =
         serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap();
-    assert_eq!(summary["reason"], "predicted");
+    assert_eq!(summary["reason"], "risk_high");
     assert!(
         summary["reason_text"]
             .as_str()
             .unwrap()
-            .contains("predicted risk")
+            .contains("risk reached the rollback threshold")
     );
     assert_eq!(summary["decided_at_time"], "2026-01-07T08:00:00Z");
     let sources: Vec<(String, String, String)> = summary["contributors"]

@@ -22,7 +22,7 @@ use crate::feedback::{Outcome, Thresholds};
 use crate::persist::{Document, check_header};
 use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Ruling};
 use crate::profile::BehaviorProfile;
-use crate::risk::{RiskAssessment, RiskConfig, RiskEngine, Source};
+use crate::risk::{Cohorts, RiskAssessment, RiskConfig, RiskEngine, Source};
 use crate::schema::{SchemaSpec, SeriesId};
 use crate::traffic::{Allocation, Phase, TrafficConfig, TrafficController, TrafficMode};
 use crate::verdict::{Verdict, VerdictReason, VerdictReport};
@@ -33,9 +33,10 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// The checkpoint format version this build reads and writes. Version 2 named the
 /// series of a breach (`{segment, metric}` objects instead of arrays); version 3 moved
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
-/// of the canary share. Older checkpoints are refused with
+/// of the canary share; version 5 added each series' accumulated evidence and
+/// reference cohort sizes. Older checkpoints are refused with
 /// [`Error::CheckpointVersion`].
-pub const CHECKPOINT_VERSION: u64 = 4;
+pub const CHECKPOINT_VERSION: u64 = 5;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,12 +368,14 @@ impl Analysis {
             }
         }
         // The risk engine validates the values and changes nothing on error.
-        let assessment = self.risk.assess_with_counts(
-            tick.control,
-            tick.canary,
-            tick.control_counts,
-            tick.canary_counts,
-        )?;
+        // The share in force during this tick is the one the last decision set.
+        let assessment = self.risk.assess_cohorts(&Cohorts {
+            control: tick.control,
+            canary: tick.canary,
+            control_counts: tick.control_counts,
+            canary_counts: tick.canary_counts,
+            canary_share: self.traffic.share(),
+        })?;
         let Ruling { action, reason } = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;

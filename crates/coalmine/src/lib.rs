@@ -118,7 +118,8 @@ pub use policy::{
 };
 pub use profile::{BehaviorProfile, ProfileBuilder, ProfileConfig, SeriesDetector};
 pub use risk::{
-    Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer, Source,
+    Cohorts, Contributor, Evidence, LimitBreach, RiskAssessment, RiskConfig, RiskFactors, Scorer,
+    Source,
 };
 pub use schema::{
     Direction, FeatureSpec, MetricKind, MetricSpec, Schema, SchemaSpec, SegmentSpec, SeriesId,

@@ -5,8 +5,9 @@
 //! On top of that the stateful [`DecisionPolicy::decide`] adds what real rollouts need:
 //! a critical metric's significant anomaly rolls back by itself; a prediction at or
 //! above `t2` for consecutive ticks rolls back early (and says so); a pause is left only
-//! after the risk stays below `t1 − margin` for some ticks (hysteresis); a pause that
-//! lasts too long becomes a rollback; and a rollback is final.
+//! after the risk stays below `t1 − margin` for some ticks (hysteresis) and the
+//! accumulated evidence no longer supports harm ([`crate::Evidence::harm_supported`]);
+//! a pause that lasts too long becomes a rollback; and a rollback is final.
 
 use serde::{Deserialize, Serialize};
 
@@ -312,8 +313,9 @@ impl DecisionPolicy {
                     (self.pause(top), Reason::RiskElevated)
                 }
                 Level::Continue if self.paused_for > 0 => {
-                    // Hysteresis: leave the pause only after a calm stretch.
-                    if a.risk < cfg.pause_at - cfg.resume_margin {
+                    // Hysteresis: leave the pause only after a calm stretch, and
+                    // never while the accumulated evidence still supports harm.
+                    if a.risk < cfg.pause_at - cfg.resume_margin && !a.evidence.harm_supported {
                         self.calm_for += 1;
                     } else {
                         self.calm_for = 0;
@@ -394,6 +396,28 @@ mod tests {
         assert!(bad(|c| c.rollback_at = f64::NAN));
         assert!(bad(|c| c.pause_at = 0.0));
         assert!(bad(|c| c.interval_factor = 0.0));
+    }
+
+    #[test]
+    fn a_pause_clears_only_once_the_evidence_no_longer_supports_harm() {
+        let mut p = DecisionPolicy::new(PolicyConfig {
+            max_pause_ticks: 0,
+            ..PolicyConfig::default()
+        })
+        .unwrap();
+        assert_eq!(p.decide(&assessment(0.6)).action.level(), Level::Pause);
+        // Quiet ticks, however many, while the accumulated evidence still favours
+        // harm: the pause holds.
+        let mut quiet_but_supported = assessment(0.0);
+        quiet_but_supported.evidence.harm_supported = true;
+        for _ in 0..50 {
+            assert_eq!(p.decide(&quiet_but_supported).action.level(), Level::Pause);
+        }
+        // Once it no longer does, the usual calm stretch clears it.
+        for _ in 0..2 {
+            assert_eq!(p.decide(&assessment(0.0)).action.level(), Level::Pause);
+        }
+        assert_eq!(p.decide(&assessment(0.0)).action.level(), Level::Continue);
     }
 
     #[test]

@@ -81,6 +81,12 @@ pub struct Evidence {
     /// Series whose sequential test has rejected "no difference" in the harmful
     /// direction (family-wise level `sequential_alpha`).
     pub sequential_rejections: usize,
+    /// The Bonferroni-adjusted smallest anytime-valid p-value of harm accumulated
+    /// over the rollout (restarting wherever a fault may begin), over all series.
+    pub accumulated_p: f64,
+    /// Some series' data since the latest plausible onset still favour harm: a pause
+    /// does not clear while this holds.
+    pub harm_supported: bool,
 }
 
 /// The risk of a rollout at one tick, with its reasons.

@@ -33,7 +33,7 @@
 use serde::{Deserialize, Serialize};
 
 use self::joint::JointState;
-use self::series::SeriesState;
+use self::series::{SeriesState, Weights};
 use self::weight::FeatureWindow;
 use crate::Error;
 use crate::compare::{SequentialConfig, SequentialTest};
@@ -41,6 +41,7 @@ use crate::profile::{BehaviorProfile, SeriesDetector};
 use crate::schema::{Schema, SchemaSpec};
 
 mod assessment;
+mod evidence;
 mod family;
 mod joint;
 mod predict;
@@ -100,6 +101,14 @@ pub struct RiskConfig {
     pub target_effect: f64,
     /// Which scorer turns the factors into the risk.
     pub scorer: Scorer,
+    /// Family-wise level of the accumulated evidence (Bonferroni over series, valid
+    /// over the whole rollout however long): at this level the evidence factor
+    /// reaches 1, which puts the risk at or above 1.
+    pub evidence_alpha: f64,
+    /// A pause clears only while no series' resume CUSUM exceeds
+    /// `ln(series / resume_alpha)` nats: the data since the latest plausible onset no
+    /// longer favour harm.
+    pub resume_alpha: f64,
 }
 
 impl Default for RiskConfig {
@@ -122,6 +131,8 @@ impl Default for RiskConfig {
             sequential_tau: 5.0,
             target_effect: 2.0,
             scorer: Scorer::Persistent,
+            evidence_alpha: 0.01,
+            resume_alpha: 0.1,
         }
     }
 }
@@ -162,6 +173,14 @@ impl RiskConfig {
                 self.sequential_alpha,
                 "must be in (0, 1)",
             ));
+        }
+        for (name, v) in [
+            ("evidence_alpha", self.evidence_alpha),
+            ("resume_alpha", self.resume_alpha),
+        ] {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(Error::param(name, v, "must be in (0, 1)"));
+            }
         }
         if !(self.sequential_tau.is_finite() && self.sequential_tau > 0.0) {
             return Err(Error::param(
@@ -348,6 +367,21 @@ impl TryFrom<RiskEngineState> for RiskEngine {
     }
 }
 
+/// One tick's cohorts as the risk engine reads them ([`RiskEngine::assess_cohorts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Cohorts<'a> {
+    /// The control cohort's values, `[s * n_metrics + m]`, NaN for missing.
+    pub control: &'a [f64],
+    /// The canary cohort's values.
+    pub canary: &'a [f64],
+    /// Optional counts behind the control's values (NaN = unknown, 0 = missing).
+    pub control_counts: Option<&'a [f64]>,
+    /// Optional counts behind the canary's values.
+    pub canary_counts: Option<&'a [f64]>,
+    /// The canary's share of traffic during the tick, NaN when unknown.
+    pub canary_share: f64,
+}
+
 /// Preallocated per-tick buffers.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
@@ -479,6 +513,42 @@ impl RiskEngine {
         self.assess_with_counts(control, canary, None, None)
     }
 
+    /// [`RiskEngine::assess_with_counts`] knowing also the canary's share of traffic
+    /// during the tick (NaN when unknown): without counts, the share gives the
+    /// proportion of the cohort sizes behind each difference.
+    pub fn assess_cohorts(&mut self, c: &Cohorts<'_>) -> Result<&RiskAssessment, Error> {
+        check(&self.schema, "control tick", c.control)?;
+        check(&self.schema, "canary tick", c.canary)?;
+        check_counts(&self.schema, "control counts", c.control_counts)?;
+        check_counts(&self.schema, "canary counts", c.canary_counts)?;
+        let weights = Weights {
+            control: c.control,
+            canary: c.canary,
+            control_counts: c.control_counts,
+            canary_counts: c.canary_counts,
+            canary_share: c.canary_share,
+        };
+        if c.control_counts.is_none() && c.canary_counts.is_none() {
+            self.update(&weights);
+        } else {
+            // The stages see a value resting on no observation as missing; the
+            // buffers are taken out for the tick so that `update` can borrow the
+            // engine whole.
+            let mut control = std::mem::take(&mut self.scratch.control);
+            let mut canary = std::mem::take(&mut self.scratch.canary);
+            mask(&mut control, c.control, c.control_counts);
+            mask(&mut canary, c.canary, c.canary_counts);
+            self.update(&Weights {
+                control: &control,
+                canary: &canary,
+                ..weights
+            });
+            self.scratch.control = control;
+            self.scratch.canary = canary;
+        }
+        Ok(&self.assessment)
+    }
+
     /// [`RiskEngine::assess`] with, optionally, the count behind each value of each
     /// cohort (same layout as the values; NaN = unknown). A value whose count is 0 is
     /// treated as missing. Counts of the wrong length ([`Error::LengthMismatch`]) or
@@ -491,43 +561,26 @@ impl RiskEngine {
         control_counts: Option<&[f64]>,
         canary_counts: Option<&[f64]>,
     ) -> Result<&RiskAssessment, Error> {
-        check(&self.schema, "control tick", control)?;
-        check(&self.schema, "canary tick", canary)?;
-        check_counts(&self.schema, "control counts", control_counts)?;
-        check_counts(&self.schema, "canary counts", canary_counts)?;
-        if control_counts.is_none() && canary_counts.is_none() {
-            self.update(control, canary);
-        } else {
-            // The stages see a value resting on no observation as missing; the
-            // buffers are taken out for the tick so that `update` can borrow the
-            // engine whole.
-            let mut c = std::mem::take(&mut self.scratch.control);
-            let mut k = std::mem::take(&mut self.scratch.canary);
-            mask(&mut c, control, control_counts);
-            mask(&mut k, canary, canary_counts);
-            self.update(&c, &k);
-            self.scratch.control = c;
-            self.scratch.canary = k;
-        }
-        Ok(&self.assessment)
+        self.assess_cohorts(&Cohorts {
+            control,
+            canary,
+            control_counts,
+            canary_counts,
+            canary_share: f64::NAN,
+        })
     }
 
     /// One tick through the stages of the [module documentation](self), in order.
-    fn update(&mut self, control: &[f64], canary: &[f64]) {
+    fn update(&mut self, weights: &Weights) {
+        let (control, canary) = (weights.control, weights.canary);
         let (schema, cfg, sc) = (&self.schema, &self.config, &mut self.scratch);
         self.ticks += 1;
         sc.tests.clear();
         let series = &mut self.series;
-        let mut evidence = series::deviations(
-            schema,
-            cfg,
-            series,
-            control,
-            canary,
-            self.ticks,
-            &mut sc.tests,
-        );
+        let mut evidence =
+            series::deviations(schema, cfg, series, weights, self.ticks, &mut sc.tests);
         series::sufficiency(cfg, series, &mut evidence);
+        let accumulated = series::accumulated(schema, cfg, series, &mut evidence);
         joint::deviations(
             cfg,
             &mut self.joint,
@@ -552,9 +605,11 @@ impl RiskEngine {
             &mut sc.feature_sum,
             &mut sc.feature_count,
         );
+        // Accumulated evidence carries its own persistence: confirmed at
+        // `evidence_alpha`, both factors are 1.
         let factors = RiskFactors {
-            severity: family.severity,
-            persistence: self.persistence,
+            severity: family.severity.max(accumulated),
+            persistence: self.persistence.max(accumulated),
             segment_weight,
             feature_correlation,
         };
