@@ -188,6 +188,12 @@ pub(super) struct Weights<'a> {
 /// How a tick's difference variance compares with the series' reference tick, and
 /// whether it comes from counts.
 fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
+    // The share is recorded with or without counts: counts weigh one tick against
+    // another, but only the share relates the canary's noise to the profile's.
+    let s = w.canary_share;
+    if s > 0.0 && s < 1.0 && st.reference_share == 0.0 {
+        st.reference_share = 1.0 / s + 1.0 / (1.0 - s);
+    }
     let count = |c: Option<&[f64]>| c.map_or(f64::NAN, |c| c[i]);
     let (nc, nk) = (count(w.control_counts), count(w.canary_counts));
     if nc > 0.0 && nk > 0.0 {
@@ -196,10 +202,6 @@ fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
             st.reference_counts = f;
         }
         return (f / st.reference_counts, true);
-    }
-    let s = w.canary_share;
-    if s > 0.0 && s < 1.0 && st.reference_share == 0.0 {
-        st.reference_share = 1.0 / s + 1.0 / (1.0 - s);
     }
     // Without counts the share is recorded for the accumulated evidence's prior
     // only: rescaling each tick by it moved healthy rollouts' false rollbacks from
@@ -234,12 +236,11 @@ fn standardise(
     };
     let (var, dof) = st.noise.variance(st.prior_var, cfg.prior_ticks);
     st.net_z = (d / var.max(floor).max(1e-300).sqrt()).clamp(-1e12, 1e12);
-    // Neither counts nor share known: the profile says nothing about the canary's
-    // noise, so the accumulated evidence waits for a live scale and trusts it only
-    // as far as its own degrees of freedom go.
-    let (scaled, prior_ticks) = if counted {
-        (st.prior_var, cfg.prior_ticks)
-    } else if st.reference_share > 0.0 {
+    // Share unknown: the profile says nothing about the canary's noise (the history
+    // carries no counts, so counts alone cannot scale it either), so the accumulated
+    // evidence waits for a live scale and trusts it only as far as its own degrees of
+    // freedom go.
+    let (scaled, prior_ticks) = if st.reference_share > 0.0 {
         (
             st.prior_var * (0.5 * st.reference_share).max(1.0),
             cfg.prior_ticks,
