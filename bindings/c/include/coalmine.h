@@ -607,7 +607,7 @@ coalmine_status coalmine_analysis_restore(const uint8_t *bytes,
                                           struct coalmine_analysis **out);
 
 // Copies the message of the analysis's last failed mutating call (`observe`,
-// `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 // changes the message.
 coalmine_status coalmine_analysis_last_error(const struct coalmine_analysis *analysis,
                                              char *buf,

@@ -410,7 +410,7 @@ pub extern "C" fn coalmine_analysis_restore(
 }
 
 /// Copies the message of the analysis's last failed mutating call (`observe`,
-/// `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+/// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 /// changes the message.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_last_error(
