@@ -89,6 +89,33 @@ func (a *Analysis) Observe(timestamp float64, control, canary []float64) (Decisi
 	return decisionFromC(&a.one), nil
 }
 
+// ObserveCounts is Observe with the count behind each value (the requests behind an
+// error ratio, the users or sessions behind a mean): controlCounts laid out like
+// control, canaryCounts like canary; nil (or empty) for no counts in that cohort. A
+// count of 0 makes its value missing; NaN means unknown (the value is used as
+// without counts). A negative, infinite or too large count is ErrInvalidCount, counts
+// not laid out like the values ErrLengthMismatch; either changes nothing.
+func (a *Analysis) ObserveCounts(timestamp float64, control, canary, controlCounts, canaryCounts []float64) (Decision, error) {
+	p, err := a.h.lock()
+	if err != nil {
+		return Decision{}, err
+	}
+	defer a.h.unlock()
+	status := C.coalmine_analysis_observe_counts(p, C.double(timestamp),
+		f64s(control), C.size_t(len(control)), f64s(canary), C.size_t(len(canary)),
+		f64s(controlCounts), C.size_t(len(controlCounts)),
+		f64s(canaryCounts), C.size_t(len(canaryCounts)), &a.one)
+	runtime.KeepAlive(control)
+	runtime.KeepAlive(canary)
+	runtime.KeepAlive(controlCounts)
+	runtime.KeepAlive(canaryCounts)
+	runtime.KeepAlive(a)
+	if status != C.COALMINE_OK {
+		return Decision{}, a.fail("Analysis.ObserveCounts", p, status)
+	}
+	return decisionFromC(&a.one), nil
+}
+
 // ObserveMany observes len(timestamps) ticks in one call and appends their
 // decisions to dst. control and canary hold the ticks' rows one after another
 // (len(timestamps)*TickLen values each). Atomic: if any tick is rejected, nothing

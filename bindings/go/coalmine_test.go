@@ -599,3 +599,70 @@ func TestStatusNames(t *testing.T) {
 		t.Fatal("names")
 	}
 }
+
+func TestObserveCounts(t *testing.T) {
+	profile := learn(t)
+	defer profile.Close()
+	open := func() *coalmine.Analysis { return must(coalmine.NewAnalysis(profile, analysisConfig)) }
+	plain, unknown, zero, nanFirst := open(), open(), open(), open()
+	defer plain.Close()
+	defer unknown.Close()
+	defer zero.Close()
+	defer nanFirst.Close()
+	key := func(d coalmine.Decision) [8]uint64 {
+		return [8]uint64{d.Tick, uint64(d.Action), uint64(d.Reason), uint64(d.Phase),
+			math.Float64bits(d.Risk), math.Float64bits(d.PredictedRisk),
+			math.Float64bits(d.CanaryShare), uint64(d.Evidence.Missing)}
+	}
+	nans := make([]float64, tickLen)
+	for i := range nans {
+		nans[i] = math.NaN()
+	}
+	zeroFirst := append([]float64(nil), nans...)
+	zeroFirst[0] = 0
+	ticks := liveTicks(30, 10)
+	for _, tk := range ticks {
+		d0 := must(plain.Observe(tk.ts, tk.control, tk.canary))
+		d1 := must(unknown.ObserveCounts(tk.ts, tk.control, tk.canary, nans, nans))
+		if key(d0) != key(d1) {
+			t.Fatalf("unknown counts changed the decision: %+v vs %+v", d1, d0)
+		}
+		// A count of 0 on the canary's first value is that value missing.
+		d2 := must(zero.ObserveCounts(tk.ts, tk.control, tk.canary, nil, zeroFirst))
+		canary := append([]float64(nil), tk.canary...)
+		canary[0] = math.NaN()
+		d3 := must(nanFirst.Observe(tk.ts, tk.control, canary))
+		if key(d2) != key(d3) || d2.Evidence.Missing != d0.Evidence.Missing+1 {
+			t.Fatalf("a zero count is not a missing value: %+v vs %+v", d2, d3)
+		}
+	}
+
+	next := ticks[len(ticks)-1].ts + 3600
+	tk := ticks[0]
+	negative := append([]float64(nil), nans...)
+	negative[2] = -1
+	before := plain.Ticks()
+	for _, c := range []struct {
+		counts []float64
+		want   coalmine.Status
+	}{
+		{negative, coalmine.ErrInvalidCount},
+		{nans[:tickLen-1], coalmine.ErrLengthMismatch},
+	} {
+		_, err := plain.ObserveCounts(next, tk.control, tk.canary, c.counts, nil)
+		var e *coalmine.Error
+		if !errors.Is(err, c.want) || !errors.As(err, &e) || !strings.Contains(e.Message, "control counts") {
+			t.Fatalf("want %v naming the control counts, got %v", c.want, err)
+		}
+		if plain.Ticks() != before {
+			t.Fatalf("a refused tick was applied: %d ticks, not %d", plain.Ticks(), before)
+		}
+	}
+	if got := coalmine.ErrInvalidCount.Error(); got != "coalmine: invalid count" {
+		t.Fatal(got)
+	}
+	// The analysis still takes the tick once its counts are valid.
+	if _, err := plain.ObserveCounts(next, tk.control, tk.canary, nans, nans); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -49,6 +49,9 @@ const (
 	ErrInternal Status = C.COALMINE_INTERNAL
 	// ErrFinished: the rollout was promoted; the analysis takes no more ticks.
 	ErrFinished Status = C.COALMINE_FINISHED
+	// ErrInvalidCount: a count behind a tick's value is negative, infinite or beyond
+	// 1e100 (NaN, an unknown count, is accepted).
+	ErrInvalidCount Status = C.COALMINE_INVALID_COUNT
 	// ErrNullPointer: a required pointer was NULL (not reachable from safe Go).
 	ErrNullPointer Status = C.COALMINE_NULL_POINTER
 	// ErrInvalidUTF8: a text argument is not valid UTF-8.

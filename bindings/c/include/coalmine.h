@@ -443,6 +443,10 @@ typedef struct coalmine_anomaly {
 // The rollout was promoted: the analysis takes no more ticks (nothing was applied).
 #define COALMINE_FINISHED 18
 
+// A count behind a tick's value is negative, infinite or beyond 1e100 (NaN, an
+// unknown count, is accepted).
+#define COALMINE_INVALID_COUNT 19
+
 // A required pointer argument is NULL.
 #define COALMINE_NULL_POINTER 1000
 
@@ -497,6 +501,27 @@ coalmine_status coalmine_analysis_observe(struct coalmine_analysis *analysis,
                                           const double *canary,
                                           size_t canary_len,
                                           struct coalmine_decision *out);
+
+// `coalmine_analysis_observe` with the count behind each value (the requests behind
+// an error ratio, the users or sessions behind a mean): `control_counts` holds
+// `control_counts_len` counts laid out like `control`, `canary_counts` holds
+// `canary_counts_len` laid out like `canary`; either may be NULL with length 0 (no
+// counts for that cohort). A count of 0
+// makes its value missing; NaN means unknown (the value is used as without counts).
+// A negative, infinite or too large count is `COALMINE_INVALID_COUNT`, counts not laid
+// out like the values `COALMINE_LENGTH_MISMATCH`; either leaves the analysis
+// unchanged.
+coalmine_status coalmine_analysis_observe_counts(struct coalmine_analysis *analysis,
+                                                 double timestamp,
+                                                 const double *control,
+                                                 size_t control_len,
+                                                 const double *canary,
+                                                 size_t canary_len,
+                                                 const double *control_counts,
+                                                 size_t control_counts_len,
+                                                 const double *canary_counts,
+                                                 size_t canary_counts_len,
+                                                 struct coalmine_decision *out);
 
 // Observes `n_ticks` ticks in order in one call (one crossing of the ABI for all):
 // `timestamps[i]` and rows `i` of `control` and `canary` (each `n_ticks` rows of the
@@ -582,7 +607,7 @@ coalmine_status coalmine_analysis_restore(const uint8_t *bytes,
                                           struct coalmine_analysis **out);
 
 // Copies the message of the analysis's last failed mutating call (`observe`,
-// `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 // changes the message.
 coalmine_status coalmine_analysis_last_error(const struct coalmine_analysis *analysis,
                                              char *buf,

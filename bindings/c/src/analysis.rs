@@ -96,6 +96,55 @@ pub extern "C" fn coalmine_analysis_observe(
     })
 }
 
+/// `coalmine_analysis_observe` with the count behind each value (the requests behind
+/// an error ratio, the users or sessions behind a mean): `control_counts` holds
+/// `control_counts_len` counts laid out like `control`, `canary_counts` holds
+/// `canary_counts_len` laid out like `canary`; either may be NULL with length 0 (no
+/// counts for that cohort). A count of 0
+/// makes its value missing; NaN means unknown (the value is used as without counts).
+/// A negative, infinite or too large count is `COALMINE_INVALID_COUNT`, counts not laid
+/// out like the values `COALMINE_LENGTH_MISMATCH`; either leaves the analysis
+/// unchanged.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_analysis_observe_counts(
+    analysis: *mut coalmine_analysis,
+    timestamp: f64,
+    control: *const f64,
+    control_len: usize,
+    canary: *const f64,
+    canary_len: usize,
+    control_counts: *const f64,
+    control_counts_len: usize,
+    canary_counts: *const f64,
+    canary_counts_len: usize,
+    out: *mut coalmine_decision,
+) -> coalmine_status {
+    guard(|| {
+        call_mut(analysis, |s| {
+            let out = out_ptr(out, "out")?;
+            let counts = |ptr: *const f64, len: usize, what: &str| {
+                // NULL with length 0 is "no counts"; any other pointer, even with length
+                // 0, is counts the core checks against the values' layout.
+                if ptr.is_null() && len == 0 {
+                    Ok(None)
+                } else {
+                    slice(ptr, len, what).map(Some)
+                }
+            };
+            let tick = Tick {
+                timestamp,
+                control: slice(control, control_len, "control")?,
+                canary: slice(canary, canary_len, "canary")?,
+                control_counts: counts(control_counts, control_counts_len, "control_counts")?,
+                canary_counts: counts(canary_counts, canary_counts_len, "canary_counts")?,
+            };
+            let decision = s.analysis.observe(&tick)?;
+            write(out, decision.into());
+            Ok(())
+        })
+    })
+}
+
 /// Observes `n_ticks` ticks in order in one call (one crossing of the ABI for all):
 /// `timestamps[i]` and rows `i` of `control` and `canary` (each `n_ticks` rows of the
 /// schema's tick length, row after row, so `control_len == n_ticks * tick_len`).
@@ -361,7 +410,7 @@ pub extern "C" fn coalmine_analysis_restore(
 }
 
 /// Copies the message of the analysis's last failed mutating call (`observe`,
-/// `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+/// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 /// changes the message.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_last_error(

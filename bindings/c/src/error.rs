@@ -52,6 +52,9 @@ pub const COALMINE_INTERNAL: coalmine_status = 16;
 pub const COALMINE_BATCH: coalmine_status = 17;
 /// The rollout was promoted: the analysis takes no more ticks (nothing was applied).
 pub const COALMINE_FINISHED: coalmine_status = 18;
+/// A count behind a tick's value is negative, infinite or beyond 1e100 (NaN, an
+/// unknown count, is accepted).
+pub const COALMINE_INVALID_COUNT: coalmine_status = 19;
 /// A required pointer argument is NULL.
 pub const COALMINE_NULL_POINTER: coalmine_status = 1000;
 /// A text argument is not valid UTF-8.
@@ -99,6 +102,7 @@ pub(crate) const STATUS_NAMES: &[(coalmine_status, &str)] = &[
     (COALMINE_INTERNAL, "internal error (a bug in coalmine)"),
     (COALMINE_BATCH, "batch refused"),
     (COALMINE_FINISHED, "rollout finished: no more ticks"),
+    (COALMINE_INVALID_COUNT, "invalid count"),
     (COALMINE_NULL_POINTER, "null pointer"),
     (COALMINE_INVALID_UTF8, "invalid UTF-8"),
     (COALMINE_PANIC, "panic inside coalmine (a bug in coalmine)"),

@@ -287,6 +287,14 @@ fn statuses_are_the_cores_error_codes() {
         ),
         (Error::Internal { reason: "r" }, COALMINE_INTERNAL),
         (Error::Finished { tick: 3 }, COALMINE_FINISHED),
+        (
+            Error::InvalidCount {
+                what: "x",
+                index: 0,
+                value: -1.0,
+            },
+            COALMINE_INVALID_COUNT,
+        ),
         // A refused batch reports why its element was refused.
         (
             Error::Batch {
@@ -1039,5 +1047,115 @@ fn verdicts_need_evidence_and_promotion_ends_the_analysis() {
     );
     assert_eq!(coalmine_analysis_ticks(a), at as u64 + 1);
     coalmine_analysis_free(a);
+    coalmine_profile_free(p);
+}
+
+#[test]
+fn counts_change_what_they_must_and_bad_counts_change_nothing() {
+    let p = profile();
+    let ticks = live(30, 24 * 14, 10);
+    let n = ticks[0].1.len();
+    let unknown = vec![f64::NAN; n];
+    let mut zero_first = vec![f64::NAN; n];
+    zero_first[0] = 0.0;
+    let (plain, with_unknown, with_zero, nan_first) =
+        (analysis(p), analysis(p), analysis(p), analysis(p));
+    // SAFETY: plain data for which all-zero bytes are valid (every enum has a 0).
+    let mut d: [coalmine_decision; 4] = unsafe { std::mem::zeroed() };
+    for (ts, c, k) in &ticks {
+        ok(coalmine_analysis_observe(
+            plain,
+            *ts,
+            c.as_ptr(),
+            n,
+            k.as_ptr(),
+            n,
+            &mut d[0],
+        ));
+        ok(coalmine_analysis_observe_counts(
+            with_unknown,
+            *ts,
+            c.as_ptr(),
+            n,
+            k.as_ptr(),
+            n,
+            unknown.as_ptr(),
+            n,
+            unknown.as_ptr(),
+            n,
+            &mut d[1],
+        ));
+        // A count of 0 on the canary's first value is that value missing.
+        ok(coalmine_analysis_observe_counts(
+            with_zero,
+            *ts,
+            c.as_ptr(),
+            n,
+            k.as_ptr(),
+            n,
+            null(),
+            0,
+            zero_first.as_ptr(),
+            n,
+            &mut d[2],
+        ));
+        let mut k_nan = k.clone();
+        k_nan[0] = f64::NAN;
+        ok(coalmine_analysis_observe(
+            nan_first,
+            *ts,
+            c.as_ptr(),
+            n,
+            k_nan.as_ptr(),
+            n,
+            &mut d[3],
+        ));
+        assert_eq!(key(&d[0]), key(&d[1]));
+        assert_eq!(key(&d[2]), key(&d[3]));
+        assert_eq!(d[2].evidence.missing, d[3].evidence.missing);
+        assert_eq!(
+            d[2].evidence.missing,
+            d[0].evidence.missing + 1,
+            "the zero count made a value missing"
+        );
+    }
+
+    // Bad counts are refused with the analysis untouched.
+    let (ts, c, k) = &ticks[0];
+    let next = ts + 1e7;
+    let mut negative = unknown.clone();
+    negative[2] = -1.0;
+    let before = coalmine_analysis_ticks(plain);
+    // SAFETY: as above.
+    let mut out: coalmine_decision = unsafe { std::mem::zeroed() };
+    for (status, control_counts, control_counts_len) in [
+        (COALMINE_INVALID_COUNT, negative.as_ptr(), n),
+        (COALMINE_LENGTH_MISMATCH, unknown.as_ptr(), n - 1),
+        (COALMINE_NULL_POINTER, null(), n),
+    ] {
+        assert_eq!(
+            coalmine_analysis_observe_counts(
+                plain,
+                next,
+                c.as_ptr(),
+                n,
+                k.as_ptr(),
+                n,
+                control_counts,
+                control_counts_len,
+                null(),
+                0,
+                &mut out,
+            ),
+            status,
+            "{}",
+            last_error()
+        );
+        assert_eq!(coalmine_analysis_ticks(plain), before);
+    }
+    assert!(last_error().contains("control_counts"), "{}", last_error());
+    for a in [plain, with_unknown, with_zero, nan_first] {
+        coalmine_analysis_free(a);
+    }
     coalmine_profile_free(p);
 }

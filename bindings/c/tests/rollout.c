@@ -274,6 +274,65 @@ static void test_detectors(void) {
   coalmine_holt_winters_free(hw);
 }
 
+/* Counts behind the values: unknown (NaN) counts change nothing, a count of 0 is
+ * the value missing, and a negative count or a wrong length is refused with the
+ * analysis untouched. */
+static void test_counts(const coalmine_profile *profile) {
+  enum { N = 30 };
+  static tick ticks[N];
+  make_ticks(ticks, N, 10);
+  double unknown[TICK_LEN], zero_first[TICK_LEN], negative[TICK_LEN];
+  for (size_t i = 0; i < TICK_LEN; i++) {
+    unknown[i] = zero_first[i] = negative[i] = NAN;
+  }
+  zero_first[0] = 0.0;
+  negative[2] = -1.0;
+  coalmine_analysis *plain = start_analysis(profile);
+  coalmine_analysis *with_unknown = start_analysis(profile);
+  coalmine_analysis *with_zero = start_analysis(profile);
+  coalmine_analysis *nan_first = start_analysis(profile);
+  for (size_t k = 0; k < N; k++) {
+    const tick *t = &ticks[k];
+    coalmine_decision d[4];
+    OK(coalmine_analysis_observe(plain, t->timestamp, t->control, TICK_LEN,
+                                 t->canary, TICK_LEN, &d[0]));
+    OK(coalmine_analysis_observe_counts(
+        with_unknown, t->timestamp, t->control, TICK_LEN, t->canary, TICK_LEN,
+        unknown, TICK_LEN, unknown, TICK_LEN, &d[1]));
+    OK(coalmine_analysis_observe_counts(
+        with_zero, t->timestamp, t->control, TICK_LEN, t->canary, TICK_LEN,
+        NULL, 0, zero_first, TICK_LEN, &d[2]));
+    double canary[TICK_LEN];
+    memcpy(canary, t->canary, sizeof canary);
+    canary[0] = NAN;
+    OK(coalmine_analysis_observe(nan_first, t->timestamp, t->control, TICK_LEN,
+                                 canary, TICK_LEN, &d[3]));
+    EXPECT(same_decision(&d[0], &d[1]));
+    EXPECT(same_decision(&d[2], &d[3]));
+    EXPECT(d[2].evidence.missing == d[0].evidence.missing + 1);
+  }
+  const tick *t = &ticks[0];
+  double next = ticks[N - 1].timestamp + 3600.0;
+  coalmine_decision d;
+  EXPECT_STATUS(COALMINE_INVALID_COUNT,
+                coalmine_analysis_observe_counts(
+                    plain, next, t->control, TICK_LEN, t->canary, TICK_LEN,
+                    negative, TICK_LEN, NULL, 0, &d));
+  EXPECT_STATUS(COALMINE_LENGTH_MISMATCH,
+                coalmine_analysis_observe_counts(
+                    plain, next, t->control, TICK_LEN, t->canary, TICK_LEN,
+                    NULL, 0, unknown, TICK_LEN - 1, &d));
+  EXPECT(coalmine_analysis_ticks(plain) == N);
+  OK(coalmine_analysis_observe_counts(plain, next, t->control, TICK_LEN,
+                                      t->canary, TICK_LEN, unknown, TICK_LEN,
+                                      unknown, TICK_LEN, &d));
+  EXPECT(coalmine_analysis_ticks(plain) == N + 1);
+  coalmine_analysis_free(plain);
+  coalmine_analysis_free(with_unknown);
+  coalmine_analysis_free(with_zero);
+  coalmine_analysis_free(nan_first);
+}
+
 int main(void) {
   const char *version = coalmine_version();
   EXPECT(version != NULL && strlen(version) >= 5);
@@ -282,6 +341,7 @@ int main(void) {
   test_profile_round_trip(profile);
   test_rollouts(profile);
   test_verdicts(profile);
+  test_counts(profile);
   test_detectors();
   coalmine_profile_free(profile);
   if (failures > 0) {

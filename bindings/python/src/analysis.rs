@@ -779,23 +779,36 @@ impl PyAnalysis {
     /// Observes one tick and decides. ``control`` and ``canary`` hold
     /// ``values[s * len(metrics) + m]`` (or a ``segments × metrics`` array), NaN for
     /// missing; ``timestamp`` is seconds or an aware datetime, strictly increasing.
+    /// ``control_counts`` and ``canary_counts``, laid out like the values, optionally
+    /// give the count behind each value (requests behind a ratio, users behind a
+    /// mean): 0 makes the value missing, NaN is unknown; a negative, infinite or too
+    /// large count raises ``InvalidCountError``.
+    #[pyo3(signature = (timestamp, control, canary, *, control_counts = None, canary_counts = None))]
     fn observe(
         &mut self,
         timestamp: &Bound<'_, PyAny>,
         control: &Bound<'_, PyAny>,
         canary: &Bound<'_, PyAny>,
+        control_counts: Option<&Bound<'_, PyAny>>,
+        canary_counts: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<PyDecision> {
         let ts = seconds(timestamp)?;
         let (vc, vk) = (
             arrays::tick(control, "control")?,
             arrays::tick(canary, "canary")?,
         );
+        let nc = control_counts
+            .map(|c| arrays::tick(c, "control_counts"))
+            .transpose()?;
+        let nk = canary_counts
+            .map(|c| arrays::tick(c, "canary_counts"))
+            .transpose()?;
         self.inner.observe(&Tick {
             timestamp: ts,
             control: arrays::slice(&vc)?,
             canary: arrays::slice(&vk)?,
-            control_counts: None,
-            canary_counts: None,
+            control_counts: nc.as_ref().map(arrays::slice).transpose()?,
+            canary_counts: nk.as_ref().map(arrays::slice).transpose()?,
         })?;
         Ok(self.decision())
     }
@@ -805,7 +818,10 @@ impl PyAnalysis {
     /// final) and, with ``stop_at_rollback`` (the ``coalmine`` command's behaviour),
     /// after the first rollback. Atomic: a bad tick, named by its
     /// index, leaves the analysis as it was. Returns one decision per observed tick.
-    #[pyo3(signature = (timestamps, control, canary, *, stop_at_rollback = true))]
+    /// ``control_counts`` and ``canary_counts`` (n × tick_len, optional) are the
+    /// counts behind the values, as in ``observe``.
+    #[pyo3(signature = (timestamps, control, canary, *, stop_at_rollback = true, control_counts = None, canary_counts = None))]
+    #[allow(clippy::too_many_arguments)]
     fn observe_many(
         &mut self,
         py: Python<'_>,
@@ -813,6 +829,8 @@ impl PyAnalysis {
         control: &Bound<'_, PyAny>,
         canary: &Bound<'_, PyAny>,
         stop_at_rollback: bool,
+        control_counts: Option<&Bound<'_, PyAny>>,
+        canary_counts: Option<&Bound<'_, PyAny>>,
     ) -> BindResult<Vec<PyDecision>> {
         let vt = arrays::vector(timestamps, "timestamps")?;
         let (vc, vk) = (
@@ -828,6 +846,14 @@ impl PyAnalysis {
                 ts.len()
             )));
         }
+        let mc = control_counts
+            .map(|c| arrays::matrix(c, "control_counts"))
+            .transpose()?;
+        let mk = canary_counts
+            .map(|c| arrays::matrix(c, "canary_counts"))
+            .transpose()?;
+        let cc = count_rows(mc.as_ref(), ts.len(), "control_counts")?;
+        let ck = count_rows(mk.as_ref(), ts.len(), "canary_counts")?;
         let analysis = &self.inner;
         let (work, decisions) =
             py.detach(|| -> BindResult<(Analysis, Vec<(Decision, String)>)> {
@@ -839,8 +865,8 @@ impl PyAnalysis {
                             timestamp: t,
                             control: &c[i * dc..(i + 1) * dc],
                             canary: &k[i * dk..(i + 1) * dk],
-                            control_counts: None,
-                            canary_counts: None,
+                            control_counts: cc.map(|(v, d)| &v[i * d..(i + 1) * d]),
+                            canary_counts: ck.map(|(v, d)| &v[i * d..(i + 1) * d]),
                         })
                         .map_err(|e| BindError::at(e, i))?;
                     let rollback = d.action.level() == Level::Rollback;
@@ -983,4 +1009,23 @@ impl PyAnalysis {
             self.inner.peak_risk()
         )
     }
+}
+
+/// The row-major counts of a batch and their row length, checked to have one row per
+/// tick (the row length is the core's to check, as for a single tick).
+fn count_rows<'a>(
+    m: Option<&'a numpy::PyReadonlyArray2<'_, f64>>,
+    n_ticks: usize,
+    what: &str,
+) -> BindResult<Option<(&'a [f64], usize)>> {
+    let Some(m) = m else {
+        return Ok(None);
+    };
+    let (data, n, d) = arrays::rows(m)?;
+    if n != n_ticks {
+        return Err(BindError::input(format!(
+            "{n_ticks} timestamps but {n} rows of `{what}`"
+        )));
+    }
+    Ok(Some((data, d)))
 }

@@ -543,3 +543,68 @@ def test_timestamped_history_learns_the_tick_interval() -> None:
     with pytest.raises(coalmine.LengthMismatchError):
         untimed.push_many(rows, timestamps=stamps[:10])
     assert untimed.ticks == 0
+
+
+# --- counts behind the values -----------------------------------------------------------
+
+
+def test_counts(config: coalmine.Config, profile: coalmine.BehaviorProfile) -> None:
+    ts, control, canary = _live(30, fault_from=15)
+    unknown = np.full(control.shape[1], np.nan)
+    zero_first = unknown.copy()
+    zero_first[0] = 0.0
+    nan_first = canary.copy()
+    nan_first[:, 0] = np.nan
+    plain, with_unknown, with_zero, without_first = (coalmine.Analysis(profile, config) for _ in range(4))
+    for t, c, k, kn in zip(ts, control, canary, nan_first):
+        d = plain.observe(t, c, k)
+        # Unknown counts, as a list or an array: the values are used as without counts.
+        du = with_unknown.observe(t, c, k, control_counts=list(unknown), canary_counts=unknown)
+        assert du.to_dict() == d.to_dict()
+        # A count of 0 makes its value missing, whatever the value.
+        dz = with_zero.observe(t, c, k, canary_counts=zero_first)
+        assert dz.to_dict() == without_first.observe(t, c, kn).to_dict()
+    assert ("free", "error_rate") in with_zero.verdict_report().unobserved
+    assert ("free", "error_rate") not in plain.verdict_report().unobserved
+    assert with_zero.checkpoint() != plain.checkpoint()
+
+    # The batch entry point takes the same counts, one row per tick.
+    n = len(ts)
+    batch = coalmine.Analysis(profile, config).observe_many(
+        ts,
+        control,
+        canary,
+        control_counts=np.tile(unknown, (n, 1)),
+        canary_counts=np.tile(zero_first, (n, 1)),
+        stop_at_rollback=False,
+    )
+    replay = coalmine.Analysis(profile, config).observe_many(ts, control, nan_first, stop_at_rollback=False)
+    assert [d.to_dict() for d in batch] == [d.to_dict() for d in replay]
+
+    # Bad counts are refused and change nothing.
+    t = ts[-1] + 60.0
+    before, ticks = plain.checkpoint(), plain.ticks
+    negative = unknown.copy()
+    negative[2] = -1.0
+    with pytest.raises(coalmine.InvalidCountError) as info:
+        plain.observe(t, control[0], canary[0], control_counts=negative)
+    assert info.value.code == 19 and isinstance(info.value, ValueError)
+    assert "control counts" in str(info.value)
+    for bad in (np.inf, 1e101):
+        with pytest.raises(coalmine.InvalidCountError):
+            plain.observe(t, control[0], canary[0], canary_counts=np.full_like(unknown, bad))
+    with pytest.raises(coalmine.LengthMismatchError) as mismatch:
+        plain.observe(t, control[0], canary[0], canary_counts=unknown[:-1])
+    assert mismatch.value.code == 3
+    with pytest.raises(coalmine.InvalidCountError) as in_batch:
+        plain.observe_many(
+            [t, t + 60.0], control[:2], canary[:2], control_counts=np.stack([unknown, negative]), stop_at_rollback=False
+        )
+    assert in_batch.value.index == 1
+    with pytest.raises(coalmine.InputError):
+        plain.observe_many(
+            [t, t + 60.0], control[:2], canary[:2], control_counts=np.stack([unknown]), stop_at_rollback=False
+        )
+    assert (plain.checkpoint(), plain.ticks) == (before, ticks)
+    plain.observe(t, control[0], canary[0], control_counts=unknown, canary_counts=unknown)
+    assert plain.ticks == ticks + 1

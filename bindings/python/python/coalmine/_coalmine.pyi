@@ -482,7 +482,15 @@ class VerdictReport:
 @final
 class Analysis:
     def __new__(cls, profile: BehaviorProfile, config: Optional[Config] = None) -> "Analysis": ...
-    def observe(self, timestamp: _Timestamp, control: _ArrayLike, canary: _ArrayLike) -> Decision: ...
+    def observe(
+        self,
+        timestamp: _Timestamp,
+        control: _ArrayLike,
+        canary: _ArrayLike,
+        *,
+        control_counts: Optional[_ArrayLike] = None,
+        canary_counts: Optional[_ArrayLike] = None,
+    ) -> Decision: ...
     def observe_many(
         self,
         timestamps: _ArrayLike,
@@ -490,6 +498,8 @@ class Analysis:
         canary: _ArrayLike,
         *,
         stop_at_rollback: bool = True,
+        control_counts: Optional[_ArrayLike] = None,
+        canary_counts: Optional[_ArrayLike] = None,
     ) -> List[Decision]: ...
     @property
     def last_decision(self) -> Decision: ...

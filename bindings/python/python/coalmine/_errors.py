@@ -30,6 +30,7 @@ __all__ = [
     "TooLargeError",
     "InternalError",
     "FinishedError",
+    "InvalidCountError",
     "ConfigError",
     "InputError",
 ]
@@ -124,6 +125,11 @@ class FinishedError(CoalmineError):
     bad value, so not a ValueError."""
 
 
+class InvalidCountError(CoalmineError, ValueError):
+    """A count behind a tick's value is negative, infinite or beyond 1e100 (code 19);
+    NaN, an unknown count, is accepted."""
+
+
 class ConfigError(CoalmineError, ValueError):
     """A configuration (dict or TOML) that cannot be read: a syntax error, an unknown
     key, a value of the wrong type (code 1100, the binding's own)."""
@@ -153,6 +159,7 @@ _BY_CODE: Dict[int, Type[CoalmineError]] = {
     15: TooLargeError,
     16: InternalError,
     18: FinishedError,
+    19: InvalidCountError,
     1100: ConfigError,
     1101: InputError,
 }
