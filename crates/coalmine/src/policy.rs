@@ -34,6 +34,14 @@ pub struct PolicyConfig {
     pub prediction_ticks: u32,
     /// Roll back when a metric flagged `critical` is significant.
     pub critical_rollback: bool,
+    /// Roll back only on confirmed harm ([`crate::Evidence::confirmed`]: the
+    /// accumulated evidence reached the risk configuration's `evidence_alpha`,
+    /// family-wise): a rule that fires before that pauses instead. The per-tick rules
+    /// (the risk, critical metrics, predictions) are fast but not valid over an
+    /// unbounded number of ticks; with this, a healthy canary is rolled back with
+    /// probability at most `evidence_alpha` however long it runs (a pause that times
+    /// out aside).
+    pub require_confirmation: bool,
     /// A pause multiplies the evaluation interval by this factor, in `(0, 1]`.
     pub interval_factor: f64,
 }
@@ -48,6 +56,7 @@ impl Default for PolicyConfig {
             max_pause_ticks: 30,
             prediction_ticks: 2,
             critical_rollback: true,
+            require_confirmation: true,
             interval_factor: 0.5,
         }
     }
@@ -300,13 +309,32 @@ impl DecisionPolicy {
         } else {
             0
         };
-        let (action, reason) = if cfg.critical_rollback && a.critical_breach.is_some() {
+        let confirmed = a.evidence.confirmed || !cfg.require_confirmation;
+        let (action, reason) = if confirmed && cfg.critical_rollback && a.critical_breach.is_some()
+        {
             (rollback(AlertSeverity::Critical), Reason::CriticalMetric)
         } else {
             match self.classify(a.risk) {
-                Level::Rollback => (rollback(AlertSeverity::Critical), Reason::RiskHigh),
-                _ if cfg.prediction_ticks > 0 && self.predicted_for >= cfg.prediction_ticks => {
+                Level::Rollback if confirmed => {
+                    (rollback(AlertSeverity::Critical), Reason::RiskHigh)
+                }
+                _ if confirmed
+                    && cfg.prediction_ticks > 0
+                    && self.predicted_for >= cfg.prediction_ticks =>
+                {
                     (rollback(AlertSeverity::Warning), Reason::Predicted)
+                }
+                // Harm not confirmed yet: a rule that would roll back pauses, so the
+                // canary shrinks while the evidence gathers.
+                Level::Rollback => {
+                    self.calm_for = 0;
+                    (self.pause(top), Reason::RiskElevated)
+                }
+                _ if a.critical_breach.is_some() && cfg.critical_rollback
+                    || cfg.prediction_ticks > 0 && self.predicted_for >= cfg.prediction_ticks =>
+                {
+                    self.calm_for = 0;
+                    (self.pause(top), Reason::RiskElevated)
                 }
                 Level::Pause => {
                     self.calm_for = 0;
@@ -378,6 +406,7 @@ mod tests {
             evidence: crate::risk::Evidence {
                 ticks: 1,
                 observed: 1,
+                confirmed: true,
                 ..Default::default()
             },
             ..RiskAssessment::default()
@@ -477,5 +506,44 @@ mod tests {
             metric: 2,
         });
         assert_eq!(p.decide(&a).reason, Reason::CriticalMetric);
+    }
+
+    #[test]
+    fn without_confirmed_harm_every_rollback_rule_pauses() {
+        let unconfirmed = |risk: f64| {
+            let mut a = assessment(risk);
+            a.evidence.confirmed = false;
+            a
+        };
+        let breach = Some(crate::schema::SeriesId {
+            segment: 0,
+            metric: 2,
+        });
+        let mut high = unconfirmed(0.9);
+        high.predicted_risk = 1.2;
+        let mut critical = unconfirmed(0.1);
+        critical.critical_breach = breach;
+        for a in [&high, &critical] {
+            let mut p = DecisionPolicy::new(PolicyConfig::default()).unwrap();
+            for _ in 0..5 {
+                let r = p.decide(a);
+                assert_eq!(
+                    (r.action.level(), r.reason),
+                    (Level::Pause, Reason::RiskElevated)
+                );
+            }
+            // Once the harm is confirmed, the same rule rolls back.
+            let mut confirmed = a.clone();
+            confirmed.evidence.confirmed = true;
+            assert_eq!(p.decide(&confirmed).action.level(), Level::Rollback);
+            // And a policy that does not require confirmation rolls back at once.
+            let mut eager = DecisionPolicy::new(PolicyConfig {
+                require_confirmation: false,
+                prediction_ticks: 1,
+                ..PolicyConfig::default()
+            })
+            .unwrap();
+            assert_eq!(eager.decide(a).action.level(), Level::Rollback);
+        }
     }
 }

@@ -84,6 +84,11 @@ pub struct Evidence {
     /// The Bonferroni-adjusted smallest anytime-valid p-value of harm accumulated
     /// over the rollout (restarting wherever a fault may begin), over all series.
     pub accumulated_p: f64,
+    /// `accumulated_p` reached the risk configuration's `evidence_alpha`: harm is
+    /// confirmed family-wise, at a level that holds however long the rollout runs.
+    /// The policy rolls back only on confirmed harm (unless told otherwise).
+    #[serde(default)]
+    pub confirmed: bool,
     /// Some series' data since the latest plausible onset still favour harm: a pause
     /// does not clear while this holds.
     pub harm_supported: bool,

@@ -87,11 +87,25 @@ pub(super) struct Accumulated {
 impl Accumulated {
     /// Absorbs one tick's standardised difference `z` (canary minus control, in
     /// standard deviations, Student's t with `dof` degrees of freedom).
-    pub(super) fn absorb(&mut self, z: f64, dof: f64, direction: Direction) {
+    /// Returns the calibrated deviation absorbed (a standard normal score under "no
+    /// harm", clipped).
+    pub(super) fn absorb(&mut self, z: f64, dof: f64, direction: Direction) -> f64 {
         // A t statistic from a young scale estimate is worth less than its face
         // value: the normal quantile of its tail probability keeps the likelihood
         // ratios honest while the scale warms up.
         let x = calibrated(z, dof);
+        self.absorb_score(x, direction);
+        x
+    }
+
+    /// Absorbs one tick's deviation already calibrated to a standard normal score
+    /// under "no harm" (clipped here).
+    pub(super) fn absorb_score(&mut self, x: f64, direction: Direction) {
+        let x = if x.is_nan() {
+            0.0
+        } else {
+            x.clamp(-CLIP, CLIP)
+        };
         self.n += 1;
         let n = self.n as f64;
         let log_w = -(n.ln() + (n + 1.0).ln());

@@ -33,7 +33,7 @@
 use serde::{Deserialize, Serialize};
 
 use self::joint::JointState;
-use self::series::{SeriesState, Weights};
+use self::series::{Pooled, SeriesState, Weights};
 use self::weight::FeatureWindow;
 use crate::Error;
 use crate::compare::{SequentialConfig, SequentialTest};
@@ -251,6 +251,8 @@ pub struct RiskEngine {
     schema_spec: SchemaSpec,
     config: RiskConfig,
     series: Vec<SeriesState>,
+    /// Per metric, the evidence pooled across segments.
+    pooled: Vec<Pooled>,
     joint: Vec<Option<JointState>>,
     persistence: f64,
     ticks: u64,
@@ -269,6 +271,7 @@ struct RiskEngineState {
     schema_spec: SchemaSpec,
     config: RiskConfig,
     series: Vec<SeriesState>,
+    pooled: Vec<Pooled>,
     joint: Vec<Option<JointState>>,
     persistence: f64,
     ticks: u64,
@@ -289,6 +292,7 @@ impl TryFrom<RiskEngineState> for RiskEngine {
         let w = s.config.correlation_window;
         let lengths = [
             ("risk series states", nm * ns, s.series.len()),
+            ("risk pooled states", nm, s.pooled.len()),
             ("risk joint states", ns, s.joint.len()),
             ("risk evidence ring", w, s.evidence_ring.len()),
             ("risk feature ring", w * nf, s.feature_ring.len()),
@@ -353,6 +357,7 @@ impl TryFrom<RiskEngineState> for RiskEngine {
             schema_spec: s.schema_spec,
             config: s.config,
             series: s.series,
+            pooled: s.pooled,
             joint: s.joint,
             persistence: s.persistence,
             ticks: s.ticks,
@@ -459,6 +464,7 @@ impl RiskEngine {
             schema,
             config,
             series,
+            pooled: vec![Pooled::default(); nm],
             joint,
             persistence: 0.0,
             ticks: 0,
@@ -580,7 +586,8 @@ impl RiskEngine {
         let mut evidence =
             series::deviations(schema, cfg, series, weights, self.ticks, &mut sc.tests);
         series::sufficiency(cfg, series, &mut evidence);
-        let accumulated = series::accumulated(schema, cfg, series, &mut evidence);
+        series::pool(schema, cfg, series, &mut self.pooled);
+        let accumulated = series::accumulated(schema, cfg, series, &self.pooled, &mut evidence);
         joint::deviations(
             cfg,
             &mut self.joint,

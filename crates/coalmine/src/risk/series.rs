@@ -167,11 +167,20 @@ pub(super) struct SeriesState {
     pub(super) p: f64,
     /// Anytime-valid evidence of harm accumulated over the rollout.
     pub(super) accumulated: Accumulated,
+    /// This tick's calibrated score fed to the accumulated evidence (canary minus
+    /// control, a standard normal score under "no harm"); not stored, NaN when the
+    /// series gave none this tick.
+    #[serde(skip, default = "nan")]
+    pub(super) score: f64,
     /// The variance factor `1/n_canary + 1/n_control` at the first tick with counts,
     /// and `1/share + 1/(1 − share)` at the first tick without (0 until then): each
     /// tick's difference is rescaled to the cohort sizes of that reference tick.
     pub(super) reference_counts: f64,
     pub(super) reference_share: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// One tick's values, and what says how much evidence each carries: the counts
@@ -253,9 +262,11 @@ fn standardise(
     let warm = prior_ticks > 0.0 || st.noise.k >= 2;
     st.noise
         .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
-    if warm {
-        st.accumulated.absorb(acc_z, acc_dof, direction);
-    }
+    st.score = if warm {
+        st.accumulated.absorb(acc_z, acc_dof, direction)
+    } else {
+        f64::NAN
+    };
     dof
 }
 
@@ -289,6 +300,7 @@ impl SeriesState {
             profile_z: 0.0,
             p: 1.0,
             accumulated: Accumulated::default(),
+            score: f64::NAN,
             reference_counts: 0.0,
             reference_share: 0.0,
         }
@@ -348,6 +360,7 @@ pub(super) fn deviations(
         st.harm_z = 0.0;
         st.observed = false;
         st.p = 1.0;
+        st.score = f64::NAN;
         if yb.is_nan() || yc.is_nan() {
             evidence.missing += 1;
             evidence.min_paired_ticks = evidence.min_paired_ticks.min(st.paired);
@@ -420,18 +433,83 @@ pub(super) fn sufficiency(cfg: &RiskConfig, series: &[SeriesState], evidence: &m
     }
 }
 
-/// Stage 1, continued: the accumulated evidence of the family. Returns the evidence
-/// factor in `[0, 1]`, `1 − log10(p_adj / evidence_alpha)` with `p_adj` the
-/// Bonferroni-adjusted smallest anytime-valid p-value over all series, and records
-/// that p-value and whether any series still supports harm.
+/// Evidence pooled across segments for one metric: a release that harms every
+/// segment a little is seen in the sum of the segments' scores long before any
+/// one segment's evidence suffices alone.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct Pooled {
+    /// The accumulated evidence of the pooled score.
+    pub(super) accumulated: Accumulated,
+    /// The pooled score's own noise scale: segments whose differences move together
+    /// (a shared dependency, shared canary hosts) make the sum noisier than the
+    /// independent segments' `√c`, and the pooled score is divided by this scale's
+    /// standard deviation whenever it exceeds 1, never trusted more.
+    pub(super) noise: NoiseScale,
+}
+
+/// Pseudo-observations behind the pooled score's prior variance of 1.
+const POOLED_PRIOR_TICKS: f64 = 8.0;
+
+/// Stage 1, continued: per metric, the segments' calibrated scores of this tick
+/// summed and divided by `√c` (a standard normal score under "no harm" when the
+/// segments are independent, and its own noise scale guards when they are not)
+/// feed that metric's pooled evidence. Nothing is pooled with fewer than two
+/// segments in the schema, nor on a tick where no segment gave a score.
+pub(super) fn pool(
+    schema: &Schema,
+    cfg: &RiskConfig,
+    series: &[SeriesState],
+    pooled: &mut [Pooled],
+) {
+    let (nm, ns) = (schema.n_metrics(), schema.n_segments());
+    if ns < 2 {
+        return;
+    }
+    for (m, p) in pooled.iter_mut().enumerate() {
+        let (mut sum, mut c) = (0.0, 0u32);
+        for st in series.iter().skip(m).step_by(nm) {
+            if !st.score.is_nan() {
+                sum += st.score;
+                c += 1;
+            }
+        }
+        if c == 0 {
+            continue;
+        }
+        let x = sum / f64::from(c).sqrt();
+        let (var, _) = p.noise.variance(1.0, POOLED_PRIOR_TICKS);
+        p.noise
+            .absorb(x, cfg.difference_alpha, 1.0, POOLED_PRIOR_TICKS);
+        p.accumulated
+            .absorb_score(x / var.max(1.0).sqrt(), schema.metric(m).direction);
+    }
+}
+
+/// The number of tests in the accumulated family: every series, and every metric's
+/// pooled evidence when there are segments to pool.
+pub(super) fn accumulated_family(schema: &Schema) -> usize {
+    let pooled = if schema.n_segments() >= 2 {
+        schema.n_metrics()
+    } else {
+        0
+    };
+    (schema.n_metrics() * schema.n_segments() + pooled).max(1)
+}
+
+/// Stage 1, continued: the accumulated evidence of the family (every series and
+/// every metric's pooled evidence). Returns the evidence factor in `[0, 1]`,
+/// `1 − log10(p_adj / evidence_alpha)` with `p_adj` the Bonferroni-adjusted smallest
+/// anytime-valid p-value of the family, and records that p-value, whether it reached
+/// `evidence_alpha` (confirmed) and whether any test still supports harm.
 pub(super) fn accumulated(
     schema: &Schema,
     cfg: &RiskConfig,
     series: &[SeriesState],
+    pooled: &[Pooled],
     evidence: &mut Evidence,
 ) -> f64 {
     let nm = schema.n_metrics();
-    let k = series.len().max(1) as f64;
+    let k = accumulated_family(schema) as f64;
     let resume_level = (k / cfg.resume_alpha).ln();
     let mut min_p = 1.0f64;
     let mut supported = false;
@@ -440,8 +518,16 @@ pub(super) fn accumulated(
         min_p = min_p.min(st.accumulated.p_value());
         supported |= st.accumulated.harm_cusum(direction) > resume_level;
     }
+    if schema.n_segments() >= 2 {
+        for (m, p) in pooled.iter().enumerate() {
+            let direction = schema.metric(m).direction;
+            min_p = min_p.min(p.accumulated.p_value());
+            supported |= p.accumulated.harm_cusum(direction) > resume_level;
+        }
+    }
     let adjusted = (k * min_p).min(1.0);
     evidence.accumulated_p = adjusted;
+    evidence.confirmed = adjusted <= cfg.evidence_alpha;
     evidence.harm_supported = supported;
     // Weak evidence (an adjusted p above ten times the level) counts for nothing:
     // it is what a family of healthy series shows now and then.
