@@ -72,7 +72,7 @@ fn main() {
             )
         });
         println!(
-            "{:3} share {:.3} {:?} {:?} risk {:.2} pred {:.2} [sev {:.2} per {:.2} seg {:.2} feat {:.2}] {}{}",
+            "{:3} share {:.3} {:?} {:?} risk {:.2} pred {:.2} [sev {:.2} per {:.2} seg {:.2} feat {:.2}] acc {:.1e} {}{}",
             t.k,
             t.share,
             d.action.level(),
@@ -83,6 +83,7 @@ fn main() {
             f.persistence,
             f.segment_weight,
             f.feature_correlation,
+            d.assessment.evidence.accumulated_p,
             top,
             limit
         );

@@ -10,6 +10,8 @@ use common::*;
 struct Run {
     risks: Vec<f64>,
     predicted: Vec<f64>,
+    /// The accumulated evidence's adjusted p-value after each tick.
+    accumulated: Vec<f64>,
     engine: RiskEngine,
 }
 
@@ -25,7 +27,7 @@ fn run(
 ) -> Run {
     let mut engine = RiskEngine::new(p, RiskConfig::default()).unwrap();
     let mut n = Noise(99);
-    let (mut risks, mut predicted) = (vec![], vec![]);
+    let (mut risks, mut predicted, mut accumulated) = (vec![], vec![], vec![]);
     let start = DAY * 6;
     for k in 0..ticks {
         let t = start + k;
@@ -48,10 +50,12 @@ fn run(
         let a = engine.assess(&control, &canary).unwrap();
         risks.push(a.risk);
         predicted.push(a.predicted_risk);
+        accumulated.push(a.evidence.accumulated_p);
     }
     Run {
         risks,
         predicted,
+        accumulated,
         engine,
     }
 }
@@ -293,4 +297,28 @@ fn a_restored_engine_continues_identically() {
         let y = b.assess(&control, &canary).unwrap().clone();
         assert_eq!(x, y);
     }
+}
+
+#[test]
+fn a_small_shift_in_every_segment_is_confirmed_by_the_pooled_evidence() {
+    let p = profile();
+    let shift = Effect {
+        latency: 6.0,
+        ..Effect::default()
+    };
+    let confirmed_at = |segments: &[usize]| {
+        let r = run(&p, 120, 0, segments, shift, Effect::default());
+        let level = RiskConfig::default().evidence_alpha;
+        r.accumulated.iter().position(|&q| q <= level)
+    };
+    let one = confirmed_at(&[0]);
+    let both = confirmed_at(&[0, 1]);
+    let both = both.expect("the shift in both segments is confirmed");
+    assert!(
+        one.is_none_or(|one| both * 4 <= one * 3),
+        "one {one:?}, both {both}"
+    );
+    // Healthy: nothing accumulates.
+    let healthy = run(&p, 120, 0, &[], shift, Effect::default());
+    assert!(healthy.accumulated.iter().all(|&q| q > 0.05));
 }

@@ -225,17 +225,18 @@ fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
 ///
 /// The accumulated evidence, which sums many ticks, must not be fed a scale that is
 /// too small while it warms up: its prior is the profile's variance scaled to the
-/// reference share (the profile's variance is that of two whole populations; a cohort
-/// of a share `s` is `1/s` times as noisy, so the difference `(1/s + 1/(1 − s)) / 2`
-/// times the profile's). With counts, a ratio is never given less noise than the
-/// binomial sampling of the reference counts.
+/// share `share_factor = 1/s + 1/(1 − s)` (the profile's variance is that of two whole
+/// populations; a cohort of a share `s` is `1/s` times as noisy, so the difference
+/// `(1/s + 1/(1 − s)) / 2` times the profile's); 0 when the share is unknown. With
+/// counts, a ratio is never given less noise than the binomial sampling of the
+/// reference counts.
 fn standardise(
     st: &mut SeriesState,
     cfg: &RiskConfig,
     (kind, direction): (MetricKind, Direction),
     forecast: f64,
-    d: f64,
-    counted: bool,
+    (d, counted): (f64, bool),
+    share_factor: f64,
 ) -> f64 {
     let floor = if counted && kind == MetricKind::Ratio {
         let q = forecast.clamp(0.0, 1.0);
@@ -249,9 +250,9 @@ fn standardise(
     // carries no counts, so counts alone cannot scale it either), so the accumulated
     // evidence waits for a live scale and trusts it only as far as its own degrees of
     // freedom go.
-    let (scaled, prior_ticks) = if st.reference_share > 0.0 {
+    let (scaled, prior_ticks) = if share_factor > 0.0 {
         (
-            st.prior_var * (0.5 * st.reference_share).max(1.0),
+            st.prior_var * (0.5 * share_factor).max(1.0),
             cfg.prior_ticks,
         )
     } else {
@@ -371,13 +372,24 @@ pub(super) fn deviations(
         // smaller canary nor a ramp's larger one moves the noise scale.
         let (ratio, counted) = variance_ratio(st, weights, i);
         let d = (yc - yb) / ratio.sqrt();
+        // With counts the difference is at the reference tick's cohort sizes, and so
+        // is the prior; without, the difference is at the tick's own, and the prior
+        // follows the share in force (the share the rollout began with would keep a
+        // 1 % canary's prior, fifty times the profile's variance, all the way up the
+        // ramp, and leaks and creeps were caught after the static threshold).
+        let s = weights.canary_share;
+        let share_factor = if !counted && s > 0.0 && s < 1.0 {
+            1.0 / s + 1.0 / (1.0 - s)
+        } else {
+            st.reference_share
+        };
         let dof = standardise(
             st,
             cfg,
             (metric.kind, metric.direction),
             forecast,
-            d,
-            counted,
+            (d, counted),
+            share_factor,
         );
         if let Ok(q) = st.sequential.observe(d) {
             st.seq_p = q.p_value;
@@ -528,7 +540,10 @@ pub(super) fn accumulated(
     let adjusted = (k * min_p).min(1.0);
     evidence.accumulated_p = adjusted;
     evidence.confirmed = adjusted <= cfg.evidence_alpha;
-    evidence.harm_supported = supported;
+    // A CUSUM above its level without accumulated evidence worth counting (the
+    // level at which the evidence factor starts to count) is what long healthy
+    // rollouts show now and then: it must not hold a pause for ever.
+    evidence.harm_supported = supported && adjusted <= 10.0 * cfg.evidence_alpha;
     // Weak evidence (an adjusted p above ten times the level) counts for nothing:
     // it is what a family of healthy series shows now and then.
     let decade = (adjusted.max(1e-300) / cfg.evidence_alpha).log10();
