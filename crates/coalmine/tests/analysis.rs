@@ -158,14 +158,14 @@ fn a_persisting_moderate_shift_pauses_and_never_resumes_while_it_lasts() {
         ..AnalysisConfig::default()
     };
     let mut paused = 0;
-    for seed in [11, 12, 13, 14, 15] {
+    for seed in 11..21 {
         let mut a = Analysis::new(&p, config.clone()).unwrap();
         let sc = Scenario {
             ticks: 110,
             onset: 20,
             until: 60,
             effect: Effect {
-                latency: 12.0,
+                latency: 8.0,
                 ..Effect::default()
             },
             seed,
@@ -197,7 +197,8 @@ fn a_persisting_moderate_shift_pauses_and_never_resumes_while_it_lasts() {
         assert_eq!(resumed, 0, "seed {seed}: {}", a.summary());
         paused += 1;
     }
-    assert!(paused >= 3, "only {paused} of 5 rollouts paused first");
+    // The rest went straight to a rollback: harm confirmed before the risk paused.
+    assert!(paused >= 3, "only {paused} of 10 rollouts paused first");
 }
 
 #[test]
