@@ -118,9 +118,26 @@ func (a *Analysis) ObserveCounts(timestamp float64, control, canary, controlCoun
 
 // ObserveMany observes len(timestamps) ticks in one call and appends their
 // decisions to dst. control and canary hold the ticks' rows one after another
-// (len(timestamps)*TickLen values each). Atomic: if any tick is rejected, nothing
-// is applied, dst is returned unchanged, and the error names the tick's index.
+// (len(timestamps)*TickLen values each). The batch ends early after the tick that
+// promotes the rollout (promotion is final): dst then gains a decision for each tick
+// observed only, the last in PhasePromoted. Atomic: every tick is checked before any
+// is applied; if one is rejected, nothing is applied, dst is returned unchanged, and
+// the error names the tick's index.
 func (a *Analysis) ObserveMany(dst []Decision, timestamps, control, canary []float64) ([]Decision, error) {
+	return a.observeMany("Analysis.ObserveMany", dst, timestamps, control, canary, nil, nil)
+}
+
+// ObserveManyCounts is ObserveMany with the count behind each value, as for
+// ObserveCounts: controlCounts laid out like control, canaryCounts like canary
+// (len(timestamps)*TickLen values each); nil (or empty) for no counts in that cohort.
+// A count of 0 makes its value missing, NaN means unknown. A bad count is
+// ErrInvalidCount, counts not laid out like the values ErrLengthMismatch; either
+// applies nothing.
+func (a *Analysis) ObserveManyCounts(dst []Decision, timestamps, control, canary, controlCounts, canaryCounts []float64) ([]Decision, error) {
+	return a.observeMany("Analysis.ObserveManyCounts", dst, timestamps, control, canary, controlCounts, canaryCounts)
+}
+
+func (a *Analysis) observeMany(op string, dst []Decision, timestamps, control, canary, controlCounts, canaryCounts []float64) ([]Decision, error) {
 	p, err := a.h.lock()
 	if err != nil {
 		return dst, err
@@ -135,17 +152,22 @@ func (a *Analysis) ObserveMany(dst []Decision, timestamps, control, canary []flo
 	if n > 0 {
 		outPtr = &out[0]
 	}
-	status := C.coalmine_analysis_observe_batch(p, f64s(timestamps), C.size_t(n),
+	var observed C.size_t
+	status := C.coalmine_analysis_observe_batch_counts(p, f64s(timestamps), C.size_t(n),
 		f64s(control), C.size_t(len(control)), f64s(canary), C.size_t(len(canary)),
-		outPtr, C.size_t(n))
+		f64s(controlCounts), C.size_t(len(controlCounts)),
+		f64s(canaryCounts), C.size_t(len(canaryCounts)),
+		outPtr, C.size_t(n), &observed)
 	runtime.KeepAlive(timestamps)
 	runtime.KeepAlive(control)
 	runtime.KeepAlive(canary)
+	runtime.KeepAlive(controlCounts)
+	runtime.KeepAlive(canaryCounts)
 	runtime.KeepAlive(a)
 	if status != C.COALMINE_OK {
-		return dst, a.fail("Analysis.ObserveMany", p, status)
+		return dst, a.fail(op, p, status)
 	}
-	for i := range out {
+	for i := range out[:int(observed)] {
 		dst = append(dst, decisionFromC(&out[i]))
 	}
 	return dst, nil

@@ -25,8 +25,8 @@
 // # Costs
 //
 // One cgo call costs tens of nanoseconds; one tick of a typical schema costs tens
-// of microseconds inside the library. [Analysis.ObserveMany] and the detectors'
-// ObserveMany take whole slices, passed to C without copying, for backfills and
+// of microseconds inside the library. [Analysis.ObserveMany],
+// [Analysis.ObserveManyCounts] and the detectors' ObserveMany take whole slices, passed to C without copying, for backfills and
 // replays.
 package coalmine
 

@@ -666,3 +666,129 @@ func TestObserveCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A batch with counts decides as ObserveCounts tick by tick, stops after the tick that
+// promotes the rollout, and a bad count anywhere in it applies nothing.
+func TestObserveManyCounts(t *testing.T) {
+	profile := learn(t)
+	defer profile.Close()
+	ticks := liveTicks(200, 1<<30)
+	n := len(ticks)
+	ts := make([]float64, 0, n)
+	var control, canary, controlCounts, canaryCounts []float64
+	for k, tk := range ticks {
+		ts = append(ts, tk.ts)
+		control = append(control, tk.control...)
+		canary = append(canary, tk.canary...)
+		for i := 0; i < tickLen; i++ {
+			r := (5*k + 3*i) % 13
+			c, kc := 800+10*float64(r), 20+3*float64(r)
+			if r == 4 {
+				c = math.NaN()
+			}
+			if r == 7 {
+				kc = 0
+			}
+			controlCounts = append(controlCounts, c)
+			canaryCounts = append(canaryCounts, kc)
+		}
+	}
+	row := func(v []float64, k int) []float64 { return v[k*tickLen : (k+1)*tickLen] }
+
+	one := must(coalmine.NewAnalysis(profile, analysisConfig))
+	defer one.Close()
+	var want []coalmine.Decision
+	for k := range ticks {
+		d := must(one.ObserveCounts(ts[k], row(control, k), row(canary, k), row(controlCounts, k), row(canaryCounts, k)))
+		want = append(want, d)
+		if d.Phase == coalmine.PhasePromoted {
+			break
+		}
+	}
+	if len(want) == n {
+		t.Fatalf("the healthy release was not promoted within %d ticks", n)
+	}
+
+	// A bad count in the middle: nothing applied, the tick named, dst unchanged.
+	many := must(coalmine.NewAnalysis(profile, analysisConfig))
+	defer many.Close()
+	bad := append([]float64(nil), canaryCounts...)
+	bad[7*tickLen+2] = math.Inf(1)
+	dst := []coalmine.Decision{{Tick: 99}}
+	got, err := many.ObserveManyCounts(dst, ts, control, canary, controlCounts, bad)
+	var e *coalmine.Error
+	if !errors.Is(err, coalmine.ErrInvalidCount) || !errors.As(err, &e) || e.Op != "Analysis.ObserveManyCounts" ||
+		!strings.Contains(e.Message, "tick 7 of the batch") || len(got) != 1 || many.Ticks() != 0 {
+		t.Fatalf("%v %d %d", err, len(got), many.Ticks())
+	}
+	if _, err := many.ObserveManyCounts(nil, ts, control, canary, controlCounts[:5], nil); !errors.Is(err, coalmine.ErrLengthMismatch) || many.Ticks() != 0 {
+		t.Fatal(err)
+	}
+
+	// The whole series in batches of 32: the same decisions, up to the promotion.
+	var all []coalmine.Decision
+	for lo := 0; lo < n; lo += 32 {
+		hi := min(lo+32, n)
+		before := len(all)
+		all = must(many.ObserveManyCounts(all, ts[lo:hi], control[lo*tickLen:hi*tickLen], canary[lo*tickLen:hi*tickLen],
+			controlCounts[lo*tickLen:hi*tickLen], canaryCounts[lo*tickLen:hi*tickLen]))
+		if len(all)-before < hi-lo {
+			break
+		}
+	}
+	if !slices.EqualFunc(all, want, func(a, b coalmine.Decision) bool {
+		return a.Tick == b.Tick && a.Action == b.Action && a.Reason == b.Reason && a.Phase == b.Phase &&
+			math.Float64bits(a.Risk) == math.Float64bits(b.Risk) && math.Float64bits(a.CanaryShare) == math.Float64bits(b.CanaryShare)
+	}) {
+		t.Fatalf("batches decided %d ticks differently from one by one (%d)", len(all), len(want))
+	}
+	// Promoted: ObserveMany stops after the promotion too, and a later batch is refused.
+	plain := must(coalmine.NewAnalysis(profile, analysisConfig))
+	defer plain.Close()
+	stopped := must(plain.ObserveMany(nil, ts, control, canary))
+	if last := stopped[len(stopped)-1]; len(stopped) == n || last.Phase != coalmine.PhasePromoted || plain.Ticks() != uint64(len(stopped)) {
+		t.Fatalf("%d decisions, last %+v", len(stopped), last)
+	}
+	if _, err := plain.ObserveMany(nil, ts[n-1:], control[(n-1)*tickLen:], canary[(n-1)*tickLen:]); !errors.Is(err, coalmine.ErrFinished) {
+		t.Fatal(err)
+	}
+}
+
+// A builder fed one-minute timestamps learns a 60-second tick interval.
+func TestPushAt(t *testing.T) {
+	schema := must(coalmine.ParseSchemaTOML([]byte(schemaTOML)))
+	defer schema.Close()
+	b := must(coalmine.NewProfileBuilder(schema, profileConfig))
+	defer b.Close()
+	s := newService(7)
+	row := make([]float64, tickLen)
+	t0 := 1.7e9
+	for i := 0; i < historyTicks; i++ {
+		s.tick(i, 1, row)
+		if err := b.PushAt(t0+60*float64(i), row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.PushAt(t0, row); !errors.Is(err, coalmine.ErrTimestamp) {
+		t.Fatal(err)
+	}
+	if err := b.PushAt(math.NaN(), row); !errors.Is(err, coalmine.ErrNonFinite) {
+		t.Fatal(err)
+	}
+	if err := b.PushTick(row); !errors.Is(err, coalmine.ErrInvalidValue) || b.Ticks() != historyTicks {
+		t.Fatal(err, b.Ticks())
+	}
+	p := must(b.Build())
+	if s, ok := p.TickInterval(); !ok || s != 60 {
+		t.Fatalf("interval %v %v", s, ok)
+	}
+	p.Close()
+	if _, ok := p.TickInterval(); ok {
+		t.Fatal("a closed profile has an interval")
+	}
+	untimed := learn(t)
+	defer untimed.Close()
+	if _, ok := untimed.TickInterval(); ok {
+		t.Fatal("a history without timestamps has an interval")
+	}
+}

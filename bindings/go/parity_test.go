@@ -35,6 +35,8 @@ type rollout struct {
 	timestamps, control, canary     []float64
 	checkpointAt                    int
 	want                            []wantDecision
+	controlCounts, canaryCounts     []float64
+	wantCounted                     []wantDecision
 }
 
 // fixtureReader reads the fixture's words, and JSON texts as whole lines.
@@ -110,7 +112,7 @@ func readFixture(t testing.TB) []rollout {
 	lines.Buffer(make([]byte, 1<<20), 1<<26)
 	r := &fixtureReader{lines: lines}
 	r.expect("coalmine-parity")
-	r.expect("1")
+	r.expect("2")
 	r.expect("rollouts")
 	out := make([]rollout, r.int())
 	for i := range out {
@@ -148,6 +150,26 @@ func readFixture(t testing.TB) []rollout {
 		}
 		for k := 0; k < ticks; k++ {
 			ro.want = append(ro.want, wantDecision{
+				action: r.word(), reason: r.word(), phase: r.word(),
+				risk: r.bits(), predicted: r.bits(), share: r.bits(),
+			})
+		}
+		r.expect("counts")
+		if r.int() != ticks || r.int() != cols {
+			t.Fatal("counts shape")
+		}
+		for k := 0; k < ticks; k++ {
+			for j := 0; j < cols; j++ {
+				ro.controlCounts = append(ro.controlCounts, r.float())
+			}
+			for j := 0; j < cols; j++ {
+				ro.canaryCounts = append(ro.canaryCounts, r.float())
+			}
+		}
+		r.expect("counted_decisions")
+		counted := r.int()
+		for k := 0; k < counted && r.err == nil; k++ {
+			ro.wantCounted = append(ro.wantCounted, wantDecision{
 				action: r.word(), reason: r.word(), phase: r.word(),
 				risk: r.bits(), predicted: r.bits(), share: r.bits(),
 			})
@@ -216,7 +238,28 @@ func TestParityWithRust(t *testing.T) {
 			}
 		}
 		b.Close()
+		// All ticks with counts in one batch (it stops after a promotion).
+		c := must(coalmine.NewAnalysis(profile, ro.analysisCfg))
+		counted := must(c.ObserveManyCounts(nil, ro.timestamps, ro.control, ro.canary, ro.controlCounts, ro.canaryCounts))
+		if len(counted) != len(ro.wantCounted) {
+			t.Errorf("%s: %d decisions with counts, Rust %d", ro.name, len(counted), len(ro.wantCounted))
+		}
+		moved := 0
+		for k := 0; k < len(counted) && k < len(ro.wantCounted); k++ {
+			w := ro.wantCounted[k]
+			if !same(counted[k], w) {
+				t.Errorf("%s tick %d differs in a batch with counts: Go %v %v %v risk %016x, Rust %+v", ro.name, k,
+					counted[k].Action, counted[k].Reason, counted[k].Phase, math.Float64bits(counted[k].Risk), w)
+			}
+			if w.risk != ro.want[k].risk {
+				moved++
+			}
+		}
+		if moved == 0 {
+			t.Errorf("%s: the counts changed no tick's risk", ro.name)
+		}
+		c.Close()
 		profile.Close()
-		t.Logf("%s: %d decisions identical to Rust's", ro.name, len(ro.want))
+		t.Logf("%s: %d decisions identical to Rust's, %d with counts", ro.name, len(ro.want), len(ro.wantCounted))
 	}
 }

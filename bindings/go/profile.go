@@ -3,7 +3,10 @@ package coalmine
 // #include "coalmine.h"
 import "C"
 
-import "runtime"
+import (
+	"math"
+	"runtime"
+)
 
 // Schema describes what is measured: metrics, segments and features. A tick's
 // values are laid out values[segment*NumMetrics() + metric].
@@ -197,6 +200,27 @@ func (b *ProfileBuilder) PushTick(values []float64) error {
 	return nil
 }
 
+// PushAt adds one tick of history taken at timestamp (seconds, any epoch), its values
+// as for PushTick. With timestamps the builder learns the tick interval
+// (Profile.TickInterval) and tries a day and a week at that interval as seasons.
+// Timestamps must be finite (ErrNonFinite) and strictly increasing (ErrTimestamp);
+// a timestamped tick after ticks without one is ErrInvalidValue (every tick has a
+// timestamp, or none does). A rejected tick is not added.
+func (b *ProfileBuilder) PushAt(timestamp float64, values []float64) error {
+	p, err := b.h.lock()
+	if err != nil {
+		return err
+	}
+	defer b.h.unlock()
+	status := C.coalmine_profile_builder_push_tick_at(p, C.double(timestamp), f64s(values), C.size_t(len(values)))
+	runtime.KeepAlive(values)
+	runtime.KeepAlive(b)
+	if status != C.COALMINE_OK {
+		return b.fail("ProfileBuilder.PushAt", p, status)
+	}
+	return nil
+}
+
 // PushTicks adds consecutive ticks of history, row after row (a multiple of
 // tickLen values). It stops at the first rejected tick and returns how many were
 // added.
@@ -303,6 +327,23 @@ func (pr *Profile) Schema() (*Schema, error) {
 	})
 	runtime.KeepAlive(pr)
 	return s, err
+}
+
+// TickInterval is the number of seconds between the history's ticks, learnt from the
+// timestamps given to ProfileBuilder.PushAt; ok is false when the history had none
+// (or a single tick), and once the profile is closed.
+func (pr *Profile) TickInterval() (seconds float64, ok bool) {
+	p, err := pr.h.lock()
+	if err != nil {
+		return 0, false
+	}
+	defer pr.h.unlock()
+	s := float64(C.coalmine_profile_tick_interval(p))
+	runtime.KeepAlive(pr)
+	if math.IsNaN(s) {
+		return 0, false
+	}
+	return s, true
 }
 
 // Close releases the profile; it is idempotent. Analyses made from it keep working.

@@ -526,10 +526,16 @@ coalmine_status coalmine_analysis_observe_counts(struct coalmine_analysis *analy
 // Observes `n_ticks` ticks in order in one call (one crossing of the ABI for all):
 // `timestamps[i]` and rows `i` of `control` and `canary` (each `n_ticks` rows of the
 // schema's tick length, row after row, so `control_len == n_ticks * tick_len`).
-// `out` receives one decision per tick (`out_len >= n_ticks`).
+// `out` receives one decision per observed tick (`out_len >= n_ticks`).
 //
-// Atomic: if any tick is rejected, the analysis is left exactly as before the call,
-// nothing is written to `out`, and the last error names the tick's index in the
+// The batch ends early after the tick that promotes the rollout (promotion is final;
+// the later ticks are not observed, and `out` holds decisions for the ticks observed
+// only, the last in phase `COALMINE_PHASE_PROMOTED`):
+// `coalmine_analysis_observe_batch_counts` also says how many ticks were observed.
+//
+// Atomic: every tick is checked before any is applied; if one is rejected, the
+// analysis is left exactly as before the call, nothing is written to `out`, the
+// status is why that tick was refused, and the last error names its index in the
 // batch. Contributors are available for the batch's last decision only.
 coalmine_status coalmine_analysis_observe_batch(struct coalmine_analysis *analysis,
                                                 const double *timestamps,
@@ -540,6 +546,30 @@ coalmine_status coalmine_analysis_observe_batch(struct coalmine_analysis *analys
                                                 size_t canary_len,
                                                 struct coalmine_decision *out,
                                                 size_t out_len);
+
+// `coalmine_analysis_observe_batch` with the count behind each value, and the number
+// of ticks observed in `*observed` (`n_ticks`, or fewer when the rollout was promoted
+// before the end of the batch; 0 when the batch is rejected). `control_counts`
+// (`control_counts_len` values) and `canary_counts` (`canary_counts_len`) are laid out
+// like `control` and `canary`, `n_ticks` rows each; either may be NULL with length 0
+// (no counts for that cohort). Counts mean what they mean for
+// `coalmine_analysis_observe_counts`: 0 makes its value missing, NaN is unknown; a
+// negative, infinite or too large count is `COALMINE_INVALID_COUNT`, counts not laid
+// out like the values `COALMINE_LENGTH_MISMATCH`. Atomic as the batch without counts.
+coalmine_status coalmine_analysis_observe_batch_counts(struct coalmine_analysis *analysis,
+                                                       const double *timestamps,
+                                                       size_t n_ticks,
+                                                       const double *control,
+                                                       size_t control_len,
+                                                       const double *canary,
+                                                       size_t canary_len,
+                                                       const double *control_counts,
+                                                       size_t control_counts_len,
+                                                       const double *canary_counts,
+                                                       size_t canary_counts_len,
+                                                       struct coalmine_decision *out,
+                                                       size_t out_len,
+                                                       size_t *observed);
 
 // The last decision (before any tick: continue, reason no-data, at the first step).
 coalmine_status coalmine_analysis_decision(const struct coalmine_analysis *analysis,
@@ -607,7 +637,7 @@ coalmine_status coalmine_analysis_restore(const uint8_t *bytes,
                                           struct coalmine_analysis **out);
 
 // Copies the message of the analysis's last failed mutating call (`observe`,
-// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+// `observe_counts`, `observe_batch`, `observe_batch_counts`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 // changes the message.
 coalmine_status coalmine_analysis_last_error(const struct coalmine_analysis *analysis,
                                              char *buf,
@@ -762,6 +792,18 @@ coalmine_status coalmine_profile_builder_push_tick(struct coalmine_profile_build
                                                    const double *values,
                                                    size_t len);
 
+// Adds one tick of history taken at `timestamp` (seconds, any epoch), its values as
+// for `coalmine_profile_builder_push_tick`. With timestamps the builder learns the
+// tick interval (`coalmine_profile_tick_interval`) and tries a day and a week at that
+// interval as seasons. Timestamps must be finite (`COALMINE_NON_FINITE`) and strictly
+// increasing (`COALMINE_TIMESTAMP`); a timestamped tick after ticks without one is
+// `COALMINE_INVALID_VALUE` (every tick has a timestamp, or none does). A rejected tick
+// is not added.
+coalmine_status coalmine_profile_builder_push_tick_at(struct coalmine_profile_builder *builder,
+                                                      double timestamp,
+                                                      const double *values,
+                                                      size_t len);
+
 // History ticks added so far; 0 for NULL.
 size_t coalmine_profile_builder_ticks(const struct coalmine_profile_builder *builder);
 
@@ -798,6 +840,11 @@ coalmine_status coalmine_profile_to_bytes(const struct coalmine_profile *profile
 // names and the tick layout).
 coalmine_status coalmine_profile_schema(const struct coalmine_profile *profile,
                                         struct coalmine_schema **out);
+
+// Seconds between the history's ticks, learnt from the timestamps of
+// `coalmine_profile_builder_push_tick_at`; NaN when the history had no timestamps (or
+// a single tick), and for NULL.
+double coalmine_profile_tick_interval(const struct coalmine_profile *profile);
 
 // Releases a profile; NULL is ignored. Analyses made from it keep working.
 void coalmine_profile_free(struct coalmine_profile *profile);

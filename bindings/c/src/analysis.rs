@@ -2,10 +2,8 @@
 
 use std::ffi::c_char;
 
-use crate::core::{Analysis, AnalysisConfig, Error, Tick};
-use crate::error::{
-    COALMINE_BUFFER_TOO_SMALL, COALMINE_LENGTH_MISMATCH, Failure, coalmine_status, copy_text,
-};
+use crate::core::{Analysis, AnalysisConfig, BatchOptions, Error, Tick, TickBatch};
+use crate::error::{COALMINE_BUFFER_TOO_SMALL, Failure, coalmine_status, copy_text};
 use crate::guard;
 use crate::guard::{
     Handle, OutArray, as_handle, borrow, call_mut, call_ref, copy_last_error, free_handle, get,
@@ -17,20 +15,15 @@ use crate::{
     coalmine_verdict_report,
 };
 
-/// The state behind an analysis handle: the core's analysis and the scratch of the
-/// batch call (kept between calls so that steady batches do not allocate).
+/// The state behind an analysis handle.
 #[derive(Debug)]
 pub(crate) struct AnalysisState {
     analysis: Analysis,
-    decisions: Vec<coalmine_decision>,
 }
 
 impl AnalysisState {
     fn new(analysis: Analysis) -> Self {
-        AnalysisState {
-            analysis,
-            decisions: Vec::new(),
-        }
+        AnalysisState { analysis }
     }
 }
 
@@ -122,15 +115,6 @@ pub extern "C" fn coalmine_analysis_observe_counts(
     guard(|| {
         call_mut(analysis, |s| {
             let out = out_ptr(out, "out")?;
-            let counts = |ptr: *const f64, len: usize, what: &str| {
-                // NULL with length 0 is "no counts"; any other pointer, even with length
-                // 0, is counts the core checks against the values' layout.
-                if ptr.is_null() && len == 0 {
-                    Ok(None)
-                } else {
-                    slice(ptr, len, what).map(Some)
-                }
-            };
             let tick = Tick {
                 timestamp,
                 control: slice(control, control_len, "control")?,
@@ -148,10 +132,16 @@ pub extern "C" fn coalmine_analysis_observe_counts(
 /// Observes `n_ticks` ticks in order in one call (one crossing of the ABI for all):
 /// `timestamps[i]` and rows `i` of `control` and `canary` (each `n_ticks` rows of the
 /// schema's tick length, row after row, so `control_len == n_ticks * tick_len`).
-/// `out` receives one decision per tick (`out_len >= n_ticks`).
+/// `out` receives one decision per observed tick (`out_len >= n_ticks`).
 ///
-/// Atomic: if any tick is rejected, the analysis is left exactly as before the call,
-/// nothing is written to `out`, and the last error names the tick's index in the
+/// The batch ends early after the tick that promotes the rollout (promotion is final;
+/// the later ticks are not observed, and `out` holds decisions for the ticks observed
+/// only, the last in phase `COALMINE_PHASE_PROMOTED`):
+/// `coalmine_analysis_observe_batch_counts` also says how many ticks were observed.
+///
+/// Atomic: every tick is checked before any is applied; if one is rejected, the
+/// analysis is left exactly as before the call, nothing is written to `out`, the
+/// status is why that tick was refused, and the last error names its index in the
 /// batch. Contributors are available for the batch's last decision only.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_observe_batch(
@@ -167,56 +157,102 @@ pub extern "C" fn coalmine_analysis_observe_batch(
 ) -> coalmine_status {
     guard(|| {
         call_mut(analysis, |s| {
-            let timestamps = slice(timestamps, n_ticks, "timestamps")?;
-            let control = slice(control, control_len, "control")?;
-            let canary = slice(canary, canary_len, "canary")?;
-            let mut out = OutArray::new(out, out_len, "out")?;
-            if out.len() < n_ticks {
-                return Err(Failure::new(
-                    COALMINE_BUFFER_TOO_SMALL,
-                    format!("`out` holds {out_len} decisions, the batch has {n_ticks} ticks"),
-                ));
-            }
-            if n_ticks == 0 {
-                return Ok(());
-            }
-            let row = control_len / n_ticks;
-            for (what, len) in [("control", control_len), ("canary", canary_len)] {
-                if len != row * n_ticks {
-                    return Err(Failure::new(
-                        COALMINE_LENGTH_MISMATCH,
-                        format!(
-                            "`{what}` holds {len} values, not a whole number of rows for {n_ticks} ticks of the same length"
-                        ),
-                    ));
-                }
-            }
-            // The core observes one tick at a time; a copy taken before the batch
-            // makes the whole batch succeed or change nothing.
-            let before = s.analysis.clone();
-            s.decisions.clear();
-            for (i, &timestamp) in timestamps.iter().enumerate() {
-                let tick = Tick {
-                    timestamp,
-                    control: &control[i * row..(i + 1) * row],
-                    canary: &canary[i * row..(i + 1) * row],
-                    control_counts: None,
-                    canary_counts: None,
-                };
-                match s.analysis.observe(&tick) {
-                    Ok(d) => s.decisions.push(d.into()),
-                    Err(e) => {
-                        s.analysis = before;
-                        return Err(Failure::from(e).context(format!("tick {i} of the batch")));
-                    }
-                }
-            }
-            for (i, d) in s.decisions.iter().enumerate() {
-                out.set(i, *d);
-            }
+            let batch = TickBatch::new(
+                slice(timestamps, n_ticks, "timestamps")?,
+                slice(control, control_len, "control")?,
+                slice(canary, canary_len, "canary")?,
+            );
+            observe_batch(s, &batch, out, out_len).map(|_| ())
+        })
+    })
+}
+
+/// `coalmine_analysis_observe_batch` with the count behind each value, and the number
+/// of ticks observed in `*observed` (`n_ticks`, or fewer when the rollout was promoted
+/// before the end of the batch; 0 when the batch is rejected). `control_counts`
+/// (`control_counts_len` values) and `canary_counts` (`canary_counts_len`) are laid out
+/// like `control` and `canary`, `n_ticks` rows each; either may be NULL with length 0
+/// (no counts for that cohort). Counts mean what they mean for
+/// `coalmine_analysis_observe_counts`: 0 makes its value missing, NaN is unknown; a
+/// negative, infinite or too large count is `COALMINE_INVALID_COUNT`, counts not laid
+/// out like the values `COALMINE_LENGTH_MISMATCH`. Atomic as the batch without counts.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_analysis_observe_batch_counts(
+    analysis: *mut coalmine_analysis,
+    timestamps: *const f64,
+    n_ticks: usize,
+    control: *const f64,
+    control_len: usize,
+    canary: *const f64,
+    canary_len: usize,
+    control_counts: *const f64,
+    control_counts_len: usize,
+    canary_counts: *const f64,
+    canary_counts_len: usize,
+    out: *mut coalmine_decision,
+    out_len: usize,
+    observed: *mut usize,
+) -> coalmine_status {
+    guard(|| {
+        call_mut(analysis, |s| {
+            let observed = out_ptr(observed, "observed")?;
+            write(observed, 0);
+            let batch = TickBatch {
+                timestamps: slice(timestamps, n_ticks, "timestamps")?,
+                control: slice(control, control_len, "control")?,
+                canary: slice(canary, canary_len, "canary")?,
+                control_counts: counts(control_counts, control_counts_len, "control_counts")?,
+                canary_counts: counts(canary_counts, canary_counts_len, "canary_counts")?,
+            };
+            let n = observe_batch(s, &batch, out, out_len)?;
+            write(observed, n);
             Ok(())
         })
     })
+}
+
+/// Counts given as a pointer and a length: NULL with length 0 is "no counts"; any
+/// other pointer, even with length 0, is counts the core checks against the values'
+/// layout.
+fn counts<'a>(ptr: *const f64, len: usize, what: &str) -> Result<Option<&'a [f64]>, Failure> {
+    if ptr.is_null() && len == 0 {
+        Ok(None)
+    } else {
+        slice(ptr, len, what).map(Some)
+    }
+}
+
+/// The core's batch, writing each decision into `out` as it is taken: the core checks
+/// every tick before it applies any, so a refused batch writes nothing.
+fn observe_batch(
+    s: &mut AnalysisState,
+    batch: &TickBatch<'_>,
+    out: *mut coalmine_decision,
+    out_len: usize,
+) -> Result<usize, Failure> {
+    let n_ticks = batch.timestamps.len();
+    let mut out = OutArray::new(out, out_len, "out")?;
+    if out.len() < n_ticks {
+        return Err(Failure::new(
+            COALMINE_BUFFER_TOO_SMALL,
+            format!("`out` holds {out_len} decisions, the batch has {n_ticks} ticks"),
+        ));
+    }
+    let mut i = 0;
+    let observed = s
+        .analysis
+        .observe_batch(batch, BatchOptions::default(), |a| {
+            out.set(i, a.decision().into());
+            i += 1;
+        })
+        .map_err(|e| match e {
+            // The core's message says "observation"; an analysis's elements are ticks.
+            Error::Batch { index, error } => {
+                Failure::from(*error).context(format!("tick {index} of the batch"))
+            }
+            other => Failure::from(other),
+        })?;
+    Ok(observed)
 }
 
 /// The last decision (before any tick: continue, reason no-data, at the first step).
@@ -410,7 +446,7 @@ pub extern "C" fn coalmine_analysis_restore(
 }
 
 /// Copies the message of the analysis's last failed mutating call (`observe`,
-/// `observe_counts`, `observe_batch`; empty if none) into `buf`, as `coalmine_last_error` does. Never
+/// `observe_counts`, `observe_batch`, `observe_batch_counts`; empty if none) into `buf`, as `coalmine_last_error` does. Never
 /// changes the message.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_analysis_last_error(

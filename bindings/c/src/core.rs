@@ -4,7 +4,7 @@
 
 pub(crate) use coalmine::{
     Action, AlertSeverity, Analysis, AnalysisConfig, Anomaly, AnomalyColumns, AnomalyDetector,
-    BehaviorProfile, Contributor, Decision, Error, Ewma, EwmaConfig, FitOptions, HoltWinters,
-    HoltWintersConfig, Phase, ProfileBuilder, ProfileConfig, Reason, Schema, SchemaSpec, Source,
-    Tick, Verdict, VerdictReason, VerdictReport,
+    BatchOptions, BehaviorProfile, Contributor, Decision, Error, Ewma, EwmaConfig, FitOptions,
+    HoltWinters, HoltWintersConfig, Phase, ProfileBuilder, ProfileConfig, Reason, Schema,
+    SchemaSpec, Source, Tick, TickBatch, Verdict, VerdictReason, VerdictReport,
 };

@@ -63,6 +63,28 @@ pub extern "C" fn coalmine_profile_builder_push_tick(
     })
 }
 
+/// Adds one tick of history taken at `timestamp` (seconds, any epoch), its values as
+/// for `coalmine_profile_builder_push_tick`. With timestamps the builder learns the
+/// tick interval (`coalmine_profile_tick_interval`) and tries a day and a week at that
+/// interval as seasons. Timestamps must be finite (`COALMINE_NON_FINITE`) and strictly
+/// increasing (`COALMINE_TIMESTAMP`); a timestamped tick after ticks without one is
+/// `COALMINE_INVALID_VALUE` (every tick has a timestamp, or none does). A rejected tick
+/// is not added.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_profile_builder_push_tick_at(
+    builder: *mut coalmine_profile_builder,
+    timestamp: f64,
+    values: *const f64,
+    len: usize,
+) -> coalmine_status {
+    guard(|| {
+        call_mut(builder, |b| {
+            let values = slice(values, len, "values")?;
+            Ok(b.push_tick_at(timestamp, values)?)
+        })
+    })
+}
+
 /// History ticks added so far; 0 for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn coalmine_profile_builder_ticks(
@@ -143,6 +165,14 @@ pub extern "C" fn coalmine_profile_schema(
     out: *mut *mut coalmine_schema,
 ) -> coalmine_status {
     guard(|| call_ref(profile, |p| make_handle(out, || Ok(p.schema()?))))
+}
+
+/// Seconds between the history's ticks, learnt from the timestamps of
+/// `coalmine_profile_builder_push_tick_at`; NaN when the history had no timestamps (or
+/// a single tick), and for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn coalmine_profile_tick_interval(profile: *const coalmine_profile) -> f64 {
+    guard(|| get(profile, f64::NAN, |p| p.tick_interval().unwrap_or(f64::NAN)))
 }
 
 /// Releases a profile; NULL is ignored. Analyses made from it keep working.

@@ -1159,3 +1159,240 @@ fn counts_change_what_they_must_and_bad_counts_change_nothing() {
     }
     coalmine_profile_free(p);
 }
+
+/// Counts for `n` ticks of 6 values: some 0 (the value then missing), some unknown.
+fn counts_for(n: usize, scale: f64) -> Vec<f64> {
+    (0..n * 6)
+        .map(|j| match j % 17 {
+            3 => 0.0,
+            11 => f64::NAN,
+            r => scale * (1 + r) as f64,
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_with_counts_decides_as_observe_counts_and_stops_at_promotion() {
+    let p = profile();
+    let ticks = live(400, 24 * 14, usize::MAX);
+    let n = ticks.len();
+    let ts: Vec<f64> = ticks.iter().map(|t| t.0).collect();
+    let control: Vec<f64> = ticks.iter().flat_map(|t| t.1.clone()).collect();
+    let canary: Vec<f64> = ticks.iter().flat_map(|t| t.2.clone()).collect();
+    let (cc, kc) = (counts_for(n, 1_000.0), counts_for(n, 40.0));
+
+    // One tick per call until the promotion.
+    let one = analysis(p);
+    let mut expected = Vec::new();
+    let mut d = std::mem::MaybeUninit::<coalmine_decision>::uninit();
+    for (i, &t) in ts.iter().enumerate() {
+        let row = i * 6..(i + 1) * 6;
+        ok(coalmine_analysis_observe_counts(
+            one,
+            t,
+            control[row.clone()].as_ptr(),
+            6,
+            canary[row.clone()].as_ptr(),
+            6,
+            cc[row.clone()].as_ptr(),
+            6,
+            kc[row].as_ptr(),
+            6,
+            d.as_mut_ptr(),
+        ));
+        // SAFETY: written on COALMINE_OK.
+        let d = unsafe { d.assume_init() };
+        expected.push(d);
+        if d.phase == coalmine_phase::Promoted {
+            break;
+        }
+    }
+    assert!(
+        expected.len() < n,
+        "the healthy release is promoted within {n} ticks"
+    );
+
+    // The same ticks in batches of 50: the batch with the promotion stops there.
+    let a = analysis(p);
+    let mut out = vec![expected[0]; n];
+    let mut got = 0;
+    for lo in (0..n).step_by(50) {
+        let hi = (lo + 50).min(n);
+        let mut observed = usize::MAX;
+        ok(coalmine_analysis_observe_batch_counts(
+            a,
+            ts[lo..hi].as_ptr(),
+            hi - lo,
+            control[lo * 6..hi * 6].as_ptr(),
+            (hi - lo) * 6,
+            canary[lo * 6..hi * 6].as_ptr(),
+            (hi - lo) * 6,
+            cc[lo * 6..hi * 6].as_ptr(),
+            (hi - lo) * 6,
+            kc[lo * 6..hi * 6].as_ptr(),
+            (hi - lo) * 6,
+            out[lo..].as_mut_ptr(),
+            hi - lo,
+            &mut observed,
+        ));
+        got += observed;
+        if observed < hi - lo {
+            break;
+        }
+    }
+    assert_eq!(got, expected.len());
+    assert_eq!(&out[..got], &expected[..]);
+    assert_eq!(coalmine_analysis_ticks(a), got as u64);
+    // Promoted: a further batch is refused whole, the status why its first tick was.
+    let mut observed = usize::MAX;
+    assert_eq!(
+        coalmine_analysis_observe_batch_counts(
+            a,
+            ts[n - 1..].as_ptr(),
+            1,
+            control[(n - 1) * 6..].as_ptr(),
+            6,
+            canary[(n - 1) * 6..].as_ptr(),
+            6,
+            null(),
+            0,
+            null(),
+            0,
+            out.as_mut_ptr(),
+            1,
+            &mut observed,
+        ),
+        COALMINE_FINISHED
+    );
+    assert_eq!(observed, 0);
+    coalmine_analysis_free(one);
+    coalmine_analysis_free(a);
+    coalmine_profile_free(p);
+}
+
+#[test]
+fn a_batch_with_a_bad_count_changes_nothing_and_names_the_tick() {
+    let p = profile();
+    let a = analysis(p);
+    let ticks = live(6, 24 * 14, 100);
+    let ts: Vec<f64> = ticks.iter().map(|t| t.0).collect();
+    let control: Vec<f64> = ticks.iter().flat_map(|t| t.1.clone()).collect();
+    let canary: Vec<f64> = ticks.iter().flat_map(|t| t.2.clone()).collect();
+    let good = counts_for(6, 100.0);
+    let mut bad = good.clone();
+    bad[3 * 6 + 2] = -1.0;
+    let mut out = vec![
+        coalmine_decision::from(
+            &Analysis::new(
+                crate::guard::borrow(p as *const coalmine_profile).unwrap(),
+                AnalysisConfig::default(),
+            )
+            .unwrap()
+            .decision()
+            .clone()
+        );
+        6
+    ];
+    let sentinel = out.clone();
+    let call = |control_counts: &[f64],
+                canary_counts: *const f64,
+                len: usize,
+                out: &mut [coalmine_decision],
+                observed: *mut usize| {
+        coalmine_analysis_observe_batch_counts(
+            a,
+            ts.as_ptr(),
+            6,
+            control.as_ptr(),
+            control.len(),
+            canary.as_ptr(),
+            canary.len(),
+            control_counts.as_ptr(),
+            control_counts.len(),
+            canary_counts,
+            len,
+            out.as_mut_ptr(),
+            out.len(),
+            observed,
+        )
+    };
+    let mut observed = 9;
+    assert_eq!(
+        call(&good, bad.as_ptr(), bad.len(), &mut out, &mut observed),
+        COALMINE_INVALID_COUNT
+    );
+    assert_eq!((observed, coalmine_analysis_ticks(a)), (0, 0));
+    assert_eq!(out, sentinel, "outputs untouched");
+    let mut n = 0;
+    let mut buf = [0 as c_char; 256];
+    ok(coalmine_analysis_last_error(
+        a,
+        buf.as_mut_ptr(),
+        buf.len(),
+        &mut n,
+    ));
+    let msg: String = buf[..n].iter().map(|&c| c as u8 as char).collect();
+    assert!(msg.starts_with("tick 3 of the batch"), "{msg}");
+    // Counts not laid out like the values; a non-NULL pointer with length 0 is counts.
+    assert_eq!(
+        call(&good[..35], good.as_ptr(), 36, &mut out, &mut observed),
+        COALMINE_LENGTH_MISMATCH
+    );
+    assert_eq!(
+        call(&good, good.as_ptr(), 0, &mut out, &mut observed),
+        COALMINE_LENGTH_MISMATCH
+    );
+    // `observed` is required; NULL counts with length 0 are no counts.
+    assert_eq!(
+        call(&good, null(), 0, &mut out, null_mut()),
+        COALMINE_NULL_POINTER
+    );
+    assert_eq!(coalmine_analysis_ticks(a), 0);
+    ok(call(&good, null(), 0, &mut out, &mut observed));
+    assert_eq!((observed, coalmine_analysis_ticks(a)), (6, 6));
+    coalmine_analysis_free(a);
+    coalmine_profile_free(p);
+}
+
+#[test]
+fn a_builder_fed_one_minute_timestamps_learns_a_sixty_second_interval() {
+    let s = schema();
+    let mut b = null_mut();
+    ok(coalmine_profile_builder_new(
+        s,
+        PROFILE_CONFIG.as_ptr().cast(),
+        PROFILE_CONFIG.len(),
+        &mut b,
+    ));
+    coalmine_schema_free(s);
+    let t0 = 1_700_000_000.0;
+    for (i, row) in history(24 * 14).iter().enumerate() {
+        ok(coalmine_profile_builder_push_tick_at(
+            b,
+            t0 + 60.0 * i as f64,
+            row.as_ptr(),
+            row.len(),
+        ));
+    }
+    let row = history(1).remove(0);
+    // A repeated or earlier timestamp, or none, is refused and adds nothing.
+    assert_eq!(
+        coalmine_profile_builder_push_tick_at(b, t0, row.as_ptr(), row.len()),
+        COALMINE_TIMESTAMP
+    );
+    assert_eq!(
+        coalmine_profile_builder_push_tick_at(b, f64::NAN, row.as_ptr(), row.len()),
+        COALMINE_NON_FINITE
+    );
+    assert_eq!(coalmine_profile_builder_ticks(b), 24 * 14);
+    let mut p = null_mut();
+    ok(coalmine_profile_builder_build(b, &mut p));
+    assert_eq!(coalmine_profile_tick_interval(p), 60.0);
+    coalmine_profile_free(p);
+    coalmine_profile_builder_free(b);
+    // Without timestamps there is no interval; NULL is NaN too.
+    let p = profile();
+    assert!(coalmine_profile_tick_interval(p).is_nan());
+    assert!(coalmine_profile_tick_interval(null()).is_nan());
+    coalmine_profile_free(p);
+}

@@ -91,6 +91,10 @@ static void test_null_pointers(void) {
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_new(profile, NULL, 0, NULL));
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_observe(NULL, 1.0, row, TICK_LEN, row, TICK_LEN, &d));
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_observe_batch(NULL, &x, 1, row, TICK_LEN, row, TICK_LEN, &d, 1));
+  size_t observed = 0;
+  EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_observe_batch_counts(NULL, &x, 1, row, TICK_LEN, row, TICK_LEN, NULL, 0, NULL, 0, &d, 1, &observed));
+  EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_profile_builder_push_tick_at(NULL, 1.0, row, TICK_LEN));
+  EXPECT(isnan(coalmine_profile_tick_interval(NULL)));
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_decision(NULL, &d));
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_contributor(NULL, 0, &c));
   EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_verdict(NULL, &v));
@@ -208,6 +212,17 @@ static void test_specs_and_configs(void) {
   row[0] = NAN;
   OK(coalmine_profile_builder_push_tick(b, row, TICK_LEN));
   EXPECT(coalmine_profile_builder_ticks(b) == 2);
+  /* Timestamps after ticks without one are refused: every tick has one or none does. */
+  EXPECT_STATUS(COALMINE_INVALID_VALUE, coalmine_profile_builder_push_tick_at(b, 60.0, row, TICK_LEN));
+  EXPECT(coalmine_profile_builder_ticks(b) == 2);
+  coalmine_profile_builder_free(b);
+  OK(coalmine_profile_builder_new(schema, NULL, 0, &b));
+  row[0] = 0.01;
+  OK(coalmine_profile_builder_push_tick_at(b, 60.0, row, TICK_LEN));
+  EXPECT_STATUS(COALMINE_TIMESTAMP, coalmine_profile_builder_push_tick_at(b, 60.0, row, TICK_LEN));
+  EXPECT_STATUS(COALMINE_NON_FINITE, coalmine_profile_builder_push_tick_at(b, INFINITY, row, TICK_LEN));
+  EXPECT_STATUS(COALMINE_INVALID_VALUE, coalmine_profile_builder_push_tick(b, row, TICK_LEN));
+  EXPECT(coalmine_profile_builder_ticks(b) == 1);
   coalmine_profile_builder_free(b);
   coalmine_schema_free(schema);
 }
@@ -312,6 +327,26 @@ static void test_ticks(void) {
   EXPECT(coalmine_analysis_ticks(a) == 6 && out[2].tick == 6);
   OK(coalmine_analysis_observe_batch(a, NULL, 0, NULL, 0, NULL, 0, NULL, 0));
   EXPECT(coalmine_analysis_ticks(a) == 6);
+  /* With counts: a bad count is refused whole and names its tick, `observed` is
+   * required, counts not laid out like the values are a length mismatch. */
+  static double counts_c[3 * TICK_LEN], counts_k[3 * TICK_LEN];
+  for (size_t i = 0; i < 3 * TICK_LEN; i++) {
+    counts_c[i] = 500.0;
+    counts_k[i] = 25.0;
+  }
+  double later[3] = {6100.0, 6200.0, 6300.0};
+  size_t observed = 99;
+  counts_k[TICK_LEN + 4] = -3.0;
+  EXPECT_STATUS(COALMINE_INVALID_COUNT, coalmine_analysis_observe_batch_counts(a, later, 3, rows_c, 3 * TICK_LEN, rows_k, 3 * TICK_LEN, counts_c, 3 * TICK_LEN, counts_k, 3 * TICK_LEN, out, 3, &observed));
+  last_error_contains(a, "tick 1 of the batch");
+  EXPECT(observed == 0 && coalmine_analysis_ticks(a) == 6);
+  counts_k[TICK_LEN + 4] = 25.0;
+  EXPECT_STATUS(COALMINE_LENGTH_MISMATCH, coalmine_analysis_observe_batch_counts(a, later, 3, rows_c, 3 * TICK_LEN, rows_k, 3 * TICK_LEN, counts_c, 3 * TICK_LEN - 1, counts_k, 3 * TICK_LEN, out, 3, &observed));
+  EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_observe_batch_counts(a, later, 3, rows_c, 3 * TICK_LEN, rows_k, 3 * TICK_LEN, counts_c, 3 * TICK_LEN, counts_k, 3 * TICK_LEN, out, 3, NULL));
+  EXPECT_STATUS(COALMINE_NULL_POINTER, coalmine_analysis_observe_batch_counts(a, later, 3, rows_c, 3 * TICK_LEN, rows_k, 3 * TICK_LEN, NULL, 3 * TICK_LEN, counts_k, 3 * TICK_LEN, out, 3, &observed));
+  EXPECT(coalmine_analysis_ticks(a) == 6);
+  OK(coalmine_analysis_observe_batch_counts(a, later, 3, rows_c, 3 * TICK_LEN, rows_k, 3 * TICK_LEN, counts_c, 3 * TICK_LEN, NULL, 0, out, 3, &observed));
+  EXPECT(observed == 3 && coalmine_analysis_ticks(a) == 9 && out[2].tick == 9);
 
   /* Out-of-range indices and small buffers. */
   coalmine_contributor c;
@@ -327,7 +362,7 @@ static void test_ticks(void) {
   service_tick(&s, HISTORY_TICKS + 5, 1.0, control);
   service_tick(&s, HISTORY_TICKS + 5, 1.0, canary);
   OK(coalmine_analysis_observe(a, 7000.0, control, TICK_LEN, canary, TICK_LEN, &d));
-  EXPECT(d.tick == 7);
+  EXPECT(d.tick == 10);
   coalmine_analysis_free(a);
 }
 

@@ -2,7 +2,8 @@
  * `parity_fixture` (the core called directly) through the C ABI — profile learnt
  * from the same history, the same live ticks, a checkpoint and restore half-way —
  * and requires the same decisions: action, reason, phase, and risk, predicted risk
- * and canary share to the last bit. Then once more in batches.
+ * and canary share to the last bit. Then once more in batches, and the same ticks with
+ * the count behind each value in batches with counts.
  *
  * Usage: parity FIXTURE_FILE */
 #include <inttypes.h>
@@ -149,6 +150,35 @@ static void rollout(void) {
     want[k].predicted = read_bits();
     want[k].share = read_bits();
   }
+  expect_word("counts");
+  if (read_size() != ticks || read_size() != cols) {
+    fail("counts shape");
+  }
+  double *control_counts = malloc(ticks * cols * sizeof(double) + 1);
+  double *canary_counts = malloc(ticks * cols * sizeof(double) + 1);
+  for (size_t k = 0; k < ticks; k++) {
+    for (size_t i = 0; i < cols; i++) {
+      control_counts[k * cols + i] = read_double();
+    }
+    for (size_t i = 0; i < cols; i++) {
+      canary_counts[k * cols + i] = read_double();
+    }
+  }
+  expect_word("counted_decisions");
+  size_t n_counted = read_size();
+  if (n_counted > ticks) {
+    fail("counted decision count");
+  }
+  expected *want_counted = malloc(n_counted * sizeof *want_counted + 1);
+  for (size_t k = 0; k < n_counted; k++) {
+    if (fscanf(fixture, "%31s %31s %31s", want_counted[k].action,
+               want_counted[k].reason, want_counted[k].phase) != 3) {
+      fail("counted decision");
+    }
+    want_counted[k].risk = read_bits();
+    want_counted[k].predicted = read_bits();
+    want_counted[k].share = read_bits();
+  }
   expect_word("end");
 
   /* Learn the profile through the ABI from the same history. */
@@ -201,12 +231,42 @@ static void rollout(void) {
   EXPECT(batched == ticks);
   printf("parity %s: %zu/%zu decisions identical one by one, %zu/%zu in batches\n",
          name, same, ticks, batched, ticks);
+  coalmine_analysis_free(a);
+
+  /* With counts, in batches of 16 (a batch stops after a promotion). */
+  OK(coalmine_analysis_new(profile, analysis_json, analysis_len, &a));
+  size_t observed_total = 0;
+  for (size_t lo = 0; lo < ticks; lo += 16) {
+    size_t n = ticks - lo < 16 ? ticks - lo : 16, observed = 0;
+    OK(coalmine_analysis_observe_batch_counts(
+        a, &timestamps[lo], n, &control[lo * cols], n * cols, &canary[lo * cols],
+        n * cols, &control_counts[lo * cols], n * cols, &canary_counts[lo * cols],
+        n * cols, &out[lo], n, &observed));
+    observed_total += observed;
+    if (observed < n) {
+      break;
+    }
+  }
+  EXPECT(observed_total == n_counted);
+  size_t counted = 0, moved = 0;
+  for (size_t k = 0; k < n_counted && k < observed_total; k++) {
+    counted += (size_t)matches(&out[k], &want_counted[k], k);
+    moved += want_counted[k].risk != want[k].risk;
+  }
+  EXPECT(counted == n_counted);
+  /* The counts reach the core: they change the risk of some ticks. */
+  EXPECT(moved > 0);
+  printf("parity %s: %zu/%zu decisions identical in batches with counts\n", name,
+         counted, n_counted);
 
   free(out);
   coalmine_analysis_free(a);
   coalmine_profile_free(profile);
   coalmine_profile_builder_free(builder);
   coalmine_schema_free(schema);
+  free(want_counted);
+  free(canary_counts);
+  free(control_counts);
   free(want);
   free(canary);
   free(control);
@@ -228,7 +288,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   expect_word("coalmine-parity");
-  if (read_size() != 1) {
+  if (read_size() != 2) {
     fail("format version");
   }
   expect_word("rollouts");

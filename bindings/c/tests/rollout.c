@@ -333,6 +333,74 @@ static void test_counts(const coalmine_profile *profile) {
   coalmine_analysis_free(nan_first);
 }
 
+/* A batch with counts decides as the same ticks with counts one by one, and a
+ * builder fed one-minute timestamps learns a 60-second tick interval. */
+static void test_batch_counts_and_timestamps(const coalmine_profile *profile) {
+  enum { N = 40 };
+  static tick ticks[N];
+  make_ticks(ticks, N, 20);
+  static double ts[N], control[N * TICK_LEN], canary[N * TICK_LEN],
+      control_counts[N * TICK_LEN], canary_counts[N * TICK_LEN];
+  for (size_t k = 0; k < N; k++) {
+    ts[k] = ticks[k].timestamp;
+    memcpy(&control[k * TICK_LEN], ticks[k].control, sizeof ticks[k].control);
+    memcpy(&canary[k * TICK_LEN], ticks[k].canary, sizeof ticks[k].canary);
+    for (size_t i = 0; i < TICK_LEN; i++) {
+      size_t r = (5 * k + 3 * i) % 13;
+      control_counts[k * TICK_LEN + i] = r == 4 ? NAN : 800.0 + 10.0 * (double)r;
+      canary_counts[k * TICK_LEN + i] = r == 7 ? 0.0 : 20.0 + 3.0 * (double)r;
+    }
+  }
+  coalmine_analysis *one = start_analysis(profile);
+  static coalmine_decision want[N], got[N];
+  size_t n_want = 0;
+  for (size_t k = 0; k < N; k++) {
+    OK(coalmine_analysis_observe_counts(
+        one, ts[k], &control[k * TICK_LEN], TICK_LEN, &canary[k * TICK_LEN],
+        TICK_LEN, &control_counts[k * TICK_LEN], TICK_LEN,
+        &canary_counts[k * TICK_LEN], TICK_LEN, &want[n_want]));
+    if (want[n_want++].phase == COALMINE_PHASE_PROMOTED) {
+      break;
+    }
+  }
+  coalmine_analysis *many = start_analysis(profile);
+  size_t observed = 0;
+  OK(coalmine_analysis_observe_batch_counts(
+      many, ts, N, control, N * TICK_LEN, canary, N * TICK_LEN, control_counts,
+      N * TICK_LEN, canary_counts, N * TICK_LEN, got, N, &observed));
+  EXPECT(observed == n_want);
+  for (size_t k = 0; k < n_want && k < observed; k++) {
+    EXPECT(same_decision(&want[k], &got[k]));
+  }
+  EXPECT(coalmine_analysis_ticks(many) == n_want);
+  coalmine_analysis_free(one);
+  coalmine_analysis_free(many);
+
+  coalmine_schema *schema = NULL;
+  coalmine_profile_builder *builder = NULL;
+  coalmine_profile *timed = NULL;
+  OK(coalmine_schema_from_toml(SCHEMA_TOML, strlen(SCHEMA_TOML), &schema));
+  OK(coalmine_profile_builder_new(schema, PROFILE_CONFIG,
+                                  strlen(PROFILE_CONFIG), &builder));
+  coalmine_schema_free(schema);
+  service s = service_new(7);
+  double row[TICK_LEN];
+  for (size_t t = 0; t < HISTORY_TICKS; t++) {
+    service_tick(&s, t, 1.0, row);
+    OK(coalmine_profile_builder_push_tick_at(builder, 1.7e9 + 60.0 * (double)t,
+                                             row, TICK_LEN));
+  }
+  EXPECT_STATUS(COALMINE_TIMESTAMP,
+                coalmine_profile_builder_push_tick_at(builder, 1.7e9, row, TICK_LEN));
+  OK(coalmine_profile_builder_build(builder, &timed));
+  EXPECT(coalmine_profile_tick_interval(timed) == 60.0);
+  EXPECT(isnan(coalmine_profile_tick_interval(profile)));
+  printf("timestamped history: tick interval %.0f s\n",
+         coalmine_profile_tick_interval(timed));
+  coalmine_profile_free(timed);
+  coalmine_profile_builder_free(builder);
+}
+
 int main(void) {
   const char *version = coalmine_version();
   EXPECT(version != NULL && strlen(version) >= 5);
@@ -342,6 +410,7 @@ int main(void) {
   test_rollouts(profile);
   test_verdicts(profile);
   test_counts(profile);
+  test_batch_counts_and_timestamps(profile);
   test_detectors();
   coalmine_profile_free(profile);
   if (failures > 0) {

@@ -3,7 +3,8 @@
 //! exactly as `BenchmarkObserve` and `BenchmarkObserveMany` do through cgo (in shadow
 //! mode, as they are: the same work per tick, but no promotion ends the replay). Prints the
 //! median wall and thread-CPU nanoseconds per tick over several rounds, and what a
-//! copy of the analysis costs (the atomic batch call takes one per call).
+//! copy of the analysis costs (for comparison: the analysis batch checks every tick
+//! before it applies any, and takes no copy).
 //!
 //! Run: `cargo run --release -p coalmine-ffi --example bench_ticks -- FIXTURE [TICKS]`
 

@@ -10,7 +10,7 @@
 //! are one line preceded by their length in bytes.
 //!
 //! ```text
-//! coalmine-parity 1
+//! coalmine-parity 2
 //! rollouts N
 //! rollout NAME
 //! json schema BYTES / one line of JSON
@@ -20,12 +20,15 @@
 //! live TICKS COLS / TICKS lines: timestamp, COLS control values, COLS canary values
 //! checkpoint_at K      (replays checkpoint and restore before live tick K)
 //! decisions TICKS / TICKS lines: action reason phase risk predicted_risk canary_share
+//! counts TICKS COLS / TICKS lines: COLS control counts, COLS canary counts
+//! counted_decisions N / N lines as `decisions`: the live ticks again, with the counts,
+//!     one by one until the promotion (N < TICKS) or the last tick
 //! end
 //! ```
 
 use std::fmt::Write as _;
 
-use coalmine::{Action, Analysis, AnalysisConfig, Phase, Tick, TrafficConfig};
+use coalmine::{Action, Analysis, AnalysisConfig, Decision, Phase, Tick, TrafficConfig};
 use coalmine_sim::scenario::{Scenario, ScenarioKind};
 
 /// The rollouts: a healthy one with missing ticks and values, and a faulty one that
@@ -35,6 +38,29 @@ const ROLLOUTS: [(ScenarioKind, u64); 2] = [
     (ScenarioKind::FeatureUsageDrop, 1),
 ];
 const MAX_TICKS: usize = 150;
+
+/// The count behind value `i` of live tick `k`: a few of them 0 (the value is then
+/// missing) or unknown (NaN), the canary's smaller than the control's.
+fn count(k: usize, i: usize, canary: bool) -> f64 {
+    match (7 * k + 3 * i + canary as usize) % 19 {
+        4 => 0.0,
+        13 => f64::NAN,
+        r => (if canary { 30.0 } else { 900.0 }) + (11 * r) as f64,
+    }
+}
+
+/// A decision as a fixture line.
+fn decision_line(d: &Decision) -> Result<String, Box<dyn std::error::Error>> {
+    Ok(format!(
+        "{} {} {} {} {} {}",
+        action_name(&d.action),
+        name(&d.reason)?,
+        name(&d.phase)?,
+        hex(d.assessment.risk),
+        hex(d.assessment.predicted_risk),
+        hex(d.canary_share)
+    ))
+}
 
 fn hex(x: f64) -> String {
     format!("{:016x}", x.to_bits())
@@ -91,15 +117,7 @@ fn rollout(
             control_counts: None,
             canary_counts: None,
         })?;
-        decisions.push(format!(
-            "{} {} {} {} {} {}",
-            action_name(&d.action),
-            name(&d.reason)?,
-            name(&d.phase)?,
-            hex(d.assessment.risk),
-            hex(d.assessment.predicted_risk),
-            hex(d.canary_share)
-        ));
+        decisions.push(decision_line(d)?);
         let done = matches!(d.phase, Phase::RolledBack | Phase::Promoted);
         ticks.push(t);
         if done {
@@ -135,6 +153,26 @@ fn rollout(
     for d in decisions {
         let _ = writeln!(out, "{d}");
     }
+    // The same ticks with counts, one tick per call, as the bindings' batches with
+    // counts must decide them.
+    let cols_counts =
+        |k: usize, canary: bool| -> Vec<f64> { (0..cols).map(|i| count(k, i, canary)).collect() };
+    let mut counted = Analysis::new(&profile, config)?;
+    let mut counted_decisions = Vec::new();
+    let _ = writeln!(out, "counts {} {cols}", ticks.len());
+    for (k, t) in ticks.iter().enumerate() {
+        let (cc, kc) = (cols_counts(k, false), cols_counts(k, true));
+        let _ = writeln!(out, "{} {}", row(&cc), row(&kc));
+        if counted.decision().phase == Phase::Promoted {
+            continue;
+        }
+        let tick = Tick::new(t.timestamp as f64, &t.control, &t.canary).with_counts(&cc, &kc);
+        counted_decisions.push(decision_line(counted.observe(&tick)?)?);
+    }
+    let _ = writeln!(out, "counted_decisions {}", counted_decisions.len());
+    for d in counted_decisions {
+        let _ = writeln!(out, "{d}");
+    }
     let _ = writeln!(out, "end");
     Ok(())
 }
@@ -143,7 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .ok_or("usage: parity_fixture OUT_FILE")?;
-    let mut out = String::from("coalmine-parity 1\n");
+    let mut out = String::from("coalmine-parity 2\n");
     let _ = writeln!(out, "rollouts {}", ROLLOUTS.len());
     for (kind, seed) in ROLLOUTS {
         rollout(&mut out, kind, seed)?;

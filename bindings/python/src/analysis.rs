@@ -9,9 +9,9 @@ use serde::Serialize;
 use crate::arrays;
 use crate::config::{PyConfig, Resolved};
 use crate::core::{
-    Action, Analysis, AnalysisConfig, BehaviorProfile, Contributor, Decision, Error, Level,
-    MAX_DOCUMENT_BYTES, Outcome, Phase, PolicyConfig, ProfileBuilder, RiskFactors, SchemaSpec,
-    Thresholds, Tick, VerdictReason, VerdictReport,
+    Action, Analysis, AnalysisConfig, BatchOptions, BehaviorProfile, Contributor, Decision, Error,
+    MAX_DOCUMENT_BYTES, Outcome, PolicyConfig, ProfileBuilder, RiskFactors, SchemaSpec, Thresholds,
+    Tick, TickBatch, VerdictReason, VerdictReport,
 };
 use crate::error::{BindError, BindResult};
 
@@ -224,6 +224,14 @@ impl PyProfile {
     #[getter]
     fn history_ticks(&self) -> u64 {
         self.inner.history_ticks()
+    }
+
+    /// Seconds between the history's ticks, learnt from the timestamps given to
+    /// :meth:`ProfileBuilder.push` / :meth:`ProfileBuilder.push_many`; None when the
+    /// history had none (or a single tick).
+    #[getter]
+    fn tick_interval(&self) -> Option<f64> {
+        self.inner.tick_interval()
     }
 
     /// Outcomes of past rollouts recorded in the profile.
@@ -816,10 +824,11 @@ impl PyAnalysis {
     /// Observes many ticks with the GIL released: ``timestamps`` (n), ``control`` and
     /// ``canary`` (n × tick_len). It stops once the rollout is promoted (promotion is
     /// final) and, with ``stop_at_rollback`` (the ``coalmine`` command's behaviour),
-    /// after the first rollback. Atomic: a bad tick, named by its
-    /// index, leaves the analysis as it was. Returns one decision per observed tick.
-    /// ``control_counts`` and ``canary_counts`` (n × tick_len, optional) are the
-    /// counts behind the values, as in ``observe``.
+    /// after the first rollback. Atomic: every tick is checked before any is applied,
+    /// so a bad tick anywhere in the batch (even after the point where it would stop),
+    /// named by its index, leaves the analysis as it was. Returns one decision per
+    /// observed tick. ``control_counts`` and ``canary_counts`` (n × tick_len,
+    /// optional) are the counts behind the values, as in ``observe``.
     #[pyo3(signature = (timestamps, control, canary, *, stop_at_rollback = true, control_counts = None, canary_counts = None))]
     #[allow(clippy::too_many_arguments)]
     fn observe_many(
@@ -838,8 +847,8 @@ impl PyAnalysis {
             arrays::matrix(canary, "canary")?,
         );
         let ts = arrays::slice(&vt)?;
-        let (c, nc, dc) = arrays::rows(&vc)?;
-        let (k, nk, dk) = arrays::rows(&vk)?;
+        let (c, nc, _) = arrays::rows(&vc)?;
+        let (k, nk, _) = arrays::rows(&vk)?;
         if nc != ts.len() || nk != ts.len() {
             return Err(BindError::input(format!(
                 "{} timestamps but {nc} control rows and {nk} canary rows",
@@ -854,33 +863,24 @@ impl PyAnalysis {
             .transpose()?;
         let cc = count_rows(mc.as_ref(), ts.len(), "control_counts")?;
         let ck = count_rows(mk.as_ref(), ts.len(), "canary_counts")?;
-        let analysis = &self.inner;
-        let (work, decisions) =
-            py.detach(|| -> BindResult<(Analysis, Vec<(Decision, String)>)> {
-                let mut work = analysis.clone();
-                let mut out = Vec::with_capacity(ts.len());
-                for (i, &t) in ts.iter().enumerate() {
-                    let d = work
-                        .observe(&Tick {
-                            timestamp: t,
-                            control: &c[i * dc..(i + 1) * dc],
-                            canary: &k[i * dk..(i + 1) * dk],
-                            control_counts: cc.map(|(v, d)| &v[i * d..(i + 1) * d]),
-                            canary_counts: ck.map(|(v, d)| &v[i * d..(i + 1) * d]),
-                        })
-                        .map_err(|e| BindError::at(e, i))?;
-                    let rollback = d.action.level() == Level::Rollback;
-                    // A promoted rollout takes no more ticks: the rest would be refused.
-                    let promoted = d.phase == Phase::Promoted;
-                    let d = d.clone();
-                    out.push((d, work.summary()));
-                    if promoted || (rollback && stop_at_rollback) {
-                        break;
-                    }
-                }
-                Ok((work, out))
+        let batch = TickBatch {
+            timestamps: ts,
+            control: c,
+            canary: k,
+            control_counts: cc,
+            canary_counts: ck,
+        };
+        let options = BatchOptions { stop_at_rollback };
+        let analysis = &mut self.inner;
+        // The core checks the whole batch before it applies any of it: a refused
+        // batch leaves the analysis as it was.
+        let decisions = py.detach(|| -> BindResult<Vec<(Decision, String)>> {
+            let mut out = Vec::with_capacity(ts.len());
+            analysis.observe_batch(&batch, options, |a| {
+                out.push((a.decision().clone(), a.summary()));
             })?;
-        self.inner = work;
+            Ok(out)
+        })?;
         Ok(decisions
             .into_iter()
             .map(|(inner, summary)| PyDecision {
@@ -1011,21 +1011,21 @@ impl PyAnalysis {
     }
 }
 
-/// The row-major counts of a batch and their row length, checked to have one row per
-/// tick (the row length is the core's to check, as for a single tick).
+/// The row-major counts of a batch, checked to have one row per tick (the row length
+/// is the core's to check).
 fn count_rows<'a>(
     m: Option<&'a numpy::PyReadonlyArray2<'_, f64>>,
     n_ticks: usize,
     what: &str,
-) -> BindResult<Option<(&'a [f64], usize)>> {
+) -> BindResult<Option<&'a [f64]>> {
     let Some(m) = m else {
         return Ok(None);
     };
-    let (data, n, d) = arrays::rows(m)?;
+    let (data, n, _) = arrays::rows(m)?;
     if n != n_ticks {
         return Err(BindError::input(format!(
             "{n_ticks} timestamps but {n} rows of `{what}`"
         )));
     }
-    Ok(Some((data, d)))
+    Ok(Some(data))
 }

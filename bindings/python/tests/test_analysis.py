@@ -533,7 +533,8 @@ def test_timestamped_history_learns_the_tick_interval() -> None:
     stamps = 1.7e9 + 60.0 * np.arange(60)
     builder = coalmine.ProfileBuilder(config)
     builder.push_many(rows, timestamps=stamps)
-    assert '"tick_interval":60.0' in builder.build().to_json()
+    built = builder.build()
+    assert '"tick_interval":60.0' in built.to_json() and built.tick_interval == 60.0
     with pytest.raises(coalmine.TimestampError):
         builder.push(rows[0], timestamp=stamps[-1])  # not after the last tick
     with pytest.raises(coalmine.InvalidValueError):
@@ -543,6 +544,8 @@ def test_timestamped_history_learns_the_tick_interval() -> None:
     with pytest.raises(coalmine.LengthMismatchError):
         untimed.push_many(rows, timestamps=stamps[:10])
     assert untimed.ticks == 0
+    untimed.push_many(rows)
+    assert untimed.build().tick_interval is None
 
 
 # --- counts behind the values -----------------------------------------------------------
@@ -608,3 +611,46 @@ def test_counts(config: coalmine.Config, profile: coalmine.BehaviorProfile) -> N
     assert (plain.checkpoint(), plain.ticks) == (before, ticks)
     plain.observe(t, control[0], canary[0], control_counts=unknown, canary_counts=unknown)
     assert plain.ticks == ticks + 1
+
+
+def test_observe_many_with_counts_equals_observe_and_checks_every_tick_first(
+    config: coalmine.Config, profile: coalmine.BehaviorProfile
+) -> None:
+    ts, control, canary = _live(40, fault_from=20)
+    n, width = control.shape
+    rng = np.random.default_rng(5)
+    control_counts = rng.integers(500, 2000, size=(n, width)).astype(float)
+    canary_counts = rng.integers(5, 80, size=(n, width)).astype(float)
+    canary_counts[rng.random((n, width)) < 0.05] = 0.0
+    control_counts[rng.random((n, width)) < 0.05] = np.nan
+    one = coalmine.Analysis(profile, config)
+    singles = [
+        one.observe(t, c, k, control_counts=cc, canary_counts=kc).to_dict()
+        for t, c, k, cc, kc in zip(ts, control, canary, control_counts, canary_counts)
+    ]
+    many = coalmine.Analysis(profile, config)
+    got = many.observe_many(
+        ts, control, canary, control_counts=control_counts, canary_counts=canary_counts, stop_at_rollback=False
+    )
+    assert [d.to_dict() for d in got] == singles
+    assert many.checkpoint() == one.checkpoint()
+    # The counts matter: without them the decisions differ.
+    without = coalmine.Analysis(profile, config).observe_many(ts, control, canary, stop_at_rollback=False)
+    assert [d.to_dict() for d in without] != singles
+
+    # Stopping at the first rollback, the batch still checks every tick first: a bad
+    # count after the rollback refuses the whole batch.
+    stopped = coalmine.Analysis(profile, config).observe_many(
+        ts, control, canary, control_counts=control_counts, canary_counts=canary_counts
+    )
+    assert stopped[-1].action == "rollback" and len(stopped) < n
+    bad = canary_counts.copy()
+    bad[n - 1, 0] = -1.0
+    fresh = coalmine.Analysis(profile, config)
+    with pytest.raises(coalmine.InvalidCountError) as info:
+        fresh.observe_many(ts, control, canary, control_counts=control_counts, canary_counts=bad)
+    assert info.value.index == n - 1 and fresh.ticks == 0
+    # Rows not of the tick's length are the core's length mismatch, nothing applied.
+    with pytest.raises(coalmine.LengthMismatchError):
+        fresh.observe_many(ts, control[:, :-1], canary[:, :-1])
+    assert fresh.ticks == 0

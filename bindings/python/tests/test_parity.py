@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import Callable, List, Optional
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,11 @@ SCENARIOS = [
     ("latency-regression-one-segment", 5),
     ("missing-ticks", 4),
 ]
+
+
+def _counts(rows: List[List[Optional[float]]]) -> np.ndarray:
+    """Counts as JSON holds them (null for an unknown count) as a float array."""
+    return np.array([[np.nan if c is None else c for c in r] for r in rows], dtype=float)
 
 
 @pytest.mark.parametrize("scenario, seed", SCENARIOS)
@@ -41,6 +47,17 @@ def test_replay_matches_rust_bit_for_bit(
         # Python's json reads the shortest round-trip text Rust wrote back into the
         # same doubles, so == is bit-for-bit equality.
         assert d.to_dict() == w["decision"], f"tick {d.tick}"
+        assert d.summary == w["summary"]
+
+    # The same ticks with a count behind each value, in one batch.
+    counts = json.loads((folder / "counts.json").read_text())
+    want_counted = [json.loads(line) for line in (folder / "decisions_counts.jsonl").read_text().splitlines()]
+    counted = coalmine.Analysis(profile, config).observe_many(
+        stamps, control, canary, control_counts=_counts(counts["control"]), canary_counts=_counts(counts["canary"])
+    )
+    assert len(counted) == len(want_counted) > 0
+    for d, w in zip(counted, want_counted):
+        assert d.to_dict() == w["decision"], f"tick {d.tick} with counts"
         assert d.summary == w["summary"]
 
     frame = coalmine.replay(pd.read_csv(folder / "live.csv"), config, profile)

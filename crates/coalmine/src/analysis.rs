@@ -146,6 +146,89 @@ impl<'a> Tick<'a> {
     }
 }
 
+/// Many ticks for [`Analysis::observe_batch`], as flat arrays: tick `i` is
+/// `timestamps[i]` with row `i` of `control` and `canary` (`values[i * tick_len +
+/// s * n_metrics + m]`, so each holds `timestamps.len() × tick_len` values), and
+/// optionally row `i` of the counts, laid out the same way (see [`Tick`] for what
+/// counts mean). Nothing is copied: the rows are slices of these arrays.
+#[derive(Debug, Clone, Copy)]
+pub struct TickBatch<'a> {
+    /// Seconds (any epoch), strictly increasing, after the analysis's last tick.
+    pub timestamps: &'a [f64],
+    /// The control cohort's rows, one after another.
+    pub control: &'a [f64],
+    /// The canary cohort's rows, one after another.
+    pub canary: &'a [f64],
+    /// Optional: the counts behind `control`, same layout.
+    pub control_counts: Option<&'a [f64]>,
+    /// Optional: the counts behind `canary`, same layout.
+    pub canary_counts: Option<&'a [f64]>,
+}
+
+impl<'a> TickBatch<'a> {
+    /// A batch without counts.
+    pub fn new(timestamps: &'a [f64], control: &'a [f64], canary: &'a [f64]) -> Self {
+        TickBatch {
+            timestamps,
+            control,
+            canary,
+            control_counts: None,
+            canary_counts: None,
+        }
+    }
+
+    /// The same batch with the count behind each value of each cohort.
+    pub fn with_counts(self, control_counts: &'a [f64], canary_counts: &'a [f64]) -> Self {
+        TickBatch {
+            control_counts: Some(control_counts),
+            canary_counts: Some(canary_counts),
+            ..self
+        }
+    }
+
+    /// Every array holds one row of `row` values per timestamp.
+    fn check_layout(&self, row: usize) -> Result<(), Error> {
+        let expected = self.timestamps.len().saturating_mul(row);
+        let arrays = [
+            ("control ticks", Some(self.control)),
+            ("canary ticks", Some(self.canary)),
+            ("control counts", self.control_counts),
+            ("canary counts", self.canary_counts),
+        ];
+        for (what, values) in arrays {
+            if let Some(v) = values.filter(|v| v.len() != expected) {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected,
+                    got: v.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Tick `i`, rows of `row` values; [`check_layout`](Self::check_layout) holds.
+    fn tick(&self, i: usize, row: usize) -> Tick<'a> {
+        let rows = |v: &'a [f64]| &v[i * row..(i + 1) * row];
+        Tick {
+            timestamp: self.timestamps[i],
+            control: rows(self.control),
+            canary: rows(self.canary),
+            control_counts: self.control_counts.map(rows),
+            canary_counts: self.canary_counts.map(rows),
+        }
+    }
+}
+
+/// How [`Analysis::observe_batch`] ends besides the end of the batch (it always stops
+/// after the tick that promotes the rollout).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// Stop after the first tick whose decision is a rollback (what a deployer that
+    /// acts on the rollback does: the later ticks would not have been collected).
+    pub stop_at_rollback: bool,
+}
+
 /// What to do after a tick, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -353,6 +436,69 @@ impl Analysis {
     /// Observes one tick and decides. After promotion the analysis is over and every
     /// tick is refused with [`Error::Finished`].
     pub fn observe(&mut self, tick: &Tick<'_>) -> Result<&Decision, Error> {
+        self.check_tick(tick, self.last_timestamp)?;
+        self.apply(tick)?;
+        Ok(&self.decision)
+    }
+
+    /// Observes the ticks of `batch` in order, as [`observe`](Self::observe) would one
+    /// after the other, and calls `each` with the analysis after each tick (its
+    /// [`decision`](Self::decision) is that tick's; nothing is copied unless `each`
+    /// copies it). Returns how many ticks were observed: all of them, or fewer when
+    /// the batch stopped early, after the tick that promoted the rollout (promotion is
+    /// final: the later ticks would be refused with [`Error::Finished`]) or, with
+    /// [`BatchOptions::stop_at_rollback`], after the first rollback decision.
+    ///
+    /// The batch is atomic. Every tick is checked before any is applied — layout,
+    /// finiteness, the metrics' kinds, counts, strictly increasing timestamps, and
+    /// [`Error::Finished`] for an analysis promoted before the batch — so a refused
+    /// tick leaves the analysis exactly as it was and `each` is never called. Arrays
+    /// that are not `timestamps.len()` rows of the schema's tick length are
+    /// [`Error::LengthMismatch`]; a refused tick is [`Error::Batch`] with its index and
+    /// the reason [`observe`](Self::observe) would have given. The decisions are
+    /// exactly those of [`observe`](Self::observe), and nothing is allocated per tick.
+    pub fn observe_batch(
+        &mut self,
+        batch: &TickBatch<'_>,
+        options: BatchOptions,
+        mut each: impl FnMut(&Analysis),
+    ) -> Result<usize, Error> {
+        let n = batch.timestamps.len();
+        let row = self.schema.metrics.len() * self.schema.segments.len();
+        batch.check_layout(row)?;
+        let at = |index: usize| {
+            move |e: Error| Error::Batch {
+                index,
+                error: Box::new(e),
+            }
+        };
+        let mut last = self.last_timestamp;
+        for i in 0..n {
+            let tick = batch.tick(i, row);
+            self.check_tick(&tick, last).map_err(at(i))?;
+            last = Some(tick.timestamp);
+        }
+        for i in 0..n {
+            // `check_tick` accepted every tick, and the risk engine refuses nothing it
+            // accepts; the error is only passed on should they ever disagree.
+            self.apply(&batch.tick(i, row)).map_err(at(i))?;
+            each(self);
+            let d = &self.decision;
+            if d.phase == Phase::Promoted
+                || (options.stop_at_rollback && matches!(d.action, Action::Rollback { .. }))
+            {
+                return Ok(i + 1);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Every reason to refuse `tick` after a tick at `last`, changing nothing: the
+    /// rollout promoted, the timestamp, and the values and counts as the risk engine
+    /// checks them. [`Analysis::observe_batch`] runs it over a whole batch before
+    /// applying any of it, which is what makes the batch atomic without a copy of the
+    /// analysis.
+    fn check_tick(&self, tick: &Tick<'_>, last: Option<f64>) -> Result<(), Error> {
         if let Some(at) = self.tally.promoted_at {
             return Err(Error::Finished { tick: at });
         }
@@ -363,12 +509,21 @@ impl Analysis {
                 value: ts,
             });
         }
-        if let Some(last) = self.last_timestamp {
+        if let Some(last) = last {
             if ts <= last {
                 return Err(Error::Timestamp { last, got: ts });
             }
         }
-        // The risk engine validates the values and changes nothing on error.
+        let spec = &self.schema;
+        check_values(spec, "control tick", tick.control)?;
+        check_values(spec, "canary tick", tick.canary)?;
+        check_counts(spec, "control counts", tick.control_counts)?;
+        check_counts(spec, "canary counts", tick.canary_counts)
+    }
+
+    /// Observes a tick [`check_tick`](Self::check_tick) accepted.
+    fn apply(&mut self, tick: &Tick<'_>) -> Result<(), Error> {
+        // The risk engine validates the values again and changes nothing on error.
         // The share in force during this tick is the one the last decision set.
         let assessment = self.risk.assess_cohorts(&Cohorts {
             control: tick.control,
@@ -384,6 +539,7 @@ impl Analysis {
         // the ramp below its last step.
         let sufficient = assessment.evidence.sufficient && assessment.evidence.min_paired_ticks > 0;
         self.traffic.apply(action.level(), paired, sufficient);
+        let ts = tick.timestamp;
         self.last_timestamp = Some(ts);
         self.ticks += 1;
         self.peak_risk = self.peak_risk.max(assessment.risk);
@@ -406,7 +562,7 @@ impl Analysis {
         d.phase = self.traffic.phase();
         // Reuses the contributor buffer: no allocation per tick.
         d.assessment.copy_from(assessment);
-        Ok(&self.decision)
+        Ok(())
     }
 
     /// The last decision.
@@ -625,4 +781,52 @@ fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
         None => values.iter().any(|v| !v.is_nan()),
         Some(n) => values.iter().zip(n).any(|(v, &n)| !v.is_nan() && n != 0.0),
     }
+}
+
+/// A cohort's values as the risk engine checks them: the schema's tick length, and
+/// each value NaN (missing) or finite, within [`crate::MAX_ABS_VALUE`] and valid for
+/// its metric's kind.
+fn check_values(spec: &SchemaSpec, what: &'static str, values: &[f64]) -> Result<(), Error> {
+    let nm = spec.metrics.len();
+    let expected = nm * spec.segments.len();
+    if values.len() != expected {
+        return Err(Error::LengthMismatch {
+            what,
+            expected,
+            got: values.len(),
+        });
+    }
+    for (i, &v) in values.iter().enumerate() {
+        if !v.is_nan() {
+            Error::check_value(what, v)?;
+            spec.metrics[i % nm].kind.check(v)?;
+        }
+    }
+    Ok(())
+}
+
+/// A cohort's counts as the risk engine checks them: laid out like the values, and
+/// each NaN (unknown) or finite, `>= 0` and at most [`crate::MAX_ABS_VALUE`].
+fn check_counts(
+    spec: &SchemaSpec,
+    what: &'static str,
+    counts: Option<&[f64]>,
+) -> Result<(), Error> {
+    let Some(counts) = counts else {
+        return Ok(());
+    };
+    let expected = spec.metrics.len() * spec.segments.len();
+    if counts.len() != expected {
+        return Err(Error::LengthMismatch {
+            what,
+            expected,
+            got: counts.len(),
+        });
+    }
+    for (index, &value) in counts.iter().enumerate() {
+        if !(value.is_nan() || (0.0..=crate::MAX_ABS_VALUE).contains(&value)) {
+            return Err(Error::InvalidCount { what, index, value });
+        }
+    }
+    Ok(())
 }

@@ -99,7 +99,7 @@ pub mod scoring;
 pub mod traffic;
 pub mod verdict;
 
-pub use analysis::{Analysis, AnalysisConfig, Decision, SeriesView, Tick};
+pub use analysis::{Analysis, AnalysisConfig, BatchOptions, Decision, SeriesView, Tick, TickBatch};
 pub use compare::{
     MannWhitney, MannWhitneyScratch, SequentialConfig, SequentialState, SequentialTest,
     ShiftEstimate, hodges_lehmann, mann_whitney_u, relative_shift,

@@ -8,7 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use coalmine::analysis::{Analysis, AnalysisConfig, Tick};
+use coalmine::analysis::{Analysis, AnalysisConfig, BatchOptions, Tick, TickBatch};
 use coalmine::risk::{RiskConfig, RiskEngine};
 use coalmine::schema::FeatureSpec;
 use coalmine::traffic::TrafficConfig;
@@ -280,6 +280,39 @@ fn no_allocation_per_observation() {
         }
     });
     assert_eq!(n, 0, "a restored Analysis allocated {n} times");
+
+    // Batches: nothing at all, however many ticks (every tick is checked before any is
+    // applied, so atomicity needs no copy of the analysis).
+    let ticks = 400;
+    let timestamps: Vec<f64> = (0..ticks).map(|t| 21_000.0 + t as f64).collect();
+    let rows = |shift: f64| -> Vec<f64> {
+        (0..ticks * cells)
+            .map(|j| signal((21_000 + j / cells) * 60 + 7 * (j % cells)) + shift)
+            .collect()
+    };
+    let (control_rows, canary_rows) = (rows(0.0), rows(50.0));
+    let count_rows: Vec<f64> = (0..ticks).flat_map(|_| counts.iter().copied()).collect();
+    let mut observed = 0;
+    let n = allocations_during(|| {
+        for b in 0..4 {
+            let batch = TickBatch::new(
+                &timestamps[b * 100..(b + 1) * 100],
+                &control_rows[b * 100 * cells..(b + 1) * 100 * cells],
+                &canary_rows[b * 100 * cells..(b + 1) * 100 * cells],
+            )
+            .with_counts(
+                &count_rows[b * 100 * cells..(b + 1) * 100 * cells],
+                &count_rows[b * 100 * cells..(b + 1) * 100 * cells],
+            );
+            observed += restored
+                .observe_batch(&batch, BatchOptions::default(), |a| {
+                    sink += a.decision().assessment.risk;
+                })
+                .unwrap();
+        }
+    });
+    assert_eq!(observed, 400);
+    assert_eq!(n, 0, "Analysis::observe_batch allocated {n} times");
     assert!(sink.is_finite());
 }
 

@@ -3,10 +3,13 @@
 
 mod common;
 
-use coalmine::analysis::{Analysis, AnalysisConfig, CHECKPOINT_VERSION, Decision, Tick};
+use coalmine::analysis::{
+    Analysis, AnalysisConfig, BatchOptions, CHECKPOINT_VERSION, Decision, Tick, TickBatch,
+};
 use coalmine::feedback::Outcome;
 use coalmine::policy::{Action, Level, PolicyConfig, Reason};
 use coalmine::profile::BehaviorProfile;
+use coalmine::risk::{RiskConfig, RiskEngine};
 use coalmine::schema::SeriesId;
 use coalmine::traffic::{Phase, TrafficConfig, TrafficMode};
 use coalmine::{Error, Verdict, VerdictReason};
@@ -953,4 +956,302 @@ fn a_long_aa_rollout_without_counts_is_not_rolled_back() {
             a.summary()
         );
     }
+}
+
+/// A rollout's ticks as the arrays of a batch: `ticks` rows of 2 × METRICS values per
+/// cohort, with counts (some unknown, some 0) and a few missing values.
+struct Rows {
+    timestamps: Vec<f64>,
+    control: Vec<f64>,
+    canary: Vec<f64>,
+    control_counts: Vec<f64>,
+    canary_counts: Vec<f64>,
+}
+
+impl Rows {
+    fn new(sc: &Scenario, share: f64) -> Rows {
+        let mut n = Noise(sc.seed);
+        let mut r = Rows {
+            timestamps: Vec::new(),
+            control: Vec::new(),
+            canary: Vec::new(),
+            control_counts: Vec::new(),
+            canary_counts: Vec::new(),
+        };
+        for k in 0..sc.ticks {
+            let (mut control, canary) = tick_values(sc, k, share, &mut n);
+            if n.uniform() < 0.1 {
+                let i = (n.uniform() * control.len() as f64) as usize;
+                control[i] = f64::NAN;
+            }
+            r.timestamps.push(1_800.0 * k as f64);
+            r.control.extend(control);
+            r.canary.extend(canary);
+            for _ in 0..2 * METRICS {
+                let count = |n: &mut Noise| match n.uniform() {
+                    u if u < 0.05 => 0.0,
+                    u if u < 0.1 => f64::NAN,
+                    u => (2_000.0 * u).round(),
+                };
+                r.control_counts.push(count(&mut n));
+                r.canary_counts.push(count(&mut n));
+            }
+        }
+        r
+    }
+
+    fn batch(&self, from: usize, to: usize) -> TickBatch<'_> {
+        let w = 2 * METRICS;
+        TickBatch::new(
+            &self.timestamps[from..to],
+            &self.control[from * w..to * w],
+            &self.canary[from * w..to * w],
+        )
+        .with_counts(
+            &self.control_counts[from * w..to * w],
+            &self.canary_counts[from * w..to * w],
+        )
+    }
+
+    fn tick(&self, k: usize) -> Tick<'_> {
+        let row = k * 2 * METRICS..(k + 1) * 2 * METRICS;
+        Tick::new(
+            self.timestamps[k],
+            &self.control[row.clone()],
+            &self.canary[row.clone()],
+        )
+        .with_counts(&self.control_counts[row.clone()], &self.canary_counts[row])
+    }
+}
+
+/// Tick by tick until the end or the promotion, as the batch does.
+fn one_by_one(a: &mut Analysis, rows: &Rows, from: usize, to: usize) -> Vec<Decision> {
+    let mut out = Vec::new();
+    for k in from..to {
+        let d = a.observe(&rows.tick(k)).unwrap().clone();
+        let promoted = d.phase == Phase::Promoted;
+        out.push(d);
+        if promoted {
+            break;
+        }
+    }
+    out
+}
+
+fn batched(
+    a: &mut Analysis,
+    batch: &TickBatch<'_>,
+    options: BatchOptions,
+) -> Result<Vec<Decision>, Error> {
+    let mut out = Vec::new();
+    let n = a.observe_batch(batch, options, |a| out.push(a.decision().clone()))?;
+    assert_eq!(n, out.len());
+    Ok(out)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A batch decides exactly as the same ticks observed one by one, whatever the
+    /// split into batches; a refused tick anywhere in a batch leaves the analysis as it
+    /// was (same checkpoint), with the tick's index and the reason `observe` gives.
+    #[test]
+    fn a_batch_decides_as_tick_by_tick_and_a_refused_tick_changes_nothing(
+        seed in 1u64..1000,
+        onset in 10usize..80,
+        effect in prop_oneof![Just(0.0), Just(8.0), Just(40.0)],
+        cut in 0usize..90,
+        bad_at in 0usize..30,
+        bad in 0usize..6,
+    ) {
+        let p = profile();
+        let sc = Scenario { ticks: 90, onset, effect: Effect { latency: effect, ..Effect::default() }, seed, ..Scenario::default() };
+        let rows = Rows::new(&sc, 0.05);
+        let mut one = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let want = one_by_one(&mut one, &rows, 0, 90);
+
+        let mut many = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let mut got = batched(&mut many, &rows.batch(0, cut), BatchOptions::default()).unwrap();
+        if got.len() == cut {
+            got.extend(batched(&mut many, &rows.batch(cut, 90), BatchOptions::default()).unwrap());
+        }
+        prop_assert_eq!(&got, &want);
+        prop_assert_eq!(many.checkpoint(), one.checkpoint());
+
+        // A bad tick in the middle of the next batch.
+        let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let start = cut.min(want.len().saturating_sub(1)).min(50);
+        batched(&mut a, &rows.batch(0, start), BatchOptions::default()).unwrap();
+        let before = a.checkpoint();
+        let mut spoilt = Rows { timestamps: rows.timestamps.clone(), control: rows.control.clone(), canary: rows.canary.clone(), control_counts: rows.control_counts.clone(), canary_counts: rows.canary_counts.clone() };
+        let k = start + bad_at;
+        let w = 2 * METRICS;
+        match bad {
+            0 => spoilt.timestamps[k] = f64::NAN,
+            1 => spoilt.timestamps[k] = if k == 0 { f64::NEG_INFINITY } else { spoilt.timestamps[k - 1] },
+            2 => spoilt.canary[k * w + ERRORS] = 1.5,
+            3 => spoilt.control[k * w + LATENCY] = f64::INFINITY,
+            4 => spoilt.canary_counts[k * w + 3] = -1.0,
+            _ => spoilt.control_counts[k * w + 7] = 1e101,
+        }
+        let mut calls = 0;
+        let err = a.observe_batch(&spoilt.batch(start, 90), BatchOptions::default(), |_| calls += 1).unwrap_err();
+        prop_assert_eq!(calls, 0);
+        prop_assert_eq!(a.checkpoint(), before.clone());
+        let Error::Batch { index, error } = &err else { panic!("{err}") };
+        prop_assert_eq!(*index, bad_at);
+        prop_assert_eq!(err.code(), 17);
+        // What `observe` says of the same tick after the ticks before it (unless the
+        // rollout is promoted before it, when `observe` never gets there).
+        if want.len() > k {
+            one_by_one(&mut a, &spoilt, start, k);
+            let single = a.observe(&spoilt.tick(k)).unwrap_err();
+            prop_assert_eq!(format!("{single:?}"), format!("{error:?}"));
+        }
+    }
+
+    /// The analysis checks a tick before the risk engine does: both must refuse the
+    /// same ticks for the same reason, or a batch could stop half-applied.
+    #[test]
+    fn the_analysis_refuses_exactly_what_the_risk_engine_refuses(
+        len_c in 8usize..12, len_k in 8usize..12,
+        counts in prop::option::of(prop::collection::vec(prop_oneof![Just(f64::NAN), Just(-1.0), Just(f64::INFINITY), Just(1e101), 0.0..1e4f64], 9..12)),
+        values in prop::collection::vec(prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(2.0), -1e3..1e3f64, Just(1e200)], 24),
+    ) {
+        let p = profile();
+        let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+        let mut engine = RiskEngine::new(&p, RiskConfig::default()).unwrap();
+        let (control, canary) = (&values[..len_c], &values[12..12 + len_k]);
+        let counts = counts.as_deref();
+        let by_analysis = a.observe(&Tick { timestamp: 1.0, control, canary, control_counts: counts, canary_counts: None }).err();
+        let by_engine = engine.assess_with_counts(control, canary, counts, None).err();
+        prop_assert_eq!(format!("{by_analysis:?}"), format!("{by_engine:?}"));
+    }
+}
+
+#[test]
+fn a_batch_stops_after_the_promoting_tick_and_optionally_after_a_rollback() {
+    let p = profile();
+    // The healthy rollout's own ticks (its shares follow the decisions), and more after.
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let sc = Scenario::default();
+    let mut n = Noise(sc.seed);
+    let mut rows = Rows::new(&Scenario { ticks: 0, ..sc }, 0.05);
+    let mut promoted_at = None;
+    for k in 0..sc.ticks + 10 {
+        let (control, canary) = tick_values(&sc, k, a.decision().canary_share.max(0.01), &mut n);
+        rows.timestamps.push(1_800.0 * k as f64);
+        rows.control.extend(&control);
+        rows.canary.extend(&canary);
+        rows.control_counts.extend([500.0; 2 * METRICS]);
+        rows.canary_counts.extend([50.0; 2 * METRICS]);
+        if promoted_at.is_none() {
+            let d = a.observe(&rows.tick(k)).unwrap();
+            if d.phase == Phase::Promoted {
+                promoted_at = Some(k);
+            }
+        }
+    }
+    let promoted_at = promoted_at.expect("the healthy rollout is promoted");
+    let mut b = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let all = rows.timestamps.len();
+    let got = batched(&mut b, &rows.batch(0, all), BatchOptions::default()).unwrap();
+    assert_eq!(got.len(), promoted_at + 1);
+    assert_eq!(b.checkpoint(), a.checkpoint());
+    // Promoted before the batch: the first tick is refused, nothing changes.
+    let err = batched(&mut b, &rows.batch(all - 2, all), BatchOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Batch { index: 0, error } if matches!(**error, Error::Finished { .. })),
+        "{err}"
+    );
+    assert_eq!(err.code(), 17);
+    assert_eq!(b.checkpoint(), a.checkpoint());
+    // An empty batch observes nothing, even then.
+    assert_eq!(
+        batched(&mut b, &rows.batch(0, 0), BatchOptions::default())
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // A spike: rolled back; with `stop_at_rollback` the batch ends there.
+    let spike = Scenario {
+        onset: 20,
+        effect: Effect {
+            errors: 0.2,
+            ..Effect::default()
+        },
+        ..Scenario::default()
+    };
+    let rows = Rows::new(&spike, 0.05);
+    let mut whole = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let every = batched(&mut whole, &rows.batch(0, 100), BatchOptions::default()).unwrap();
+    assert_eq!(every.len(), 100);
+    let first = first(&every, Level::Rollback).expect("the spike is rolled back");
+    let mut stopped = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let stop = BatchOptions {
+        stop_at_rollback: true,
+    };
+    let some = batched(&mut stopped, &rows.batch(0, 100), stop).unwrap();
+    assert_eq!(some, every[..=first]);
+}
+
+#[test]
+fn a_batch_not_laid_out_in_rows_of_the_tick_length_is_refused_whole() {
+    let p = profile();
+    let rows = Rows::new(&Scenario::default(), 0.05);
+    let mut a = Analysis::new(&p, AnalysisConfig::default()).unwrap();
+    let before = a.checkpoint();
+    let w = 2 * METRICS;
+    let b = rows.batch(0, 3);
+    let cases = [
+        (
+            TickBatch {
+                control: &rows.control[..3 * w - 1],
+                ..b
+            },
+            "control ticks",
+        ),
+        (
+            TickBatch {
+                canary: &rows.canary[..4 * w],
+                ..b
+            },
+            "canary ticks",
+        ),
+        (
+            TickBatch {
+                control_counts: Some(&rows.control_counts[..2 * w]),
+                ..b
+            },
+            "control counts",
+        ),
+        (
+            TickBatch {
+                canary_counts: Some(&[]),
+                ..b
+            },
+            "canary counts",
+        ),
+    ];
+    for (batch, name) in cases {
+        let err = a
+            .observe_batch(&batch, BatchOptions::default(), |_| ())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::LengthMismatch { what, expected, .. } if what == name && expected == 3 * w),
+            "{err}"
+        );
+        assert_eq!(a.checkpoint(), before);
+    }
+    // Counts for one cohort only are fine, as for a single tick.
+    let one_side = TickBatch {
+        canary_counts: None,
+        ..b
+    };
+    assert_eq!(
+        a.observe_batch(&one_side, BatchOptions::default(), |_| ())
+            .unwrap(),
+        3
+    );
 }

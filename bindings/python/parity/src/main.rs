@@ -2,9 +2,12 @@
 //! `coalmine` command's formats (`config.json`, `history.csv`, `live.csv`) and what the
 //! Rust crate makes of it when fed the same values directly, without any parsing:
 //! `profile.json` and `decisions.jsonl` (one serialised `Decision` and its summary per
-//! tick, up to the first rollback or the promotion). The Python tests read the CSV files with pandas,
-//! replay them through the Python package and require the same profile and decisions,
-//! bit for bit.
+//! tick, up to the first rollback or the promotion). It also writes `counts.json`, a
+//! count behind each live value (`{"control": [[...], ...], "canary": ...}`, one row
+//! per tick, `null` for an unknown count), and `decisions_counts.jsonl`, the decisions
+//! on the same ticks with those counts. The Python tests read the CSV files with
+//! pandas, replay them through the Python package and require the same profile and
+//! decisions, bit for bit.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -98,16 +101,59 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
         learned_thresholds: false,
         ..AnalysisConfig::default()
     };
-    let mut analysis = Analysis::new(&profile, analysis_config).map_err(|e| e.to_string())?;
+    let cols = spec.metrics.len() * spec.segments.len();
+    let counts = |canary: bool| -> Vec<Vec<f64>> {
+        (0..ticks.len())
+            .map(|k| (0..cols).map(|i| count(k, i, canary)).collect())
+            .collect()
+    };
+    let (control_counts, canary_counts) = (counts(false), counts(true));
+    let counts_json = serde_json::json!({"control": control_counts, "canary": canary_counts});
+    write("counts.json", &counts_json.to_string())?;
+    write(
+        "decisions.jsonl",
+        &decide(&profile, &analysis_config, &ticks, None)?,
+    )?;
+    write(
+        "decisions_counts.jsonl",
+        &decide(
+            &profile,
+            &analysis_config,
+            &ticks,
+            Some((&control_counts, &canary_counts)),
+        )?,
+    )
+}
+
+/// The count behind value `i` of live tick `k`: a few 0 (the value is then missing)
+/// or unknown (NaN), the canary's smaller than the control's.
+fn count(k: usize, i: usize, canary: bool) -> f64 {
+    match (7 * k + 3 * i + canary as usize) % 19 {
+        4 => 0.0,
+        13 => f64::NAN,
+        r => (if canary { 30.0 } else { 900.0 }) + (11 * r) as f64,
+    }
+}
+
+type CountRows<'a> = (&'a [Vec<f64>], &'a [Vec<f64>]);
+
+/// The analysis's decisions on `ticks` one by one, as JSON lines.
+fn decide(
+    profile: &coalmine::BehaviorProfile,
+    config: &AnalysisConfig,
+    ticks: &[coalmine_sim::scenario::LiveTick],
+    counts: Option<CountRows<'_>>,
+) -> Result<String, String> {
+    let mut analysis = Analysis::new(profile, config.clone()).map_err(|e| e.to_string())?;
     let mut decisions = String::new();
-    for t in &ticks {
+    for (k, t) in ticks.iter().enumerate() {
         let d = analysis
             .observe(&Tick {
                 timestamp: t.timestamp as f64,
                 control: &t.control,
                 canary: &t.canary,
-                control_counts: None,
-                canary_counts: None,
+                control_counts: counts.map(|c| c.0[k].as_slice()),
+                canary_counts: counts.map(|c| c.1[k].as_slice()),
             })
             .map_err(|e: Error| e.to_string())?;
         // The rollout ends at a rollback (as the command stops there) or at promotion
@@ -120,7 +166,7 @@ fn run(kind: ScenarioKind, seed: u64, dir: &Path) -> Result<(), String> {
             break;
         }
     }
-    write("decisions.jsonl", &decisions)
+    Ok(decisions)
 }
 
 fn main() -> ExitCode {
