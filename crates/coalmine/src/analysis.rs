@@ -437,7 +437,7 @@ impl Analysis {
     /// tick is refused with [`Error::Finished`].
     pub fn observe(&mut self, tick: &Tick<'_>) -> Result<&Decision, Error> {
         self.check_tick(tick, self.last_timestamp)?;
-        self.apply(tick)?;
+        self.apply(tick);
         Ok(&self.decision)
     }
 
@@ -479,9 +479,8 @@ impl Analysis {
             last = Some(tick.timestamp);
         }
         for i in 0..n {
-            // `check_tick` accepted every tick, and the risk engine refuses nothing it
-            // accepts; the error is only passed on should they ever disagree.
-            self.apply(&batch.tick(i, row)).map_err(at(i))?;
+            // `check_tick` accepted every tick: applying one cannot fail.
+            self.apply(&batch.tick(i, row));
             each(self);
             let d = &self.decision;
             if d.phase == Phase::Promoted
@@ -514,24 +513,25 @@ impl Analysis {
                 return Err(Error::Timestamp { last, got: ts });
             }
         }
-        let spec = &self.schema;
-        check_values(spec, "control tick", tick.control)?;
-        check_values(spec, "canary tick", tick.canary)?;
-        check_counts(spec, "control counts", tick.control_counts)?;
-        check_counts(spec, "canary counts", tick.canary_counts)
+        self.risk.check_cohorts(&self.cohorts(tick))
     }
 
-    /// Observes a tick [`check_tick`](Self::check_tick) accepted.
-    fn apply(&mut self, tick: &Tick<'_>) -> Result<(), Error> {
-        // The risk engine validates the values again and changes nothing on error.
-        // The share in force during this tick is the one the last decision set.
-        let assessment = self.risk.assess_cohorts(&Cohorts {
+    /// The tick as the risk engine reads it, with the share in force during the tick
+    /// (the one the last decision set).
+    fn cohorts<'a>(&self, tick: &Tick<'a>) -> Cohorts<'a> {
+        Cohorts {
             control: tick.control,
             canary: tick.canary,
             control_counts: tick.control_counts,
             canary_counts: tick.canary_counts,
             canary_share: self.traffic.share(),
-        })?;
+        }
+    }
+
+    /// Observes a tick [`check_tick`](Self::check_tick) accepted.
+    fn apply(&mut self, tick: &Tick<'_>) {
+        let cohorts = self.cohorts(tick);
+        let assessment = self.risk.assess_checked(&cohorts);
         let Ruling { action, reason } = self.policy.decide(assessment);
         // Steps advance on ticks with data, full promotion only on sufficient evidence.
         let paired = assessment.evidence.observed > 0;
@@ -562,7 +562,6 @@ impl Analysis {
         d.phase = self.traffic.phase();
         // Reuses the contributor buffer: no allocation per tick.
         d.assessment.copy_from(assessment);
-        Ok(())
     }
 
     /// The last decision.
@@ -781,52 +780,4 @@ fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
         None => values.iter().any(|v| !v.is_nan()),
         Some(n) => values.iter().zip(n).any(|(v, &n)| !v.is_nan() && n != 0.0),
     }
-}
-
-/// A cohort's values as the risk engine checks them: the schema's tick length, and
-/// each value NaN (missing) or finite, within [`crate::MAX_ABS_VALUE`] and valid for
-/// its metric's kind.
-fn check_values(spec: &SchemaSpec, what: &'static str, values: &[f64]) -> Result<(), Error> {
-    let nm = spec.metrics.len();
-    let expected = nm * spec.segments.len();
-    if values.len() != expected {
-        return Err(Error::LengthMismatch {
-            what,
-            expected,
-            got: values.len(),
-        });
-    }
-    for (i, &v) in values.iter().enumerate() {
-        if !v.is_nan() {
-            Error::check_value(what, v)?;
-            spec.metrics[i % nm].kind.check(v)?;
-        }
-    }
-    Ok(())
-}
-
-/// A cohort's counts as the risk engine checks them: laid out like the values, and
-/// each NaN (unknown) or finite, `>= 0` and at most [`crate::MAX_ABS_VALUE`].
-fn check_counts(
-    spec: &SchemaSpec,
-    what: &'static str,
-    counts: Option<&[f64]>,
-) -> Result<(), Error> {
-    let Some(counts) = counts else {
-        return Ok(());
-    };
-    let expected = spec.metrics.len() * spec.segments.len();
-    if counts.len() != expected {
-        return Err(Error::LengthMismatch {
-            what,
-            expected,
-            got: counts.len(),
-        });
-    }
-    for (index, &value) in counts.iter().enumerate() {
-        if !(value.is_nan() || (0.0..=crate::MAX_ABS_VALUE).contains(&value)) {
-            return Err(Error::InvalidCount { what, index, value });
-        }
-    }
-    Ok(())
 }

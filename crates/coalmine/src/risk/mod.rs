@@ -523,10 +523,13 @@ impl RiskEngine {
     /// during the tick (NaN when unknown): without counts, the share gives the
     /// proportion of the cohort sizes behind each difference.
     pub fn assess_cohorts(&mut self, c: &Cohorts<'_>) -> Result<&RiskAssessment, Error> {
-        check(&self.schema, "control tick", c.control)?;
-        check(&self.schema, "canary tick", c.canary)?;
-        check_counts(&self.schema, "control counts", c.control_counts)?;
-        check_counts(&self.schema, "canary counts", c.canary_counts)?;
+        self.check_cohorts(c)?;
+        Ok(self.assess_checked(c))
+    }
+
+    /// [`RiskEngine::assess_cohorts`] for a tick [`RiskEngine::check_cohorts`]
+    /// accepted.
+    pub(crate) fn assess_checked(&mut self, c: &Cohorts<'_>) -> &RiskAssessment {
         let weights = Weights {
             control: c.control,
             canary: c.canary,
@@ -552,7 +555,16 @@ impl RiskEngine {
             self.scratch.control = control;
             self.scratch.canary = canary;
         }
-        Ok(&self.assessment)
+        &self.assessment
+    }
+
+    /// Checks a tick without changing anything: what [`RiskEngine::assess_cohorts`]
+    /// refuses, and nothing else (a batch checks every tick before it applies any).
+    pub(crate) fn check_cohorts(&self, c: &Cohorts<'_>) -> Result<(), Error> {
+        check(&self.schema, "control tick", c.control)?;
+        check(&self.schema, "canary tick", c.canary)?;
+        check_counts(&self.schema, "control counts", c.control_counts)?;
+        check_counts(&self.schema, "canary counts", c.canary_counts)
     }
 
     /// [`RiskEngine::assess`] with, optionally, the count behind each value of each
