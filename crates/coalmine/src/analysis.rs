@@ -53,6 +53,13 @@ pub struct AnalysisConfig {
     /// of outcomes, and only within bounds around the configured values). Turn it off
     /// to use the configured thresholds exactly.
     pub learned_thresholds: bool,
+    /// The live tick interval in seconds, for converting the settings given in
+    /// seconds when the profile does not know its own (a profile learnt without
+    /// timestamps). The profile's learnt interval wins: its detectors and seasons were
+    /// fitted at that rate, so the live ticks must come at it too. With neither, every
+    /// setting keeps its tick count. See [`AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tick_seconds: Option<f64>,
 }
 
 impl Default for AnalysisConfig {
@@ -62,17 +69,127 @@ impl Default for AnalysisConfig {
             policy: PolicyConfig::default(),
             traffic: TrafficConfig::default(),
             learned_thresholds: true,
+            tick_seconds: None,
         }
     }
 }
 
 impl AnalysisConfig {
-    /// Checks the risk, policy and traffic settings.
+    /// Checks the risk, policy and traffic settings and the tick interval.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(t) = self.tick_seconds {
+            if !(t.is_finite() && t > 0.0 && t <= MAX_TICK_SECONDS) {
+                return Err(Error::param(
+                    "tick_seconds",
+                    t,
+                    "must be finite, > 0 and at most a week",
+                ));
+            }
+        }
         self.risk.validate()?;
         self.policy.validate()?;
         self.traffic.validate()
     }
+
+    /// The settings with every duration given in seconds converted to ticks of
+    /// `interval` seconds: the tick fields (`traffic.min_dwell_ticks`,
+    /// `policy.resume_ticks`, `policy.max_pause_ticks`, `risk.horizon`) then hold the
+    /// counts the analysis works with, and the seconds stay beside them as given.
+    /// A setting without its time form, or an unknown interval (`None`), keeps its
+    /// tick count. Each converted count is rounded to the nearest tick and held to a
+    /// floor where the statistics need one (see the fields). [`Analysis::new`] calls
+    /// this once with the profile's interval, else [`AnalysisConfig::tick_seconds`].
+    pub fn at_interval(&self, interval: Option<f64>) -> Result<AnalysisConfig, Error> {
+        self.validate()?;
+        let mut c = self.clone();
+        let Some(interval) = interval else {
+            return Ok(c);
+        };
+        let u32_max = f64::from(u32::MAX);
+        let t = &mut c.traffic;
+        if let Some(s) = t.min_dwell_seconds {
+            // A step also needs `min_evidence_ticks` paired ticks, whatever the clock
+            // says; that gate is separate, so one tick is the dwell's own floor.
+            t.min_dwell_ticks = to_ticks("min_dwell_seconds", s, interval, 1.0, u32_max)? as u32;
+        }
+        let p = &mut c.policy;
+        if let Some(s) = p.resume_seconds {
+            // One quiet tick is noise: a pause clears after two at the least.
+            p.resume_ticks = to_ticks("resume_seconds", s, interval, 2.0, u32_max)? as u32;
+        }
+        if let Some(s) = p.max_pause_seconds {
+            // 0 keeps its meaning (never); otherwise the pause must be able to clear
+            // before it times out.
+            p.max_pause_ticks = if s == 0.0 {
+                0
+            } else {
+                let floor = f64::from(p.resume_ticks) + 1.0;
+                to_ticks("max_pause_seconds", s, interval, floor, u32_max)? as u32
+            };
+        }
+        let r = &mut c.risk;
+        if let Some(s) = r.horizon_seconds {
+            r.horizon = to_ticks("horizon_seconds", s, interval, 1.0, MAX_HORIZON_TICKS)? as usize;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// The longest tick interval accepted, in seconds (a week).
+pub const MAX_TICK_SECONDS: f64 = 7.0 * 86_400.0;
+
+/// The longest duration a setting may give in seconds (a year): anything longer is a
+/// unit mistake (milliseconds given as seconds, say), not a rollout.
+pub const MAX_SETTING_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// The longest prediction horizon in ticks (as [`RiskConfig::validate`] requires).
+const MAX_HORIZON_TICKS: f64 = 1_000_000.0;
+
+/// Checks a duration setting given in seconds: finite, `>= 0`, at most
+/// [`MAX_SETTING_SECONDS`].
+pub(crate) fn check_seconds(name: &'static str, seconds: Option<f64>) -> Result<(), Error> {
+    match seconds {
+        Some(s) if !(s.is_finite() && (0.0..=MAX_SETTING_SECONDS).contains(&s)) => {
+            Err(Error::param(
+                name,
+                s,
+                "must be finite, >= 0 and at most a year (in seconds)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `seconds` in ticks of `interval` seconds, rounded to the nearest tick (a learnt
+/// interval carries a little jitter: 1799.97 s ticks must still make 18,000 s ten
+/// ticks), at least `floor`, and an error above `max`.
+fn to_ticks(
+    name: &'static str,
+    seconds: f64,
+    interval: f64,
+    floor: f64,
+    max: f64,
+) -> Result<f64, Error> {
+    check_seconds(name, Some(seconds))?;
+    // Checked here rather than up front: a profile learnt from, say, monthly ticks
+    // still serves a configuration that counts everything in ticks.
+    if !(interval.is_finite() && interval > 0.0 && interval <= MAX_TICK_SECONDS) {
+        return Err(Error::param(
+            "tick_seconds",
+            interval,
+            "must be finite, > 0 and at most a week",
+        ));
+    }
+    let ticks = (seconds / interval).round().max(floor);
+    if ticks > max {
+        return Err(Error::param(
+            name,
+            seconds,
+            "more ticks at this tick interval than the setting can count",
+        ));
+    }
+    Ok(ticks)
 }
 
 /// What the profile expects of one series, for charts and explanations: the
@@ -306,7 +423,8 @@ impl TryFrom<AnalysisState> for Analysis {
 impl Analysis {
     /// Starts analysing a rollout against `profile`.
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, Error> {
-        config.validate()?;
+        // Converted once: the analysis, its checkpoints and its parts work in ticks.
+        let config = config.at_interval(profile.tick_interval().or(config.tick_seconds))?;
         let mut policy_config = config.policy;
         if config.learned_thresholds {
             let learnt = profile.feedback().thresholds(Thresholds {

@@ -27,8 +27,17 @@ pub struct PolicyConfig {
     pub resume_margin: f64,
     /// ...for this many consecutive ticks.
     pub resume_ticks: u32,
+    /// The same in seconds: when set and the tick interval is known, it replaces
+    /// `resume_ticks` (at least two ticks). See
+    /// [`crate::analysis::AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_seconds: Option<f64>,
     /// A pause unresolved after this many ticks becomes a rollback (0 = never).
     pub max_pause_ticks: u32,
+    /// The same in seconds (0 = never): when set and the tick interval is known, it
+    /// replaces `max_pause_ticks` (at least one tick more than the resume needs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pause_seconds: Option<f64>,
     /// Roll back when the predicted risk reaches `rollback_at` for this many
     /// consecutive ticks (0 = ignore predictions).
     pub prediction_ticks: u32,
@@ -45,7 +54,9 @@ impl Default for PolicyConfig {
             rollback_at: 0.8,
             resume_margin: 0.1,
             resume_ticks: 3,
+            resume_seconds: None,
             max_pause_ticks: 30,
+            max_pause_seconds: None,
             prediction_ticks: 2,
             critical_rollback: true,
             interval_factor: 0.5,
@@ -56,6 +67,8 @@ impl Default for PolicyConfig {
 impl PolicyConfig {
     /// Checks ranges and `pause_at < rollback_at`.
     pub fn validate(&self) -> Result<(), Error> {
+        crate::analysis::check_seconds("resume_seconds", self.resume_seconds)?;
+        crate::analysis::check_seconds("max_pause_seconds", self.max_pause_seconds)?;
         let finite_pos = |name, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())

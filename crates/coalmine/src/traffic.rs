@@ -45,6 +45,12 @@ pub struct TrafficConfig {
     pub steps: Vec<f64>,
     /// Ticks a step must last before the next.
     pub min_dwell_ticks: u32,
+    /// How long a step must last before the next, in seconds: when set and the tick
+    /// interval is known, it replaces `min_dwell_ticks` (at least one tick; the
+    /// evidence a step needs is `min_evidence_ticks` whatever the clock says). See
+    /// [`crate::analysis::AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_dwell_seconds: Option<f64>,
     /// Ticks with paired data a step must gather before the next.
     pub min_evidence_ticks: u32,
     /// A pause scales the canary's share by this factor, in `(0, 1)` (never below the
@@ -59,6 +65,7 @@ impl Default for TrafficConfig {
         TrafficConfig {
             steps: vec![0.01, 0.05, 0.10, 0.25, 0.50, 1.0],
             min_dwell_ticks: 10,
+            min_dwell_seconds: None,
             min_evidence_ticks: 8,
             shrink_factor: 0.5,
             mode: TrafficMode::Canary,
@@ -71,6 +78,7 @@ impl TrafficConfig {
     /// shrink factor (in `(0, 1)`) and the number of A/B variants (1 to
     /// [`MAX_VARIANTS`]).
     pub fn validate(&self) -> Result<(), Error> {
+        crate::analysis::check_seconds("min_dwell_seconds", self.min_dwell_seconds)?;
         if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
             return Err(Error::param(
                 "shrink_factor",
