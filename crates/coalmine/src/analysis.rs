@@ -711,6 +711,12 @@ impl Analysis {
         line
     }
 
+    /// The settings in force: the configuration given to [`Analysis::new`] with its
+    /// durations converted to ticks ([`AnalysisConfig::at_interval`]).
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.config
+    }
+
     /// Serialises the whole state.
     pub fn checkpoint(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -741,5 +747,168 @@ fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
     match counts {
         None => values.iter().any(|v| !v.is_nan()),
         Some(n) => values.iter().zip(n).any(|(v, &n)| !v.is_nan() && n != 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every duration in its time form.
+    fn timed() -> AnalysisConfig {
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = Some(18_000.0);
+        c.policy.resume_seconds = Some(5_400.0);
+        c.policy.max_pause_seconds = Some(54_000.0);
+        c.risk.horizon_seconds = Some(18_000.0);
+        c
+    }
+
+    /// (dwell, resume, pause timeout, horizon) in ticks.
+    fn counts(c: &AnalysisConfig) -> (u32, u32, u32, usize) {
+        (
+            c.traffic.min_dwell_ticks,
+            c.policy.resume_ticks,
+            c.policy.max_pause_ticks,
+            c.risk.horizon,
+        )
+    }
+
+    #[test]
+    fn each_duration_is_counted_in_ticks_of_the_interval() {
+        let half_hour = timed().at_interval(Some(1_800.0)).unwrap();
+        // The time forms of the tick defaults: the same counts at half-hour ticks.
+        assert_eq!(counts(&half_hour), counts(&AnalysisConfig::default()));
+        let minute = timed().at_interval(Some(60.0)).unwrap();
+        assert_eq!(counts(&minute), (300, 90, 900, 300));
+        // The seconds stay beside the converted counts, as given.
+        assert_eq!(minute.traffic.min_dwell_seconds, Some(18_000.0));
+        // A learnt interval carries jitter: it rounds to the nearest tick.
+        let jittery = timed().at_interval(Some(1_799.9)).unwrap();
+        assert_eq!(counts(&jittery), counts(&half_hour));
+        // Each setting alone converts alone.
+        for (i, one) in [
+            |c: &mut AnalysisConfig| c.traffic.min_dwell_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.policy.resume_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.policy.max_pause_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.risk.horizon_seconds = Some(600.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut c = AnalysisConfig::default();
+            one(&mut c);
+            let d = counts(&AnalysisConfig::default());
+            let got = counts(&c.at_interval(Some(60.0)).unwrap());
+            let want = [
+                (10, d.1, d.2, d.3),
+                (d.0, 10, d.2, d.3),
+                (d.0, d.1, 10, d.3),
+                (d.0, d.1, d.2, 10),
+            ][i];
+            assert_eq!(got, want, "setting {i}");
+        }
+    }
+
+    #[test]
+    fn converted_counts_keep_their_floors() {
+        // An hour-long tick makes every short duration round to zero ticks.
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = Some(60.0);
+        c.policy.resume_seconds = Some(60.0);
+        c.policy.max_pause_seconds = Some(60.0);
+        c.risk.horizon_seconds = Some(60.0);
+        let hourly = c.at_interval(Some(3_600.0)).unwrap();
+        // Dwell and horizon at least a tick, resume two, and a pause outlasts its resume.
+        assert_eq!(counts(&hourly), (1, 2, 3, 1));
+        // The evidence a step needs is not a duration: it stays as configured.
+        assert_eq!(
+            hourly.traffic.min_evidence_ticks,
+            c.traffic.min_evidence_ticks
+        );
+        // A pause timeout of 0 still means never.
+        c.policy.max_pause_seconds = Some(0.0);
+        assert_eq!(c.at_interval(Some(60.0)).unwrap().policy.max_pause_ticks, 0);
+    }
+
+    #[test]
+    fn without_an_interval_every_setting_keeps_its_tick_count() {
+        let c = timed();
+        assert_eq!(c.at_interval(None).unwrap(), c);
+        assert_eq!(
+            counts(&c.at_interval(None).unwrap()),
+            counts(&AnalysisConfig::default())
+        );
+        // Without time forms the interval changes nothing.
+        let plain = AnalysisConfig::default();
+        assert_eq!(plain.at_interval(Some(60.0)).unwrap(), plain);
+        // Nor does an interval out of range, when nothing needs converting.
+        assert_eq!(plain.at_interval(Some(1e9)).unwrap(), plain);
+    }
+
+    #[test]
+    fn bad_seconds_and_intervals_are_typed_errors() {
+        let named = |r: Result<AnalysisConfig, Error>| match r {
+            Err(Error::InvalidParameter { name, .. }) => name,
+            other => panic!("expected an invalid parameter, got {other:?}"),
+        };
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1e9] {
+            let mut c = AnalysisConfig::default();
+            c.traffic.min_dwell_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(Some(60.0))), "min_dwell_seconds");
+            assert!(c.validate().is_err());
+            let mut c = AnalysisConfig::default();
+            c.policy.resume_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "resume_seconds");
+            let mut c = AnalysisConfig::default();
+            c.policy.max_pause_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "max_pause_seconds");
+            let mut c = AnalysisConfig::default();
+            c.risk.horizon_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "horizon_seconds");
+        }
+        for bad in [f64::NAN, 0.0, -60.0, 1e9] {
+            let c = AnalysisConfig {
+                tick_seconds: Some(bad),
+                ..AnalysisConfig::default()
+            };
+            assert_eq!(named(c.at_interval(None)), "tick_seconds");
+            assert_eq!(named(timed().at_interval(Some(bad))), "tick_seconds");
+        }
+        // A year of horizon at millisecond ticks is more than the horizon may count.
+        let mut c = AnalysisConfig::default();
+        c.risk.horizon_seconds = Some(MAX_SETTING_SECONDS);
+        assert_eq!(named(c.at_interval(Some(1e-3))), "horizon_seconds");
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = Some(MAX_SETTING_SECONDS);
+        assert_eq!(named(c.at_interval(Some(1e-6))), "min_dwell_seconds");
+    }
+
+    #[test]
+    fn configurations_without_time_forms_load_and_serialise_as_before() {
+        // Written before the time forms existed: loads, and counts in ticks.
+        let old = r#"{"risk":{"horizon":4},"policy":{"resume_ticks":5,"max_pause_ticks":20},
+            "traffic":{"min_dwell_ticks":6,"min_evidence_ticks":4},"learned_thresholds":false}"#;
+        let c: AnalysisConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(counts(&c.at_interval(Some(60.0)).unwrap()), (6, 5, 20, 4));
+        // Settings without time forms serialise without them.
+        let text = serde_json::to_string(&AnalysisConfig::default()).unwrap();
+        assert!(!text.contains("_seconds"), "{text}");
+        // The time forms round-trip.
+        let timed = AnalysisConfig {
+            tick_seconds: Some(60.0),
+            ..timed()
+        };
+        let text = serde_json::to_string(&timed).unwrap();
+        assert_eq!(
+            serde_json::from_str::<AnalysisConfig>(&text).unwrap(),
+            timed
+        );
+        let parsed: AnalysisConfig =
+            serde_json::from_str(r#"{"traffic":{"min_dwell_seconds":600}}"#).unwrap();
+        assert_eq!(parsed.traffic.min_dwell_seconds, Some(600.0));
+        assert!(
+            serde_json::from_str::<AnalysisConfig>(r#"{"traffic":{"dwell_seconds":6}}"#).is_err()
+        );
     }
 }
