@@ -18,8 +18,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::detect::AnomalyDetector;
+use crate::duration::{MAX_HORIZON_TICKS, to_ticks};
+pub use crate::duration::{MAX_SETTING_SECONDS, MAX_TICK_SECONDS};
 use crate::feedback::{Outcome, Thresholds};
-use crate::persist::{Document, check_header};
+use crate::persist::{Document, check_header_versions};
 use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Ruling};
 use crate::profile::BehaviorProfile;
 use crate::risk::{Cohorts, RiskAssessment, RiskConfig, RiskEngine, Source};
@@ -34,9 +36,14 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// series of a breach (`{segment, metric}` objects instead of arrays); version 3 moved
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
 /// of the canary share; version 5 added each series' accumulated evidence and
-/// reference cohort sizes. Older checkpoints are refused with
+/// reference cohort sizes; version 6 added the durations in seconds beside their tick
+/// counts in the embedded settings. Version 5 checkpoints still restore (their settings
+/// count in ticks, which is what they meant); older ones are refused with
 /// [`Error::CheckpointVersion`].
-pub const CHECKPOINT_VERSION: u64 = 5;
+pub const CHECKPOINT_VERSION: u64 = 6;
+
+/// The oldest checkpoint version this build restores.
+const OLDEST_CHECKPOINT_VERSION: u64 = 5;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,62 +141,6 @@ impl AnalysisConfig {
         c.validate()?;
         Ok(c)
     }
-}
-
-/// The longest tick interval accepted, in seconds (a week).
-pub const MAX_TICK_SECONDS: f64 = 7.0 * 86_400.0;
-
-/// The longest duration a setting may give in seconds (a year): anything longer is a
-/// unit mistake (milliseconds given as seconds, say), not a rollout.
-pub const MAX_SETTING_SECONDS: f64 = 366.0 * 86_400.0;
-
-/// The longest prediction horizon in ticks (as [`RiskConfig::validate`] requires).
-const MAX_HORIZON_TICKS: f64 = 1_000_000.0;
-
-/// Checks a duration setting given in seconds: finite, `>= 0`, at most
-/// [`MAX_SETTING_SECONDS`].
-pub(crate) fn check_seconds(name: &'static str, seconds: Option<f64>) -> Result<(), Error> {
-    match seconds {
-        Some(s) if !(s.is_finite() && (0.0..=MAX_SETTING_SECONDS).contains(&s)) => {
-            Err(Error::param(
-                name,
-                s,
-                "must be finite, >= 0 and at most a year (in seconds)",
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// `seconds` in ticks of `interval` seconds, rounded to the nearest tick (a learnt
-/// interval carries a little jitter: 1799.97 s ticks must still make 18,000 s ten
-/// ticks), at least `floor`, and an error above `max`.
-fn to_ticks(
-    name: &'static str,
-    seconds: f64,
-    interval: f64,
-    floor: f64,
-    max: f64,
-) -> Result<f64, Error> {
-    check_seconds(name, Some(seconds))?;
-    // Checked here rather than up front: a profile learnt from, say, monthly ticks
-    // still serves a configuration that counts everything in ticks.
-    if !(interval.is_finite() && interval > 0.0 && interval <= MAX_TICK_SECONDS) {
-        return Err(Error::param(
-            "tick_seconds",
-            interval,
-            "must be finite, > 0 and at most a week",
-        ));
-    }
-    let ticks = (seconds / interval).round().max(floor);
-    if ticks > max {
-        return Err(Error::param(
-            name,
-            seconds,
-            "more ticks at this tick interval than the setting can count",
-        ));
-    }
-    Ok(ticks)
 }
 
 /// What the profile expects of one series, for charts and explanations: the
@@ -350,7 +301,7 @@ impl TryFrom<AnalysisState> for Analysis {
                 reason: format!("format is {:?}, expected {CHECKPOINT_FORMAT:?}", s.format),
             });
         }
-        if s.version != CHECKPOINT_VERSION {
+        if !(OLDEST_CHECKPOINT_VERSION..=CHECKPOINT_VERSION).contains(&s.version) {
             return Err(Error::CheckpointVersion {
                 found: s.version,
                 supported: CHECKPOINT_VERSION,
@@ -405,7 +356,8 @@ impl TryFrom<AnalysisState> for Analysis {
         decision.assessment.contributors = contributors;
         Ok(Analysis {
             format: s.format,
-            version: s.version,
+            // Restored, the state is this build's: it is written back as such.
+            version: CHECKPOINT_VERSION,
             schema: s.schema,
             config: s.config,
             risk: s.risk,
@@ -728,11 +680,11 @@ impl Analysis {
     /// [`Error::CheckpointVersion`] for another version, [`Error::CorruptCheckpoint`]
     /// for anything else that is wrong with it.
     pub fn restore(text: &str) -> Result<Self, Error> {
-        check_header(
+        check_header_versions(
             text,
             Document::Checkpoint,
             CHECKPOINT_FORMAT,
-            CHECKPOINT_VERSION,
+            OLDEST_CHECKPOINT_VERSION..=CHECKPOINT_VERSION,
             "checkpoint bytes",
         )?;
         serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
@@ -754,13 +706,20 @@ fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
 mod tests {
     use super::*;
 
-    /// Every duration in its time form.
+    /// Every duration in its time form (the defaults, and the horizon).
     fn timed() -> AnalysisConfig {
         let mut c = AnalysisConfig::default();
-        c.traffic.min_dwell_seconds = Some(18_000.0);
-        c.policy.resume_seconds = Some(5_400.0);
-        c.policy.max_pause_seconds = Some(54_000.0);
         c.risk.horizon_seconds = Some(18_000.0);
+        c
+    }
+
+    /// Every duration in ticks only.
+    fn ticks_only() -> AnalysisConfig {
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = None;
+        c.policy.resume_seconds = None;
+        c.policy.max_pause_seconds = None;
+        c.risk.horizon_seconds = None;
         c
     }
 
@@ -779,6 +738,12 @@ mod tests {
         let half_hour = timed().at_interval(Some(1_800.0)).unwrap();
         // The time forms of the tick defaults: the same counts at half-hour ticks.
         assert_eq!(counts(&half_hour), counts(&AnalysisConfig::default()));
+        let d = AnalysisConfig::default();
+        assert_eq!(d.at_interval(Some(1_800.0)).unwrap(), d);
+        assert_eq!(
+            d.traffic.min_dwell_seconds.unwrap() / 1_800.0,
+            f64::from(d.traffic.min_dwell_ticks)
+        );
         let minute = timed().at_interval(Some(60.0)).unwrap();
         assert_eq!(counts(&minute), (300, 90, 900, 300));
         // The seconds stay beside the converted counts, as given.
@@ -796,9 +761,9 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let mut c = AnalysisConfig::default();
+            let mut c = ticks_only();
             one(&mut c);
-            let d = counts(&AnalysisConfig::default());
+            let d = counts(&ticks_only());
             let got = counts(&c.at_interval(Some(60.0)).unwrap());
             let want = [
                 (10, d.1, d.2, d.3),
@@ -813,7 +778,7 @@ mod tests {
     #[test]
     fn converted_counts_keep_their_floors() {
         // An hour-long tick makes every short duration round to zero ticks.
-        let mut c = AnalysisConfig::default();
+        let mut c = ticks_only();
         c.traffic.min_dwell_seconds = Some(60.0);
         c.policy.resume_seconds = Some(60.0);
         c.policy.max_pause_seconds = Some(60.0);
@@ -840,7 +805,7 @@ mod tests {
             counts(&AnalysisConfig::default())
         );
         // Without time forms the interval changes nothing.
-        let plain = AnalysisConfig::default();
+        let plain = ticks_only();
         assert_eq!(plain.at_interval(Some(60.0)).unwrap(), plain);
         // Nor does an interval out of range, when nothing needs converting.
         assert_eq!(plain.at_interval(Some(1e9)).unwrap(), plain);
@@ -891,9 +856,48 @@ mod tests {
             "traffic":{"min_dwell_ticks":6,"min_evidence_ticks":4},"learned_thresholds":false}"#;
         let c: AnalysisConfig = serde_json::from_str(old).unwrap();
         assert_eq!(counts(&c.at_interval(Some(60.0)).unwrap()), (6, 5, 20, 4));
+        assert_eq!(c.traffic.min_dwell_seconds, None);
+        // A tick count alone counts in ticks; the others keep their defaults.
+        let one: AnalysisConfig = serde_json::from_str(r#"{"policy":{"resume_ticks":5}}"#).unwrap();
+        assert_eq!(
+            counts(&one.at_interval(Some(60.0)).unwrap()),
+            (300, 5, 900, 10)
+        );
+        // Silent settings take the defaults, in time.
+        let silent: AnalysisConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(silent, AnalysisConfig::default());
+        let silent: AnalysisConfig = serde_json::from_str(r#"{"traffic":{},"policy":{}}"#).unwrap();
+        assert_eq!(silent, AnalysisConfig::default());
+        // Both forms given: the time form converts, the tick count is the fallback.
+        let both: AnalysisConfig =
+            serde_json::from_str(r#"{"traffic":{"min_dwell_ticks":6,"min_dwell_seconds":600}}"#)
+                .unwrap();
+        assert_eq!(both.traffic.min_dwell_ticks, 6);
+        assert_eq!(
+            both.at_interval(Some(60.0))
+                .unwrap()
+                .traffic
+                .min_dwell_ticks,
+            10
+        );
+        assert_eq!(both.at_interval(None).unwrap().traffic.min_dwell_ticks, 6);
+        // A null is not a default.
+        for null in [
+            r#"{"traffic":{"min_dwell_seconds":null}}"#,
+            r#"{"policy":{"pause_at":null}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AnalysisConfig>(null).is_err(),
+                "{null}"
+            );
+        }
         // Settings without time forms serialise without them.
-        let text = serde_json::to_string(&AnalysisConfig::default()).unwrap();
+        let text = serde_json::to_string(&ticks_only()).unwrap();
         assert!(!text.contains("_seconds"), "{text}");
+        assert_eq!(
+            serde_json::from_str::<AnalysisConfig>(&text).unwrap(),
+            ticks_only()
+        );
         // The time forms round-trip.
         let timed = AnalysisConfig {
             tick_seconds: Some(60.0),

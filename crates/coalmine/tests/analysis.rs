@@ -506,6 +506,24 @@ fn foreign_and_corrupt_checkpoints_are_typed_errors() {
             supported: CHECKPOINT_VERSION
         })
     ));
+    // Version 5 had no durations in seconds: its settings count in ticks, and it
+    // restores as such; version 4 is refused.
+    let mut ticks_only = AnalysisConfig::default();
+    ticks_only.traffic.min_dwell_seconds = None;
+    ticks_only.policy.resume_seconds = None;
+    ticks_only.policy.max_pause_seconds = None;
+    let v5 = Analysis::new(&p, ticks_only.clone())
+        .unwrap()
+        .checkpoint()
+        .replacen(&version, "\"version\":5", 1);
+    assert!(!v5.contains("_seconds"));
+    let restored = Analysis::restore(&v5).unwrap();
+    assert_eq!(restored.config(), &ticks_only);
+    assert!(restored.checkpoint().contains(&version));
+    assert!(matches!(
+        Analysis::restore(&json.replacen(&version, "\"version\":4", 1)),
+        Err(Error::CheckpointVersion { found: 4, .. })
+    ));
     // Version 1, whose breaches were arrays, is refused by number, not half-read.
     assert!(matches!(
         Analysis::restore(&json.replacen(&version, "\"version\":1", 1)),

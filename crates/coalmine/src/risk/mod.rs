@@ -223,7 +223,7 @@ impl RiskConfig {
                 "must be in 4..=10000",
             ));
         }
-        crate::analysis::check_seconds("horizon_seconds", self.horizon_seconds)?;
+        crate::duration::check_seconds("horizon_seconds", self.horizon_seconds)?;
         if self.horizon > 1_000_000 {
             return Err(Error::param(
                 "horizon",
