@@ -391,7 +391,13 @@ mod tests {
             (a.traffic.min_dwell_ticks, a.traffic.min_dwell_seconds),
             (6, None)
         );
-        assert_eq!(a.at_interval(Some(60.0)).unwrap(), a);
+        let at_minutes = a.at_interval(Some(60.0)).unwrap();
+        assert_eq!(
+            (at_minutes.traffic.min_dwell_ticks, at_minutes.risk.horizon),
+            (6, 4)
+        );
+        // The keys it is silent on take the defaults, in time.
+        assert_eq!(at_minutes.policy.resume_ticks, 90);
         // The time forms, converted at the tick interval.
         let timed = format!(
             "{}\nresume_seconds = 5400\nmax_pause_seconds = 54000.0\n\
