@@ -157,6 +157,19 @@ def test_nested_tables_round_trip_through_toml() -> None:
     assert c.to_dict() == d
 
 
+def test_durations_in_seconds_round_trip_beside_tick_counts() -> None:
+    d = {
+        **SCHEMA,
+        "policy": {"resume_seconds": 5400.0, "max_pause_ticks": 20},
+        "traffic": {"min_dwell_seconds": 600.0},
+        "risk": {"horizon_seconds": 1800.0},
+    }
+    c = coalmine.Config.from_dict(d)
+    assert c.to_dict() == d
+    assert coalmine.Config.from_toml_str(c.to_toml()) == c
+    assert c != coalmine.Config.from_dict({**SCHEMA, "traffic": {"min_dwell_ticks": 10}})
+
+
 def test_feedback_settings_apply_to_profiles_and_analyses(profile: coalmine.BehaviorProfile) -> None:
     strict = coalmine.Config.from_dict({**SCHEMA, "feedback": {"min_outcomes": 2, "step": 0.05}})
     p = copy.deepcopy(profile)
@@ -191,6 +204,10 @@ def test_absurd_profile_settings_are_refused_with_the_configuration() -> None:
         ({"policy": {"pause_at": 0.9, "rollback_at": 0.5}}, coalmine.InvalidParameterError, "pause_at"),
         ({"policy": {"pause_at": float("nan")}}, coalmine.ConfigError, "JSON compliant"),
         ({"traffic": {"steps": [0.5, 0.1]}}, coalmine.InvalidParameterError, "steps"),
+        ({"traffic": {"min_dwell_seconds": -60.0}}, coalmine.InvalidParameterError, "min_dwell_seconds"),
+        ({"policy": {"resume_seconds": float("nan")}}, coalmine.ConfigError, "JSON compliant"),
+        ({"policy": {"max_pause_seconds": 1e12}}, coalmine.InvalidParameterError, "max_pause_seconds"),
+        ({"risk": {"horizon_seconds": "5h"}}, coalmine.ConfigError, "invalid type"),
         ({"segments": [{"name": "a"}, {"name": "a"}]}, coalmine.DuplicateError, "`a`"),
         ({"metrics": [{"name": "x", "direction": "any", "feature": "nope"}]}, coalmine.UnknownNameError, "nope"),
         ({"metrics": [{"name": "x", "direction": "sideways"}]}, coalmine.ConfigError, "sideways"),

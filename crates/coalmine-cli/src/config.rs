@@ -30,7 +30,8 @@ pub struct ConfigFile {
     /// `[policy]`: `pause_at` (t1), `rollback_at` (t2) and the other policy settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyConfig>,
-    /// `[traffic]`: ramp steps, dwell, evidence, mode.
+    /// `[traffic]`: ramp steps, dwell (`min_dwell_ticks`, or `min_dwell_seconds`
+    /// converted at the profile's tick interval), evidence, mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<TrafficConfig>,
     /// `[risk]`: risk-computation settings.
@@ -142,6 +143,8 @@ impl ConfigFile {
         if let Some(r) = self.risk {
             c.risk = r;
         }
+        // Every setting is checked at load, so that a bad one names its line.
+        c.validate()?;
         Ok(c)
     }
 
@@ -369,5 +372,45 @@ fn key_line(text: &str, key: &str) -> Option<u64> {
     match (found.next(), found.next()) {
         (Some((i, _)), None) => Some(i as u64 + 1),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = include_str!("../tests/fixtures/config.toml");
+
+    #[test]
+    fn durations_load_in_ticks_or_in_seconds() {
+        // A file written before the time forms: counts in ticks, as it always did.
+        let old = format!("{BASE}\n[traffic]\nmin_dwell_ticks = 6\n[risk]\nhorizon = 4\n");
+        let c = ConfigFile::from_bytes(old.as_bytes(), "old.toml").unwrap();
+        let a = c.analysis().unwrap();
+        assert_eq!(
+            (a.traffic.min_dwell_ticks, a.traffic.min_dwell_seconds),
+            (6, None)
+        );
+        let at_minutes = a.at_interval(Some(60.0)).unwrap();
+        assert_eq!(
+            (at_minutes.traffic.min_dwell_ticks, at_minutes.risk.horizon),
+            (6, 4)
+        );
+        // The keys it is silent on take the defaults, in time.
+        assert_eq!(at_minutes.policy.resume_ticks, 90);
+        // The time forms, converted at the tick interval.
+        let timed = format!(
+            "{}\nresume_seconds = 5400\nmax_pause_seconds = 54000.0\n\
+             [traffic]\nmin_dwell_seconds = 18000\n[risk]\nhorizon_seconds = 600\n",
+            BASE.trim_end()
+        );
+        let c = ConfigFile::from_bytes(timed.as_bytes(), "timed.toml").unwrap();
+        let a = c.analysis().unwrap().at_interval(Some(60.0)).unwrap();
+        assert_eq!(a.traffic.min_dwell_ticks, 300);
+        assert_eq!((a.policy.resume_ticks, a.policy.max_pause_ticks), (90, 900));
+        assert_eq!(a.risk.horizon, 10);
+        // The written form keeps them.
+        let again = ConfigFile::from_bytes(c.to_toml().unwrap().as_bytes(), "again.toml").unwrap();
+        assert_eq!(again.analysis().unwrap(), c.analysis().unwrap());
     }
 }

@@ -1018,6 +1018,23 @@ fn bad_configurations_name_the_file_and_line() {
             base.replace("[policy]", "[policy]\nhysteresis = 2"),
             vec!["config.toml:", "unknown field `hysteresis`"],
         ),
+        // Durations in seconds: finite, not negative, at most a year.
+        (
+            base.replace("[policy]", "[policy]\nresume_seconds = nan"),
+            vec!["config.toml:", "resume_seconds"],
+        ),
+        (
+            format!("{base}\n[traffic]\nmin_dwell_seconds = -600.0\n"),
+            vec!["config.toml:", "min_dwell_seconds"],
+        ),
+        (
+            format!("{base}\n[risk]\nhorizon_seconds = 1e12\n"),
+            vec!["config.toml:", "horizon_seconds"],
+        ),
+        (
+            base.replace("[policy]", "[policy]\nmax_pause_seconds = \"5h\""),
+            vec!["config.toml:30:", "\"5h\"", "expected f64"],
+        ),
         (
             format!("{many}[[segments]]\nname = \"s\"\n"),
             vec!["config.toml", "`metrics` is 4100", "limit of 4096"],

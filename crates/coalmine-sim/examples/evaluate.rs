@@ -14,7 +14,8 @@
 //! A/A rollouts of 500 live ticks. With one configuration and neither long mode the
 //! report is the evaluation's own; otherwise one report per configuration, each with
 //! its verify table (JSON: an array of them). `--json-file PATH` also writes the
-//! configuration reports as JSON to PATH.
+//! configuration reports as JSON to PATH. `--analysis PATH` reads the analysis
+//! settings (an `AnalysisConfig` as JSON) instead of the defaults.
 
 use coalmine_sim::{EvalConfig, ScenarioKind, SimConfig, SuiteConfig, run_suite};
 
@@ -36,6 +37,15 @@ fn main() {
                 None => return usage("--json-file needs a path"),
             },
             "--long-aa" => long = true,
+            "--analysis" => match args.next().map(|p| {
+                std::fs::read_to_string(&p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            }) {
+                Some(Ok(a)) => config.analysis = a,
+                Some(Err(e)) => return usage(&format!("--analysis: {e}")),
+                None => return usage("--analysis needs a path"),
+            },
             "--seeds" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) => config.seeds = n,
                 None => return usage("--seeds needs a number"),
@@ -116,7 +126,7 @@ fn usage(problem: &str) {
     eprintln!("{problem}");
     eprintln!(
         "usage: evaluate [--seeds N] [--first-seed N] [--kind NAME]... [--config NAME|all]... \
-         [--held-out] [--long-aa] [--counts] [--json] [--json-file PATH]"
+         [--held-out] [--long-aa] [--counts] [--analysis PATH] [--json] [--json-file PATH]"
     );
     let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.name()).collect();
     eprintln!("scenario names: {}", names.join(", "));

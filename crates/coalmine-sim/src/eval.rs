@@ -451,6 +451,11 @@ pub fn run_scenario_with(
 ) -> Result<RunResult, Error> {
     let config = AnalysisConfig {
         traffic: scenario.traffic_for(&config.traffic),
+        // The harness learns its profiles without timestamps: the interval comes from
+        // the simulator, unless the settings name one.
+        tick_seconds: config
+            .tick_seconds
+            .or(Some(scenario.config.tick_seconds as f64)),
         ..config.clone()
     };
     let mut analysis = Analysis::new(profile, config)?;

@@ -1177,6 +1177,7 @@ impl Scenario {
         };
         if self.hold_share {
             traffic.min_dwell_ticks = u32::MAX;
+            traffic.min_dwell_seconds = None;
         }
         traffic
     }
@@ -1786,11 +1787,17 @@ impl Scenario {
 
     /// The share schedule of a rollout in which every decision is "continue": each
     /// step of `traffic` (with this scenario's steps, see [`Scenario::traffic_for`])
-    /// lasts `max(min_dwell_ticks, min_evidence_ticks)` present ticks, and the last
+    /// lasts `max(dwell, min_evidence_ticks)` present ticks (the dwell converted at the
+    /// scenario's tick interval when it is given in seconds), and the last
     /// step is held. An approximation of the controller (it ignores the evidence
     /// needed for the final step), for writing a live file without an analysis.
     pub fn reference_shares(&self, ticks: usize, traffic: &TrafficConfig) -> Vec<f64> {
-        let traffic = self.traffic_for(traffic);
+        let mut traffic = self.traffic_for(traffic);
+        if let Some(s) = traffic.min_dwell_seconds {
+            // The dwell the analysis converts it to at this tick interval.
+            let interval = self.config.tick_seconds as f64;
+            traffic.min_dwell_ticks = (s / interval).round().clamp(1.0, f64::from(u32::MAX)) as u32;
+        }
         let per_step = traffic
             .min_dwell_ticks
             .max(traffic.min_evidence_ticks)

@@ -121,12 +121,18 @@ pub fn long_aa(
 ) -> Result<LongAaReport, Error> {
     let steps = analysis.traffic.steps.clone();
     let transitions = steps.len().saturating_sub(1).max(1);
+    // The configured dwell as the analysis will count it at the simulated interval.
+    let configured = analysis
+        .at_interval(Some(sim.tick_seconds as f64))?
+        .traffic
+        .min_dwell_ticks;
     let dwell = u32::try_from(ticks.div_ceil(transitions) + 1)
         .unwrap_or(u32::MAX)
-        .max(analysis.traffic.min_dwell_ticks);
+        .max(configured);
     let config = AnalysisConfig {
         traffic: TrafficConfig {
             min_dwell_ticks: dwell,
+            min_dwell_seconds: None,
             ..analysis.traffic.clone()
         },
         ..analysis.clone()

@@ -18,8 +18,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::detect::AnomalyDetector;
+use crate::duration::{MAX_HORIZON_TICKS, to_ticks};
+pub use crate::duration::{MAX_SETTING_SECONDS, MAX_TICK_SECONDS};
 use crate::feedback::{Outcome, Thresholds};
-use crate::persist::{Document, check_header};
+use crate::persist::{Document, check_header_versions};
 use crate::policy::{Action, AlertSeverity, DecisionPolicy, PolicyConfig, Reason, Ruling};
 use crate::profile::BehaviorProfile;
 use crate::risk::{Cohorts, RiskAssessment, RiskConfig, RiskEngine, Source};
@@ -35,9 +37,14 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
 /// of the canary share; version 5 added each series' accumulated evidence and
 /// reference cohort sizes; version 6 added each metric's evidence pooled across
-/// segments and the policy's `require_confirmation`. Older checkpoints are refused
-/// with [`Error::CheckpointVersion`].
+/// segments, the policy's `require_confirmation`, and the durations in seconds beside
+/// their tick counts in the embedded settings. Older checkpoints are refused with
+/// [`Error::CheckpointVersion`] (a version 5 analysis has no pooled evidence to
+/// continue from).
 pub const CHECKPOINT_VERSION: u64 = 6;
+
+/// The oldest checkpoint version this build restores.
+const OLDEST_CHECKPOINT_VERSION: u64 = 6;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +61,13 @@ pub struct AnalysisConfig {
     /// of outcomes, and only within bounds around the configured values). Turn it off
     /// to use the configured thresholds exactly.
     pub learned_thresholds: bool,
+    /// The live tick interval in seconds, for converting the settings given in
+    /// seconds when the profile does not know its own (a profile learnt without
+    /// timestamps). The profile's learnt interval wins: its detectors and seasons were
+    /// fitted at that rate, so the live ticks must come at it too. With neither, every
+    /// setting keeps its tick count. See [`AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tick_seconds: Option<f64>,
 }
 
 impl Default for AnalysisConfig {
@@ -63,16 +77,70 @@ impl Default for AnalysisConfig {
             policy: PolicyConfig::default(),
             traffic: TrafficConfig::default(),
             learned_thresholds: true,
+            tick_seconds: None,
         }
     }
 }
 
 impl AnalysisConfig {
-    /// Checks the risk, policy and traffic settings.
+    /// Checks the risk, policy and traffic settings and the tick interval.
     pub fn validate(&self) -> Result<(), Error> {
+        if let Some(t) = self.tick_seconds {
+            if !(t.is_finite() && t > 0.0 && t <= MAX_TICK_SECONDS) {
+                return Err(Error::param(
+                    "tick_seconds",
+                    t,
+                    "must be finite, > 0 and at most a week",
+                ));
+            }
+        }
         self.risk.validate()?;
         self.policy.validate()?;
         self.traffic.validate()
+    }
+
+    /// The settings with every duration given in seconds converted to ticks of
+    /// `interval` seconds: the tick fields (`traffic.min_dwell_ticks`,
+    /// `policy.resume_ticks`, `policy.max_pause_ticks`, `risk.horizon`) then hold the
+    /// counts the analysis works with, and the seconds stay beside them as given.
+    /// A setting without its time form, or an unknown interval (`None`), keeps its
+    /// tick count. Each converted count is rounded to the nearest tick and held to a
+    /// floor where the statistics need one (see the fields). [`Analysis::new`] calls
+    /// this once with the profile's interval, else [`AnalysisConfig::tick_seconds`].
+    pub fn at_interval(&self, interval: Option<f64>) -> Result<AnalysisConfig, Error> {
+        self.validate()?;
+        let mut c = self.clone();
+        let Some(interval) = interval else {
+            return Ok(c);
+        };
+        let u32_max = f64::from(u32::MAX);
+        let t = &mut c.traffic;
+        if let Some(s) = t.min_dwell_seconds {
+            // A step also needs `min_evidence_ticks` paired ticks, whatever the clock
+            // says; that gate is separate, so one tick is the dwell's own floor.
+            t.min_dwell_ticks = to_ticks("min_dwell_seconds", s, interval, 1.0, u32_max)? as u32;
+        }
+        let p = &mut c.policy;
+        if let Some(s) = p.resume_seconds {
+            // One quiet tick is noise: a pause clears after two at the least.
+            p.resume_ticks = to_ticks("resume_seconds", s, interval, 2.0, u32_max)? as u32;
+        }
+        if let Some(s) = p.max_pause_seconds {
+            // 0 keeps its meaning (never); otherwise the pause must be able to clear
+            // before it times out.
+            p.max_pause_ticks = if s == 0.0 {
+                0
+            } else {
+                let floor = f64::from(p.resume_ticks) + 1.0;
+                to_ticks("max_pause_seconds", s, interval, floor, u32_max)? as u32
+            };
+        }
+        let r = &mut c.risk;
+        if let Some(s) = r.horizon_seconds {
+            r.horizon = to_ticks("horizon_seconds", s, interval, 1.0, MAX_HORIZON_TICKS)? as usize;
+        }
+        c.validate()?;
+        Ok(c)
     }
 }
 
@@ -317,7 +385,7 @@ impl TryFrom<AnalysisState> for Analysis {
                 reason: format!("format is {:?}, expected {CHECKPOINT_FORMAT:?}", s.format),
             });
         }
-        if s.version != CHECKPOINT_VERSION {
+        if !(OLDEST_CHECKPOINT_VERSION..=CHECKPOINT_VERSION).contains(&s.version) {
             return Err(Error::CheckpointVersion {
                 found: s.version,
                 supported: CHECKPOINT_VERSION,
@@ -372,7 +440,8 @@ impl TryFrom<AnalysisState> for Analysis {
         decision.assessment.contributors = contributors;
         Ok(Analysis {
             format: s.format,
-            version: s.version,
+            // Restored, the state is this build's: it is written back as such.
+            version: CHECKPOINT_VERSION,
             schema: s.schema,
             config: s.config,
             risk: s.risk,
@@ -390,7 +459,8 @@ impl TryFrom<AnalysisState> for Analysis {
 impl Analysis {
     /// Starts analysing a rollout against `profile`.
     pub fn new(profile: &BehaviorProfile, config: AnalysisConfig) -> Result<Self, Error> {
-        config.validate()?;
+        // Converted once: the analysis, its checkpoints and its parts work in ticks.
+        let config = config.at_interval(profile.tick_interval().or(config.tick_seconds))?;
         let mut policy_config = config.policy;
         if config.learned_thresholds {
             let learnt = profile.feedback().thresholds(Thresholds {
@@ -749,6 +819,12 @@ impl Analysis {
         line
     }
 
+    /// The settings in force: the configuration given to [`Analysis::new`] with its
+    /// durations converted to ticks ([`AnalysisConfig::at_interval`]).
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.config
+    }
+
     /// Serialises the whole state.
     pub fn checkpoint(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -760,11 +836,11 @@ impl Analysis {
     /// [`Error::CheckpointVersion`] for another version, [`Error::CorruptCheckpoint`]
     /// for anything else that is wrong with it.
     pub fn restore(text: &str) -> Result<Self, Error> {
-        check_header(
+        check_header_versions(
             text,
             Document::Checkpoint,
             CHECKPOINT_FORMAT,
-            CHECKPOINT_VERSION,
+            OLDEST_CHECKPOINT_VERSION..=CHECKPOINT_VERSION,
             "checkpoint bytes",
         )?;
         serde_json::from_str(text).map_err(|e| Error::CorruptCheckpoint {
@@ -779,5 +855,220 @@ fn any_value(values: &[f64], counts: Option<&[f64]>) -> bool {
     match counts {
         None => values.iter().any(|v| !v.is_nan()),
         Some(n) => values.iter().zip(n).any(|(v, &n)| !v.is_nan() && n != 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every duration in its time form (the defaults, and the horizon).
+    fn timed() -> AnalysisConfig {
+        let mut c = AnalysisConfig::default();
+        c.risk.horizon_seconds = Some(18_000.0);
+        c
+    }
+
+    /// Every duration in ticks only.
+    fn ticks_only() -> AnalysisConfig {
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = None;
+        c.policy.resume_seconds = None;
+        c.policy.max_pause_seconds = None;
+        c.risk.horizon_seconds = None;
+        c
+    }
+
+    /// (dwell, resume, pause timeout, horizon) in ticks.
+    fn counts(c: &AnalysisConfig) -> (u32, u32, u32, usize) {
+        (
+            c.traffic.min_dwell_ticks,
+            c.policy.resume_ticks,
+            c.policy.max_pause_ticks,
+            c.risk.horizon,
+        )
+    }
+
+    #[test]
+    fn each_duration_is_counted_in_ticks_of_the_interval() {
+        let half_hour = timed().at_interval(Some(1_800.0)).unwrap();
+        // The time forms of the tick defaults: the same counts at half-hour ticks.
+        assert_eq!(counts(&half_hour), counts(&AnalysisConfig::default()));
+        let d = AnalysisConfig::default();
+        assert_eq!(d.at_interval(Some(1_800.0)).unwrap(), d);
+        assert_eq!(
+            d.traffic.min_dwell_seconds.unwrap() / 1_800.0,
+            f64::from(d.traffic.min_dwell_ticks)
+        );
+        let minute = timed().at_interval(Some(60.0)).unwrap();
+        assert_eq!(counts(&minute), (300, 90, 900, 300));
+        // The seconds stay beside the converted counts, as given.
+        assert_eq!(minute.traffic.min_dwell_seconds, Some(18_000.0));
+        // A learnt interval carries jitter: it rounds to the nearest tick.
+        let jittery = timed().at_interval(Some(1_799.9)).unwrap();
+        assert_eq!(counts(&jittery), counts(&half_hour));
+        // Each setting alone converts alone.
+        for (i, one) in [
+            |c: &mut AnalysisConfig| c.traffic.min_dwell_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.policy.resume_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.policy.max_pause_seconds = Some(600.0),
+            |c: &mut AnalysisConfig| c.risk.horizon_seconds = Some(600.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut c = ticks_only();
+            one(&mut c);
+            let d = counts(&ticks_only());
+            let got = counts(&c.at_interval(Some(60.0)).unwrap());
+            let want = [
+                (10, d.1, d.2, d.3),
+                (d.0, 10, d.2, d.3),
+                (d.0, d.1, 10, d.3),
+                (d.0, d.1, d.2, 10),
+            ][i];
+            assert_eq!(got, want, "setting {i}");
+        }
+    }
+
+    #[test]
+    fn converted_counts_keep_their_floors() {
+        // An hour-long tick makes every short duration round to zero ticks.
+        let mut c = ticks_only();
+        c.traffic.min_dwell_seconds = Some(60.0);
+        c.policy.resume_seconds = Some(60.0);
+        c.policy.max_pause_seconds = Some(60.0);
+        c.risk.horizon_seconds = Some(60.0);
+        let hourly = c.at_interval(Some(3_600.0)).unwrap();
+        // Dwell and horizon at least a tick, resume two, and a pause outlasts its resume.
+        assert_eq!(counts(&hourly), (1, 2, 3, 1));
+        // The evidence a step needs is not a duration: it stays as configured.
+        assert_eq!(
+            hourly.traffic.min_evidence_ticks,
+            c.traffic.min_evidence_ticks
+        );
+        // A pause timeout of 0 still means never.
+        c.policy.max_pause_seconds = Some(0.0);
+        assert_eq!(c.at_interval(Some(60.0)).unwrap().policy.max_pause_ticks, 0);
+    }
+
+    #[test]
+    fn without_an_interval_every_setting_keeps_its_tick_count() {
+        let c = timed();
+        assert_eq!(c.at_interval(None).unwrap(), c);
+        assert_eq!(
+            counts(&c.at_interval(None).unwrap()),
+            counts(&AnalysisConfig::default())
+        );
+        // Without time forms the interval changes nothing.
+        let plain = ticks_only();
+        assert_eq!(plain.at_interval(Some(60.0)).unwrap(), plain);
+        // Nor does an interval out of range, when nothing needs converting.
+        assert_eq!(plain.at_interval(Some(1e9)).unwrap(), plain);
+    }
+
+    #[test]
+    fn bad_seconds_and_intervals_are_typed_errors() {
+        let named = |r: Result<AnalysisConfig, Error>| match r {
+            Err(Error::InvalidParameter { name, .. }) => name,
+            other => panic!("expected an invalid parameter, got {other:?}"),
+        };
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1e9] {
+            let mut c = AnalysisConfig::default();
+            c.traffic.min_dwell_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(Some(60.0))), "min_dwell_seconds");
+            assert!(c.validate().is_err());
+            let mut c = AnalysisConfig::default();
+            c.policy.resume_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "resume_seconds");
+            let mut c = AnalysisConfig::default();
+            c.policy.max_pause_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "max_pause_seconds");
+            let mut c = AnalysisConfig::default();
+            c.risk.horizon_seconds = Some(bad);
+            assert_eq!(named(c.at_interval(None)), "horizon_seconds");
+        }
+        for bad in [f64::NAN, 0.0, -60.0, 1e9] {
+            let c = AnalysisConfig {
+                tick_seconds: Some(bad),
+                ..AnalysisConfig::default()
+            };
+            assert_eq!(named(c.at_interval(None)), "tick_seconds");
+            assert_eq!(named(timed().at_interval(Some(bad))), "tick_seconds");
+        }
+        // A year of horizon at millisecond ticks is more than the horizon may count.
+        let mut c = AnalysisConfig::default();
+        c.risk.horizon_seconds = Some(MAX_SETTING_SECONDS);
+        assert_eq!(named(c.at_interval(Some(1e-3))), "horizon_seconds");
+        let mut c = AnalysisConfig::default();
+        c.traffic.min_dwell_seconds = Some(MAX_SETTING_SECONDS);
+        assert_eq!(named(c.at_interval(Some(1e-6))), "min_dwell_seconds");
+    }
+
+    #[test]
+    fn configurations_without_time_forms_load_and_serialise_as_before() {
+        // Written before the time forms existed: loads, and counts in ticks.
+        let old = r#"{"risk":{"horizon":4},"policy":{"resume_ticks":5,"max_pause_ticks":20},
+            "traffic":{"min_dwell_ticks":6,"min_evidence_ticks":4},"learned_thresholds":false}"#;
+        let c: AnalysisConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(counts(&c.at_interval(Some(60.0)).unwrap()), (6, 5, 20, 4));
+        assert_eq!(c.traffic.min_dwell_seconds, None);
+        // A tick count alone counts in ticks; the others keep their defaults.
+        let one: AnalysisConfig = serde_json::from_str(r#"{"policy":{"resume_ticks":5}}"#).unwrap();
+        assert_eq!(
+            counts(&one.at_interval(Some(60.0)).unwrap()),
+            (300, 5, 900, 10)
+        );
+        // Silent settings take the defaults, in time.
+        let silent: AnalysisConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(silent, AnalysisConfig::default());
+        let silent: AnalysisConfig = serde_json::from_str(r#"{"traffic":{},"policy":{}}"#).unwrap();
+        assert_eq!(silent, AnalysisConfig::default());
+        // Both forms given: the time form converts, the tick count is the fallback.
+        let both: AnalysisConfig =
+            serde_json::from_str(r#"{"traffic":{"min_dwell_ticks":6,"min_dwell_seconds":600}}"#)
+                .unwrap();
+        assert_eq!(both.traffic.min_dwell_ticks, 6);
+        assert_eq!(
+            both.at_interval(Some(60.0))
+                .unwrap()
+                .traffic
+                .min_dwell_ticks,
+            10
+        );
+        assert_eq!(both.at_interval(None).unwrap().traffic.min_dwell_ticks, 6);
+        // A null is not a default.
+        for null in [
+            r#"{"traffic":{"min_dwell_seconds":null}}"#,
+            r#"{"policy":{"pause_at":null}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AnalysisConfig>(null).is_err(),
+                "{null}"
+            );
+        }
+        // Settings without time forms serialise without them.
+        let text = serde_json::to_string(&ticks_only()).unwrap();
+        assert!(!text.contains("_seconds"), "{text}");
+        assert_eq!(
+            serde_json::from_str::<AnalysisConfig>(&text).unwrap(),
+            ticks_only()
+        );
+        // The time forms round-trip.
+        let timed = AnalysisConfig {
+            tick_seconds: Some(60.0),
+            ..timed()
+        };
+        let text = serde_json::to_string(&timed).unwrap();
+        assert_eq!(
+            serde_json::from_str::<AnalysisConfig>(&text).unwrap(),
+            timed
+        );
+        let parsed: AnalysisConfig =
+            serde_json::from_str(r#"{"traffic":{"min_dwell_seconds":600}}"#).unwrap();
+        assert_eq!(parsed.traffic.min_dwell_seconds, Some(600.0));
+        assert!(
+            serde_json::from_str::<AnalysisConfig>(r#"{"traffic":{"dwell_seconds":6}}"#).is_err()
+        );
     }
 }

@@ -87,6 +87,7 @@
 pub mod analysis;
 pub mod compare;
 pub mod detect;
+mod duration;
 mod error;
 pub mod feedback;
 pub mod math;

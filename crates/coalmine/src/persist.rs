@@ -3,7 +3,7 @@
 //!
 //! Profiles (`coalmine-profile`) and analysis checkpoints (`coalmine-analysis`) are
 //! JSON objects whose `format` and `version` fields come first in meaning if not in
-//! order: [`check_header`] reads only those two, so a document of another version is
+//! order: [`check_header_versions`] reads only those two, so a document of another version is
 //! refused by number ([`Error::ProfileVersion`], [`Error::CheckpointVersion`]) rather
 //! than half-parsed into a confusing message.
 
@@ -47,19 +47,9 @@ impl Document {
 }
 
 /// Checks a serialised document's size and its `format` and `version` fields before
-/// the whole of it is parsed (shared by profiles and analysis checkpoints).
-pub(crate) fn check_header(
-    text: &str,
-    document: Document,
-    format: &str,
-    version: u64,
-    what: &'static str,
-) -> Result<(), Error> {
-    check_header_versions(text, document, format, version..=version, what)
-}
-
-/// [`check_header`] for a document whose older `versions` are still read; the last
-/// one is the version written, and the one named when another is refused.
+/// the whole of it is parsed (shared by profiles and analysis checkpoints); `versions`
+/// are the versions still read, the last one the version written, and the one named
+/// when another is refused.
 pub(crate) fn check_header_versions(
     text: &str,
     document: Document,

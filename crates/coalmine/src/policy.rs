@@ -16,8 +16,11 @@ pub use crate::feedback::Thresholds;
 use crate::risk::{Contributor, RiskAssessment};
 
 /// Settings of the decision policy.
+///
+/// Read from a document, a `resume_ticks` or `max_pause_ticks` given without its time
+/// form counts in ticks, as it did before the time forms existed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "PolicyConfigDocument")]
 pub struct PolicyConfig {
     /// `t1`: risk at or above which the rollout pauses.
     pub pause_at: f64,
@@ -27,8 +30,17 @@ pub struct PolicyConfig {
     pub resume_margin: f64,
     /// ...for this many consecutive ticks.
     pub resume_ticks: u32,
+    /// The same in seconds: when set and the tick interval is known, it replaces
+    /// `resume_ticks` (at least two ticks). See
+    /// [`crate::analysis::AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_seconds: Option<f64>,
     /// A pause unresolved after this many ticks becomes a rollback (0 = never).
     pub max_pause_ticks: u32,
+    /// The same in seconds (0 = never): when set and the tick interval is known, it
+    /// replaces `max_pause_ticks` (at least one tick more than the resume needs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pause_seconds: Option<f64>,
     /// Roll back when the predicted risk reaches `rollback_at` for this many
     /// consecutive ticks (0 = ignore predictions).
     pub prediction_ticks: u32,
@@ -53,7 +65,11 @@ impl Default for PolicyConfig {
             rollback_at: 0.8,
             resume_margin: 0.1,
             resume_ticks: 3,
+            // An hour and a half, fifteen hours: the tick counts above at half-hour
+            // ticks.
+            resume_seconds: Some(5_400.0),
             max_pause_ticks: 30,
+            max_pause_seconds: Some(54_000.0),
             prediction_ticks: 2,
             critical_rollback: true,
             require_confirmation: true,
@@ -62,9 +78,68 @@ impl Default for PolicyConfig {
     }
 }
 
+/// A [`PolicyConfig`] as a document gives it: every key optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyConfigDocument {
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    pause_at: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    rollback_at: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    resume_margin: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    resume_ticks: Option<u32>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    resume_seconds: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    max_pause_ticks: Option<u32>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    max_pause_seconds: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    prediction_ticks: Option<u32>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    critical_rollback: Option<bool>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    require_confirmation: Option<bool>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    interval_factor: Option<f64>,
+}
+
+impl From<PolicyConfigDocument> for PolicyConfig {
+    fn from(d: PolicyConfigDocument) -> Self {
+        let base = PolicyConfig::default();
+        let (resume_ticks, resume_seconds) = crate::duration::duration_pair(
+            d.resume_ticks,
+            d.resume_seconds,
+            (base.resume_ticks, base.resume_seconds),
+        );
+        let (max_pause_ticks, max_pause_seconds) = crate::duration::duration_pair(
+            d.max_pause_ticks,
+            d.max_pause_seconds,
+            (base.max_pause_ticks, base.max_pause_seconds),
+        );
+        PolicyConfig {
+            pause_at: d.pause_at.unwrap_or(base.pause_at),
+            rollback_at: d.rollback_at.unwrap_or(base.rollback_at),
+            resume_margin: d.resume_margin.unwrap_or(base.resume_margin),
+            resume_ticks,
+            resume_seconds,
+            max_pause_ticks,
+            max_pause_seconds,
+            prediction_ticks: d.prediction_ticks.unwrap_or(base.prediction_ticks),
+            critical_rollback: d.critical_rollback.unwrap_or(base.critical_rollback),
+            require_confirmation: d.require_confirmation.unwrap_or(base.require_confirmation),
+            interval_factor: d.interval_factor.unwrap_or(base.interval_factor),
+        }
+    }
+}
+
 impl PolicyConfig {
     /// Checks ranges and `pause_at < rollback_at`.
     pub fn validate(&self) -> Result<(), Error> {
+        crate::duration::check_seconds("resume_seconds", self.resume_seconds)?;
+        crate::duration::check_seconds("max_pause_seconds", self.max_pause_seconds)?;
         let finite_pos = |name, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())

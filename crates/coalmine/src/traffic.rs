@@ -38,13 +38,22 @@ pub enum TrafficMode {
 }
 
 /// Settings of the traffic controller.
+///
+/// Read from a document, a `min_dwell_ticks` given without `min_dwell_seconds` counts
+/// in ticks, as it did before the time form existed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "TrafficConfigDocument")]
 pub struct TrafficConfig {
     /// Increasing shares in `(0, 1]`; the last one is full promotion when it is 1.
     pub steps: Vec<f64>,
     /// Ticks a step must last before the next.
     pub min_dwell_ticks: u32,
+    /// How long a step must last before the next, in seconds: when set and the tick
+    /// interval is known, it replaces `min_dwell_ticks` (at least one tick; the
+    /// evidence a step needs is `min_evidence_ticks` whatever the clock says). See
+    /// [`crate::analysis::AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_dwell_seconds: Option<f64>,
     /// Ticks with paired data a step must gather before the next.
     pub min_evidence_ticks: u32,
     /// A pause scales the canary's share by this factor, in `(0, 1)` (never below the
@@ -59,9 +68,48 @@ impl Default for TrafficConfig {
         TrafficConfig {
             steps: vec![0.01, 0.05, 0.10, 0.25, 0.50, 1.0],
             min_dwell_ticks: 10,
+            // Five hours: the ten ticks above at half-hour ticks.
+            min_dwell_seconds: Some(18_000.0),
             min_evidence_ticks: 8,
             shrink_factor: 0.5,
             mode: TrafficMode::Canary,
+        }
+    }
+}
+
+/// A [`TrafficConfig`] as a document gives it: every key optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficConfigDocument {
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    steps: Option<Vec<f64>>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    min_dwell_ticks: Option<u32>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    min_dwell_seconds: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    min_evidence_ticks: Option<u32>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    shrink_factor: Option<f64>,
+    #[serde(default, deserialize_with = "crate::duration::present")]
+    mode: Option<TrafficMode>,
+}
+
+impl From<TrafficConfigDocument> for TrafficConfig {
+    fn from(d: TrafficConfigDocument) -> Self {
+        let base = TrafficConfig::default();
+        let (min_dwell_ticks, min_dwell_seconds) = crate::duration::duration_pair(
+            d.min_dwell_ticks,
+            d.min_dwell_seconds,
+            (base.min_dwell_ticks, base.min_dwell_seconds),
+        );
+        TrafficConfig {
+            steps: d.steps.unwrap_or(base.steps),
+            min_dwell_ticks,
+            min_dwell_seconds,
+            min_evidence_ticks: d.min_evidence_ticks.unwrap_or(base.min_evidence_ticks),
+            shrink_factor: d.shrink_factor.unwrap_or(base.shrink_factor),
+            mode: d.mode.unwrap_or(base.mode),
         }
     }
 }
@@ -71,6 +119,7 @@ impl TrafficConfig {
     /// shrink factor (in `(0, 1)`) and the number of A/B variants (1 to
     /// [`MAX_VARIANTS`]).
     pub fn validate(&self) -> Result<(), Error> {
+        crate::duration::check_seconds("min_dwell_seconds", self.min_dwell_seconds)?;
         if !(self.shrink_factor > 0.0 && self.shrink_factor < 1.0) {
             return Err(Error::param(
                 "shrink_factor",

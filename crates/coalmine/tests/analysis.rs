@@ -510,6 +510,11 @@ fn foreign_and_corrupt_checkpoints_are_typed_errors() {
             supported: CHECKPOINT_VERSION
         })
     ));
+    // Version 5 had no pooled evidence to continue from: refused by number.
+    assert!(matches!(
+        Analysis::restore(&json.replacen(&version, "\"version\":5", 1)),
+        Err(Error::CheckpointVersion { found: 5, .. })
+    ));
     // Version 1, whose breaches were arrays, is refused by number, not half-read.
     assert!(matches!(
         Analysis::restore(&json.replacen(&version, "\"version\":1", 1)),
@@ -1254,4 +1259,117 @@ fn a_batch_not_laid_out_in_rows_of_the_tick_length_is_refused_whole() {
             .unwrap(),
         3
     );
+}
+
+/// The healthy rollout of [`Scenario::default`] at `interval` seconds a tick, with its
+/// durations in seconds: the times (since the first tick) at which the share changed.
+fn share_changes_in_time(interval: f64, config: &AnalysisConfig, ticks: usize) -> Vec<f64> {
+    let p = profile();
+    let config = AnalysisConfig {
+        tick_seconds: Some(interval),
+        ..config.clone()
+    };
+    let mut a = Analysis::new(&p, config).unwrap();
+    let sc = Scenario::default();
+    let mut n = Noise(sc.seed);
+    let mut changes = Vec::new();
+    for k in 0..ticks {
+        let before = a.decision().canary_share;
+        let (control, canary) = tick_values(&sc, k, before.max(0.01), &mut n);
+        let d = a
+            .observe(&Tick::new(interval * k as f64, &control, &canary))
+            .unwrap();
+        assert_eq!(
+            d.action.level(),
+            Level::Continue,
+            "tick {k}: {}",
+            a.summary()
+        );
+        if d.canary_share != before {
+            changes.push(interval * (k + 1) as f64);
+        }
+    }
+    changes
+}
+
+/// With its durations in seconds, the same rollout at one-minute and at half-hour ticks
+/// dwells as long on each step and may pause as long, in time: thirty times the ticks.
+#[test]
+fn durations_in_seconds_keep_their_time_at_any_tick_rate() {
+    let mut config = AnalysisConfig::default();
+    // 7.5 h: 15 half-hour ticks (more than the 8 paired ticks a step needs), 450 minutes.
+    config.traffic.min_dwell_seconds = Some(27_000.0);
+    config.policy.max_pause_seconds = Some(54_000.0);
+    config.policy.resume_seconds = Some(5_400.0);
+    // Ten hours: the first step's dwell and not the second's.
+    let half_hour = share_changes_in_time(1_800.0, &config, 20);
+    let minute = share_changes_in_time(60.0, &config, 20 * 30);
+    assert_eq!(half_hour, vec![27_000.0]);
+    assert_eq!(minute, half_hour);
+
+    let p = profile();
+    let in_force = |interval: f64| {
+        let a = Analysis::new(
+            &p,
+            AnalysisConfig {
+                tick_seconds: Some(interval),
+                ..config.clone()
+            },
+        )
+        .unwrap();
+        a.config().clone()
+    };
+    let (slow, fast) = (in_force(1_800.0), in_force(60.0));
+    assert_eq!(
+        (slow.policy.max_pause_ticks, fast.policy.max_pause_ticks),
+        (30, 900)
+    );
+    assert_eq!(
+        (slow.policy.resume_ticks, fast.policy.resume_ticks),
+        (3, 90)
+    );
+    // A checkpoint keeps the converted counts: a restored analysis does not convert
+    // again.
+    let a = Analysis::new(
+        &p,
+        AnalysisConfig {
+            tick_seconds: Some(60.0),
+            ..config.clone()
+        },
+    )
+    .unwrap();
+    let restored = Analysis::restore(&a.checkpoint()).unwrap();
+    assert_eq!(restored.config(), &fast);
+}
+
+/// The profile's learnt interval wins over the configured one: its detectors were
+/// fitted at that rate.
+#[test]
+fn the_profile_interval_wins_over_the_configured_one() {
+    let schema = coalmine::Schema::new(spec()).unwrap();
+    let mut b = coalmine::ProfileBuilder::new(schema, coalmine::ProfileConfig::default()).unwrap();
+    let mut n = Noise(7);
+    for t in 0..DAY * 6 {
+        let mut row = Vec::with_capacity(2 * METRICS);
+        for s in 0..2 {
+            row.extend(metrics(t, s, 1.0, Effect::default(), 0, &mut n));
+        }
+        b.push_tick_at(60.0 * t as f64, &row).unwrap();
+    }
+    let timed = b.build().unwrap();
+    assert_eq!(timed.tick_interval(), Some(60.0));
+    let mut config = AnalysisConfig {
+        tick_seconds: Some(1_800.0),
+        ..AnalysisConfig::default()
+    };
+    config.traffic.min_dwell_seconds = Some(18_000.0);
+    let a = Analysis::new(&timed, config.clone()).unwrap();
+    assert_eq!(a.config().traffic.min_dwell_ticks, 300);
+    // Without a learnt interval the configured one serves; without either, ticks.
+    let a = Analysis::new(&profile(), config.clone()).unwrap();
+    assert_eq!(a.config().traffic.min_dwell_ticks, 10);
+    config.tick_seconds = None;
+    config.traffic.min_dwell_ticks = 4;
+    let a = Analysis::new(&profile(), config).unwrap();
+    assert_eq!(a.config().traffic.min_dwell_ticks, 4);
 }

@@ -67,6 +67,11 @@ pub struct RiskConfig {
     pub correlation_window: usize,
     /// Prediction horizon in ticks.
     pub horizon: usize,
+    /// Prediction horizon in seconds: when set and the tick interval is known, it
+    /// replaces `horizon` (at least one tick). See
+    /// [`crate::analysis::AnalysisConfig::at_interval`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizon_seconds: Option<f64>,
     /// Level smoothing of the net-deviation trend used for prediction.
     pub trend_alpha: f64,
     /// Slope smoothing of the net-deviation trend used for prediction.
@@ -119,6 +124,7 @@ impl Default for RiskConfig {
             persistence_rate: 0.25,
             correlation_window: 12,
             horizon: 10,
+            horizon_seconds: None,
             trend_alpha: 0.3,
             trend_beta: 0.1,
             difference_alpha: 0.05,
@@ -217,6 +223,7 @@ impl RiskConfig {
                 "must be in 4..=10000",
             ));
         }
+        crate::duration::check_seconds("horizon_seconds", self.horizon_seconds)?;
         if self.horizon > 1_000_000 {
             return Err(Error::param(
                 "horizon",
