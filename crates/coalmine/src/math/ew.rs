@@ -51,6 +51,13 @@ pub(crate) fn effective_sample_size(w1: f64, w2: f64) -> f64 {
     if w2 > 0.0 { w1 * w1 / w2 } else { 0.0 }
 }
 
+/// The most observations an exponentially weighted average with weight `alpha` is
+/// worth, `(2 − α)/α`: the limit of its effective sample size.
+#[inline]
+pub(crate) fn effective_weight(alpha: f64) -> f64 {
+    (2.0 - alpha) / alpha
+}
+
 /// A live variance estimate worth `live` observations blended with a prior variance
 /// worth `prior_ticks`, and the degrees of freedom of the blend (at least 1).
 #[inline]
@@ -63,6 +70,16 @@ pub(crate) fn with_prior(live_var: f64, live: f64, prior: f64, prior_ticks: f64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_effective_sample_size_tends_to_its_limit() {
+        let (mut w1, mut w2) = (0.0, 0.0);
+        for k in 1..=2_000 {
+            (w1, w2) = weight_sums(w1, w2, weight(0.05, k));
+        }
+        let n = effective_sample_size(w1, w2);
+        assert!((n - effective_weight(0.05)).abs() < 1e-6, "{n}");
+    }
 
     #[test]
     fn equal_weights_first_then_forgetting() {

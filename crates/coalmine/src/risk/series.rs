@@ -259,6 +259,11 @@ fn standardise(
         (st.prior_var, 0.0)
     };
     let (acc_var, acc_dof) = st.noise.variance(scaled, prior_ticks);
+    // An exponentially weighted variance is worth at most `(2 − α)/α` observations
+    // however many ticks it has seen (39 at α = 0.05): counting every tick as a degree
+    // of freedom overstated its certainty, and two of 100 A/A rollouts of 500 ticks
+    // accumulated false evidence instead of one.
+    let acc_dof = acc_dof.min(prior_ticks + ew::effective_weight(cfg.difference_alpha));
     let acc_z = (d / acc_var.max(floor).max(1e-300).sqrt()).clamp(-1e12, 1e12);
     let warm = prior_ticks > 0.0 || st.noise.k >= 2;
     st.noise
