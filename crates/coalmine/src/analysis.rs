@@ -34,9 +34,10 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// series of a breach (`{segment, metric}` objects instead of arrays); version 3 moved
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
 /// of the canary share; version 5 added each series' accumulated evidence and
-/// reference cohort sizes. Older checkpoints are refused with
+/// reference cohort sizes; version 6 holds that evidence as mantissas and binary
+/// exponents instead of logarithms. Older checkpoints are refused with
 /// [`Error::CheckpointVersion`].
-pub const CHECKPOINT_VERSION: u64 = 5;
+pub const CHECKPOINT_VERSION: u64 = 6;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

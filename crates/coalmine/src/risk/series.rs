@@ -185,22 +185,35 @@ pub(super) struct Weights<'a> {
     pub(super) canary_share: f64,
 }
 
-/// How a tick's difference variance compares with the series' reference tick, and
-/// whether it comes from counts.
-fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
+/// Records the series' reference tick, once per tick before [`variance_ratio`] reads
+/// it: the canary's share at the first tick it is known, and the cohort sizes at the
+/// first tick with counts.
+fn record_reference(st: &mut SeriesState, w: &Weights, i: usize) {
     // The share is recorded with or without counts: counts weigh one tick against
     // another, but only the share relates the canary's noise to the profile's.
     let s = w.canary_share;
     if s > 0.0 && s < 1.0 && st.reference_share == 0.0 {
         st.reference_share = 1.0 / s + 1.0 / (1.0 - s);
     }
+    if st.reference_counts == 0.0
+        && let Some(f) = counts_factor(w, i)
+    {
+        st.reference_counts = f;
+    }
+}
+
+/// The variance factor `1/n_canary + 1/n_control` of this tick, when both counts are
+/// known and positive.
+fn counts_factor(w: &Weights, i: usize) -> Option<f64> {
     let count = |c: Option<&[f64]>| c.map_or(f64::NAN, |c| c[i]);
     let (nc, nk) = (count(w.control_counts), count(w.canary_counts));
-    if nc > 0.0 && nk > 0.0 {
-        let f = 1.0 / nk + 1.0 / nc;
-        if st.reference_counts == 0.0 {
-            st.reference_counts = f;
-        }
+    (nc > 0.0 && nk > 0.0).then(|| 1.0 / nk + 1.0 / nc)
+}
+
+/// How a tick's difference variance compares with the series' reference tick, and
+/// whether it comes from counts.
+fn variance_ratio(st: &SeriesState, w: &Weights, i: usize) -> (f64, bool) {
+    if let Some(f) = counts_factor(w, i) {
         return (f / st.reference_counts, true);
     }
     // Without counts the share is recorded for the accumulated evidence's prior
@@ -304,14 +317,12 @@ pub(super) fn harm_p(direction: Direction, harm: f64, dof: f64) -> f64 {
     }
 }
 
-/// The harmful part of a net deviation (`|z|` for `Any`, `±z` for directed metrics)
-/// and its p-value.
-fn harmful_p(direction: Direction, z: f64, dof: f64) -> (f64, f64) {
-    let h = match direction {
+/// The harmful part of a net deviation: `|z|` for `Any`, `±z` for directed metrics.
+fn harmful(direction: Direction, z: f64) -> f64 {
+    match direction {
         Direction::Any => z.abs(),
         d => d.sign() * z,
-    };
-    (h, harm_p(direction, h, dof))
+    }
 }
 
 /// Stage 1: every series' deviation net of control. The profile's detector follows the
@@ -356,6 +367,7 @@ pub(super) fn deviations(
         evidence.observed += 1;
         // Rescaled to the reference tick's cohort sizes, so that neither a pause's
         // smaller canary nor a ramp's larger one moves the noise scale.
+        record_reference(st, weights, i);
         let (ratio, counted) = variance_ratio(st, weights, i);
         let d = (yc - yb) / ratio.sqrt();
         let dof = standardise(
@@ -379,9 +391,11 @@ pub(super) fn deviations(
         st.profile_z = ((yc - forecast) / sd.max(f64::MIN_POSITIVE)).clamp(-1e12, 1e12);
         // Two views of the same series, Bonferroni-combined: this tick alone (sharp
         // faults) and the recent average (persistent moderate shifts).
-        let (h, p_tick) = harmful_p(metric.direction, st.net_z, dof);
-        let (_, p_window) = harmful_p(metric.direction, st.window.score(), dof);
-        let p = (2.0 * p_tick.min(p_window)).min(1.0);
+        // Both have the same degrees of freedom and the tail falls as the harmful
+        // statistic grows, so the smaller p-value is the larger statistic's: one tail.
+        let h = harmful(metric.direction, st.net_z);
+        let h_window = harmful(metric.direction, st.window.score());
+        let p = (2.0 * harm_p(metric.direction, h.max(h_window), dof)).min(1.0);
         st.harm_z = h;
         st.observed = true;
         st.dof = dof;
