@@ -395,7 +395,14 @@ pub(super) fn deviations(
         // statistic grows, so the smaller p-value is the larger statistic's: one tail.
         let h = harmful(metric.direction, st.net_z);
         let h_window = harmful(metric.direction, st.window.score());
-        let p = (2.0 * harm_p(metric.direction, h.max(h_window), dof)).min(1.0);
+        let h_max = h.max(h_window);
+        // A directed metric's one-sided tail is at least 1/2 from 0 down, so its
+        // doubled p-value is 1 exactly: no tail to compute.
+        let p = if metric.direction != Direction::Any && h_max <= 0.0 {
+            1.0
+        } else {
+            (2.0 * harm_p(metric.direction, h_max, dof)).min(1.0)
+        };
         st.harm_z = h;
         st.observed = true;
         st.dof = dof;
