@@ -43,13 +43,14 @@ const RESUME_LAMBDA: f64 = 1.0;
 ///
 /// `A_t(λ)` grows by up to `e^8` a tick under a fault and shrinks towards the start
 /// weights under none, so over a long rollout it leaves the range of an `f64`: each is
-/// kept as a mantissa in `[1, 2)` and a binary exponent, `A = m · 2^e`. Rescaling by a
-/// power of two is exact, so the update needs no logarithm and no exponential beyond
+/// kept as a scaled value and a binary exponent, `A = m · 2^e`, with `m` brought back
+/// to `[1, 2)` whenever it leaves `[2^-512, 2^512]`. Rescaling by a power of two is
+/// exact, so the update needs no logarithm and no exponential beyond
 /// the likelihood ratios' one (the log-domain form took eight `exp`/`ln_1p` pairs a
 /// tick), and a checkpoint holds only finite numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(super) struct Side {
-    /// Mantissa of `A_t(λ)` per λ in [`LAMBDAS`]; 0 before the first tick.
+    /// `A_t(λ) / 2^e` per λ in [`LAMBDAS`]; 0 before the first tick.
     pub(super) mantissa: [f64; 4],
     /// Binary exponent of `A_t(λ)` per λ.
     pub(super) exponent: [i64; 4],
@@ -72,28 +73,52 @@ impl Side {
     /// deviation `x`) with start weight `w`.
     fn absorb(&mut self, x: f64, ratios: [f64; 4], w: f64) {
         for ((m, e), l) in self.mantissa.iter_mut().zip(&mut self.exponent).zip(ratios) {
-            // A' = L (A + w), in units of 2^e; then back to a mantissa in [1, 2).
+            // A' = L (A + w), in units of 2^e.
             let a = l * (*m + w * pow2(e.saturating_neg()));
-            let (mant, shift) = split(a);
-            *m = mant;
-            *e = e.saturating_add(shift);
+            if (RESCALE_BELOW..=RESCALE_ABOVE).contains(&a) {
+                *m = a;
+            } else {
+                let (mant, shift) = split(a);
+                *m = mant;
+                *e = e.saturating_add(shift);
+            }
         }
         let r = RESUME_LAMBDA;
         self.cusum = (self.cusum + r * x - 0.5 * r * r).max(0.0);
     }
 
-    /// `mean_λ A_t(λ)` as a mantissa and a binary exponent.
+    /// `mean_λ A_t(λ)` as a scaled value and a binary exponent.
     fn mean(&self) -> (f64, i64) {
-        let top = self.exponent.iter().copied().max().unwrap_or(0);
-        let sum: f64 = self
-            .mantissa
+        // Each term in [1, 2) · 2^k first, so that the largest exponent is the largest
+        // term's and only terms below 2^-1022 of it can be lost.
+        let mut terms = [(0.0, 0); 4];
+        for (t, (&m, &e)) in terms
+            .iter_mut()
+            .zip(self.mantissa.iter().zip(&self.exponent))
+        {
+            let (mant, shift) = split(m);
+            // A zero term must not set the scale.
+            let e = if mant == 0.0 {
+                i64::MIN
+            } else {
+                e.saturating_add(shift)
+            };
+            *t = (mant, e);
+        }
+        let top = terms.iter().map(|t| t.1).max().unwrap_or(0);
+        let sum: f64 = terms
             .iter()
-            .zip(self.exponent)
-            .map(|(m, e)| m * pow2(e.saturating_sub(top)))
+            .map(|&(m, e)| m * pow2(e.saturating_sub(top)))
             .sum();
         (sum / LAMBDAS.len() as f64, top)
     }
 }
+
+/// A scaled `A_t(λ)` is brought back to `[1, 2)` once it leaves `[2^-512, 2^512]`: a
+/// tick multiplies it by at most `e^8`, so it stays far from overflow and underflow,
+/// and rescaling only then (it is exact) keeps the common tick free of it.
+const RESCALE_BELOW: f64 = 7.458_340_731_200_207e-155; // 2^-512
+const RESCALE_ABOVE: f64 = 1.340_780_792_994_259_7e154; // 2^512
 
 /// `2^k` for the exponents the evidence meets: exact from −1022 to 1023, 0 below
 /// (where a term is lost in the rounding of the sum it is added to anyway) and
