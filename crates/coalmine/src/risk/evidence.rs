@@ -183,7 +183,8 @@ impl Accumulated {
         // value: the normal quantile of its tail probability keeps the likelihood
         // ratios honest while the scale warms up.
         let x = calibrated(z, dof);
-        self.n += 1;
+        // Saturating: a hand-edited checkpoint may hold any count.
+        self.n = self.n.saturating_add(1);
         let n = self.n as f64;
         let w = 1.0 / (n * (n + 1.0));
         // x is clipped to ±CLIP, so u^8 = e^{4x} stays within e^{±16}.
@@ -495,6 +496,39 @@ mod tests {
         let want = 0.5 * (mixture(any.up.mean()) + mixture(any.down.mean())) + 1.0 / (n + 1.0);
         assert!(any.p_value() < 1e-3);
         assert!((1.0 / any.p_value() - want).abs() < 1e-12 * want);
+    }
+
+    #[test]
+    fn a_corrupt_state_gives_a_p_value_not_a_panic() {
+        // What a hand-edited checkpoint could hold: negative, huge and zero scaled
+        // values, exponents at the ends of their range.
+        for (m, e) in [
+            (-1.0, 0),
+            (f64::MAX, i64::MAX),
+            (0.0, i64::MIN),
+            (1.5, i64::MIN),
+            (1.5, i64::MAX),
+            (1e-300, -5),
+        ] {
+            let side = Side {
+                mantissa: [m; 4],
+                exponent: [e; 4],
+                cusum: 0.0,
+            };
+            for direction in [Direction::IncreaseIsBad, Direction::Any] {
+                let mut acc = Accumulated {
+                    n: u64::MAX - 1,
+                    up: side,
+                    down: side,
+                    p: 0.5,
+                };
+                for z in [3.0, -3.0, 0.0] {
+                    acc.absorb(z, 60.0, direction);
+                    let p = acc.p_value();
+                    assert!((0.0..=1.0).contains(&p), "{m} {e}: {p}");
+                }
+            }
+        }
     }
 
     #[test]
