@@ -37,8 +37,9 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// `shrink_factor` from the policy to the traffic settings and dropped the pause's copy
 /// of the canary share; version 5 added each series' accumulated evidence and
 /// reference cohort sizes; version 6 added each metric's evidence pooled across
-/// segments, the policy's `require_confirmation`, and the durations in seconds beside
-/// their tick counts in the embedded settings. Older checkpoints are refused with
+/// segments, the policy's `require_confirmation`, the durations in seconds beside
+/// their tick counts in the embedded settings, and holds the evidence as mantissas and
+/// binary exponents instead of logarithms. Older checkpoints are refused with
 /// [`Error::CheckpointVersion`] (a version 5 analysis has no pooled evidence to
 /// continue from).
 pub const CHECKPOINT_VERSION: u64 = 6;

@@ -550,25 +550,36 @@ impl SequentialTest {
         let delta = d - self.mean;
         self.mean += delta / self.n as f64;
         self.m2 += delta * (d - self.mean);
-        if self.n >= self.config.first_test() {
-            if let Some(s2) = self.config.variance(self.n, self.m2) {
-                let log_e = self.config.log_e_value(self.n, self.mean, s2);
-                self.p_value = self.p_value.min((-log_e).exp());
-            }
+        // The p-value and the state share one ln Λ: it is most of an update's cost.
+        let parts = self.variance_and_log_e();
+        if self.n >= self.config.first_test()
+            && let Some((_, log_e)) = parts
+        {
+            self.p_value = self.p_value.min((-log_e).exp());
         }
-        Ok(self.state())
+        Ok(self.state_from(parts))
     }
 
     /// The current state, as the last [`observe`](Self::observe) returned it.
     pub fn state(&self) -> SequentialState {
+        self.state_from(self.variance_and_log_e())
+    }
+
+    /// The variance and `ln Λ_n` after the differences seen, once there is a variance.
+    fn variance_and_log_e(&self) -> Option<(f64, f64)> {
         let c = &self.config;
-        let (sd, log_e, half_width) = match c.variance(self.n, self.m2) {
-            Some(s2) if self.n > 0 => (
-                s2.sqrt(),
-                c.log_e_value(self.n, self.mean, s2),
-                c.half_width(self.n, s2),
-            ),
-            _ => (0.0, 0.0, f64::INFINITY),
+        match c.variance(self.n, self.m2) {
+            Some(s2) if self.n > 0 => Some((s2, c.log_e_value(self.n, self.mean, s2))),
+            _ => None,
+        }
+    }
+
+    /// The state given [`variance_and_log_e`](Self::variance_and_log_e).
+    fn state_from(&self, parts: Option<(f64, f64)>) -> SequentialState {
+        let c = &self.config;
+        let (sd, log_e, half_width) = match parts {
+            Some((s2, log_e)) => (s2.sqrt(), log_e, c.half_width(self.n, s2)),
+            None => (0.0, 0.0, f64::INFINITY),
         };
         let sufficient = self.n >= c.min_samples;
         SequentialState {

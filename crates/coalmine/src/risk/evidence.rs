@@ -25,18 +25,35 @@ use crate::schema::Direction;
 
 /// The shift sizes mixed, in standard deviations of the standardised difference.
 pub(super) const LAMBDAS: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
+/// `e^{−λ²/2}` per λ in [`LAMBDAS`]: with `u = e^{x/2}`, `L(λ) = u^{2λ} e^{−λ²/2}`, so one
+/// exponential gives all four likelihood ratios (the λ's are `u`'s powers 1, 2, 4, 8).
+const HALF_SQUARES: [f64; 4] = [
+    0.882_496_902_584_595_4,     // e^{-1/8}
+    0.606_530_659_712_633_4,     // e^{-1/2}
+    0.135_335_283_236_612_7,     // e^{-2}
+    0.000_335_462_627_902_511_8, // e^{-8}
+];
 /// Harmful deviations are clipped here before they enter a likelihood ratio: one
 /// extreme tick is worth at most `λ·CLIP − λ²/2` nats.
 const CLIP: f64 = 4.0;
 /// The shift at which the resume CUSUM breaks even against "no harm" is `λ_r / 2`.
 const RESUME_LAMBDA: f64 = 1.0;
 
-/// One side's accumulated evidence: `ln A` per shift size, and the resume CUSUM.
+/// One side's accumulated evidence: `A_t(λ)` per shift size, and the resume CUSUM.
+///
+/// `A_t(λ)` grows by up to `e^8` a tick under a fault and shrinks towards the start
+/// weights under none, so over a long rollout it leaves the range of an `f64`: each is
+/// kept as a scaled value and a binary exponent, `A = m · 2^e`, with `m` brought back
+/// to `[1, 2)` whenever it leaves `[2^-512, 2^512]`. Rescaling by a power of two is
+/// exact, so the update needs no logarithm and no exponential beyond
+/// the likelihood ratios' one (the log-domain form took eight `exp`/`ln_1p` pairs a
+/// tick), and a checkpoint holds only finite numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(super) struct Side {
-    /// `ln A_t(λ)` per λ in [`LAMBDAS`]; `f64::MIN` (not −∞: checkpoints are JSON)
-    /// before the first tick.
-    pub(super) log_a: [f64; 4],
+    /// `A_t(λ) / 2^e` per λ in [`LAMBDAS`]; 0 before the first tick.
+    pub(super) mantissa: [f64; 4],
+    /// Binary exponent of `A_t(λ)` per λ.
+    pub(super) exponent: [i64; 4],
     /// `S_t`, in nats.
     pub(super) cusum: f64,
 }
@@ -44,30 +61,104 @@ pub(super) struct Side {
 impl Default for Side {
     fn default() -> Self {
         Side {
-            log_a: [f64::MIN; 4],
+            mantissa: [0.0; 4],
+            exponent: [0; 4],
             cusum: 0.0,
         }
     }
 }
 
 impl Side {
-    fn absorb(&mut self, x: f64, log_w: f64) {
-        let x = x.clamp(-CLIP, CLIP);
-        for (la, lambda) in self.log_a.iter_mut().zip(LAMBDAS) {
-            *la = lambda * x - 0.5 * lambda * lambda + log_add(*la, log_w);
+    /// Absorbs a tick whose likelihood ratios are `ratios` (those of the clipped
+    /// deviation `x`) with start weight `w`.
+    fn absorb(&mut self, x: f64, ratios: [f64; 4], w: f64) {
+        for ((m, e), l) in self.mantissa.iter_mut().zip(&mut self.exponent).zip(ratios) {
+            // A' = L (A + w), in units of 2^e.
+            let a = l * (*m + w * pow2(e.saturating_neg()));
+            if (RESCALE_BELOW..=RESCALE_ABOVE).contains(&a) {
+                *m = a;
+            } else {
+                let (mant, shift) = split(a);
+                *m = mant;
+                *e = e.saturating_add(shift);
+            }
         }
         let r = RESUME_LAMBDA;
         self.cusum = (self.cusum + r * x - 0.5 * r * r).max(0.0);
     }
 
-    /// `ln mean_λ A_t(λ)`.
-    fn log_mean(&self) -> f64 {
-        let mut acc = f64::MIN;
-        for &la in &self.log_a {
-            acc = log_add(acc, la);
+    /// `mean_λ A_t(λ)` as a scaled value and a binary exponent.
+    fn mean(&self) -> (f64, i64) {
+        // Each term in [1, 2) · 2^k first, so that the largest exponent is the largest
+        // term's and only terms below 2^-1022 of it can be lost.
+        let mut terms = [(0.0, 0); 4];
+        for (t, (&m, &e)) in terms
+            .iter_mut()
+            .zip(self.mantissa.iter().zip(&self.exponent))
+        {
+            let (mant, shift) = split(m);
+            // A zero term must not set the scale.
+            let e = if mant == 0.0 {
+                i64::MIN
+            } else {
+                e.saturating_add(shift)
+            };
+            *t = (mant, e);
         }
-        acc - (LAMBDAS.len() as f64).ln()
+        let top = terms.iter().map(|t| t.1).max().unwrap_or(0);
+        let sum: f64 = terms
+            .iter()
+            .map(|&(m, e)| m * pow2(e.saturating_sub(top)))
+            .sum();
+        (sum / LAMBDAS.len() as f64, top)
     }
+}
+
+/// A scaled `A_t(λ)` is brought back to `[1, 2)` once it leaves `[2^-512, 2^512]`: a
+/// tick multiplies it by at most `e^8`, so it stays far from overflow and underflow,
+/// and rescaling only then (it is exact) keeps the common tick free of it.
+const RESCALE_BELOW: f64 = 7.458_340_731_200_207e-155; // 2^-512
+const RESCALE_ABOVE: f64 = 1.340_780_792_994_259_7e154; // 2^512
+
+/// `2^k` for the exponents the evidence meets: exact from −1022 to 1023, 0 below
+/// (where a term is lost in the rounding of the sum it is added to anyway) and
+/// `2^1023` above.
+#[inline]
+fn pow2(k: i64) -> f64 {
+    if k < -1022 {
+        0.0
+    } else {
+        f64::from_bits(((k.min(1023) + 1023) as u64) << 52)
+    }
+}
+
+/// A positive normal `a` as `(m, k)` with `a = m · 2^k` and `m` in `[1, 2)`; anything
+/// else (0, subnormal, not finite: only from a corrupt checkpoint) as `(0, 0)`.
+#[inline]
+fn split(a: f64) -> (f64, i64) {
+    if !(a.is_normal() && a > 0.0) {
+        return (0.0, 0);
+    }
+    let bits = a.to_bits();
+    let k = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    (
+        f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52)),
+        k,
+    )
+}
+
+/// The likelihood ratios `e^{λx − λ²/2}` per λ in [`LAMBDAS`] of a clipped `x`, from
+/// `u = e^{x/2}`.
+#[inline]
+fn ratios(u: f64) -> [f64; 4] {
+    let u2 = u * u;
+    let u4 = u2 * u2;
+    [
+        u * HALF_SQUARES[0],
+        u2 * HALF_SQUARES[1],
+        u4 * HALF_SQUARES[2],
+        u4 * u4 * HALF_SQUARES[3],
+    ]
 }
 
 /// A series' accumulated evidence of harm in both directions (a directed metric uses
@@ -106,19 +197,35 @@ impl Accumulated {
         } else {
             x.clamp(-CLIP, CLIP)
         };
-        self.n += 1;
+        // Saturating: a hand-edited checkpoint may hold any count.
+        self.n = self.n.saturating_add(1);
         let n = self.n as f64;
-        let log_w = -(n.ln() + (n + 1.0).ln());
-        self.up.absorb(x, log_w);
-        self.down.absorb(-x, log_w);
-        let log_mix = match direction {
-            Direction::IncreaseIsBad => self.up.log_mean(),
-            Direction::DecreaseIsBad => self.down.log_mean(),
-            Direction::Any => log_add(self.up.log_mean(), self.down.log_mean()) - 2f64.ln(),
+        let w = 1.0 / (n * (n + 1.0));
+        // x is clipped to ±CLIP, so u^8 = e^{4x} stays within e^{±16}.
+        let u = (0.5 * x).exp();
+        self.up.absorb(x, ratios(u), w);
+        self.down.absorb(-x, ratios(1.0 / u), w);
+        let (m, e) = match direction {
+            Direction::IncreaseIsBad => self.up.mean(),
+            Direction::DecreaseIsBad => self.down.mean(),
+            Direction::Any => {
+                let ((mu, eu), (md, ed)) = (self.up.mean(), self.down.mean());
+                let e = eu.max(ed);
+                (
+                    0.5 * (mu * pow2(eu.saturating_sub(e)) + md * pow2(ed.saturating_sub(e))),
+                    e,
+                )
+            }
         };
         // Start points not reached yet each count 1: their weights sum to 1/(n+1).
-        let log_y = log_add(log_mix, -(n + 1.0).ln());
-        self.p = (-log_y).exp().min(1.0);
+        // p = 1 / (m 2^e + 1/(n+1)), arranged so that neither power of two overflows.
+        let p = if e > 0 {
+            let s = pow2(e.saturating_neg());
+            s / (m + s / (n + 1.0))
+        } else {
+            1.0 / (m * pow2(e) + 1.0 / (n + 1.0))
+        };
+        self.p = if p >= 0.0 { p.min(1.0) } else { 1.0 };
     }
 
     /// The resume CUSUM of the harmful side(s), in nats.
@@ -136,24 +243,64 @@ impl Accumulated {
     }
 }
 
+/// Degrees of freedom from which [`calibrated`] uses Hill's closed form instead of
+/// the exact tail and quantile.
+const CLOSED_FORM_DOF: f64 = 30.0;
+
+/// Largest difference between the closed form and the exact map at or above
+/// [`CLOSED_FORM_DOF`] degrees of freedom, asserted over a grid in the tests (the
+/// form's error falls like `dof^{-4}`: about 5e-10 at 30, 6e-11 at 50, 1e-12 at 100,
+/// and the exact map's own rounding from 200 on). The switch sits at 30 because a
+/// series' calibration never counts more degrees of freedom than its weighted scale
+/// is worth (about 41 by default): a higher switch would never be reached.
+#[cfg(test)]
+const CLOSED_FORM_ERROR: f64 = 1e-9;
+
 /// The standard normal quantile with the same upper tail as `t` under Student's t with
-/// `dof` degrees of freedom (symmetric, so negative `t` maps to a negative quantile).
+/// `dof` degrees of freedom (symmetric, so negative `t` maps to a negative quantile),
+/// clipped to `±CLIP`.
+///
+/// Below [`CLOSED_FORM_DOF`] it is computed exactly (the tail, then the quantile);
+/// from there on by Hill's normalising transformation (ACM Algorithm 396, 1970),
+/// `y = (ν − ½) ln(1 + t²/ν)`,
+/// `z = √y · (1 + (y + 3 + (−0.4y³ − 3.3y² − 24y − 85.5) / (0.8y² + 100 + b)) / b)`,
+/// `b = 48 (ν − ½)²`, within [`CLOSED_FORM_ERROR`] of the exact map and, like it,
+/// non-decreasing in `t` (both tested over a grid); the degrees of freedom of a series grow by one a
+/// tick, so after its first ticks a series pays one logarithm and a square root.
 fn calibrated(t: f64, dof: f64) -> f64 {
     if !t.is_finite() {
         return if t.is_nan() { 0.0 } else { t.signum() * CLIP };
     }
+    if dof >= CLOSED_FORM_DOF && dof.is_finite() {
+        closed_form(t, dof)
+    } else {
+        exact(t, dof)
+    }
+}
+
+/// Hill's transformation (see [`calibrated`]), for finite `dof >= CLOSED_FORM_DOF`
+/// and finite `t`.
+#[inline]
+fn closed_form(t: f64, dof: f64) -> f64 {
+    let a = dof - 0.5;
+    let y = a * (t * t / dof).ln_1p();
+    // From y = 16 on, z >= √y >= CLIP (the correction is positive there: the rational
+    // term is above −y/2 − 4.2), so the clip is known without the rest; this also
+    // covers t² overflowing to infinity.
+    if y >= CLIP * CLIP {
+        return CLIP * t.signum();
+    }
+    let b = 48.0 * a * a;
+    let rational = (((-0.4 * y - 3.3) * y - 24.0) * y - 85.5) / (0.8 * y * y + 100.0 + b);
+    let z = ((rational + y + 3.0) / b + 1.0) * y.sqrt();
+    (z.min(CLIP)) * t.signum()
+}
+
+/// The tail probability of `t`, then the normal quantile of it.
+fn exact(t: f64, dof: f64) -> f64 {
     let p = dist::student_t_upper(t.abs(), dof).clamp(1e-300, 0.5);
     let q = dist::normal_upper_quantile(p);
     (q.max(0.0) * t.signum()).clamp(-CLIP, CLIP)
-}
-
-/// `ln(e^a + e^b)` without overflow; `f64::MIN` stands for `ln 0`.
-fn log_add(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if lo == f64::MIN {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
 }
 
 #[cfg(test)]
@@ -211,8 +358,209 @@ mod tests {
         assert!(calibrated(5.0, 2.0) < 3.0);
         assert!((calibrated(2.0, 1e6) - 2.0).abs() < 1e-3);
         assert_eq!(calibrated(-1e9, 50.0), -CLIP);
+        assert_eq!(calibrated(-1e9, 20.0), -CLIP);
+        assert_eq!(calibrated(f64::MAX, 1e3), CLIP);
         assert_eq!(calibrated(f64::NAN, 5.0), 0.0);
-        assert_eq!(log_add(f64::MIN, 0.5), 0.5);
-        assert!((log_add(0.0, 0.0) - 2f64.ln()).abs() < 1e-15);
+        assert_eq!(calibrated(0.0, 80.0), 0.0);
+        assert!((calibrated(2.0, f64::INFINITY) - 2.0).abs() < 1e-12);
+    }
+
+    /// Degrees of freedom at and beyond the switch to the closed form.
+    const CLOSED_FORM_GRID: [f64; 18] = [
+        30.0, 30.5, 31.0, 35.0, 41.0, 45.0, 50.0, 55.0, 60.0, 75.0, 100.0, 150.0, 200.0, 1e3, 1e4,
+        1e6, 1e9, 1e14,
+    ];
+
+    #[test]
+    fn the_closed_form_stays_within_its_bound_of_the_exact_map() {
+        let mut worst = 0.0f64;
+        for dof in CLOSED_FORM_GRID {
+            // Up to where both are clipped, and a little beyond.
+            for k in 0..=6_000 {
+                let t = k as f64 * 0.001 + (k as f64 * 1e-3).powi(3) * 0.01;
+                for t in [t, -t] {
+                    let (fast, slow) = (closed_form(t, dof), exact(t, dof));
+                    worst = worst.max((fast - slow).abs());
+                    assert!(
+                        (fast - slow).abs() <= CLOSED_FORM_ERROR,
+                        "dof {dof}, t {t}: {fast} vs {slow}"
+                    );
+                }
+            }
+        }
+        // The bound is not slack by orders of magnitude: at 30 dof it is nearly met.
+        assert!(worst > 0.1 * CLOSED_FORM_ERROR, "{worst}");
+        // The switch-over: exact below, the closed form from CLOSED_FORM_DOF on.
+        let below = CLOSED_FORM_DOF - 1e-9;
+        for t in [0.3, 1.0, 2.5, 4.0] {
+            assert_eq!(calibrated(t, below), exact(t, below));
+            assert_eq!(
+                calibrated(t, CLOSED_FORM_DOF),
+                closed_form(t, CLOSED_FORM_DOF)
+            );
+            assert!(
+                (calibrated(t, below) - calibrated(t, CLOSED_FORM_DOF)).abs()
+                    < 2.0 * CLOSED_FORM_ERROR
+            );
+        }
+    }
+
+    #[test]
+    fn the_closed_form_is_monotone_like_the_exact_map() {
+        for dof in CLOSED_FORM_GRID {
+            let mut last = 0.0;
+            // A 1e-4 grid through the clip at y = 16, and on to huge t.
+            for k in 0..=80_000 {
+                let t = k as f64 * 1e-4;
+                let z = closed_form(t, dof);
+                assert!(z >= last, "dof {dof}: z({t}) = {z} < {last}");
+                last = z;
+            }
+            for t in [10.0, 1e3, 1e12, 1e200] {
+                assert!(closed_form(t, dof) >= last);
+            }
+        }
+    }
+
+    /// The evidence in the log domain, as it was computed before the mantissa and
+    /// exponent form: `ln Y_t` after each tick.
+    struct LogDomain {
+        n: u64,
+        log_a: [f64; 4],
+    }
+
+    impl LogDomain {
+        fn absorb(&mut self, x: f64) -> f64 {
+            fn log_add(a: f64, b: f64) -> f64 {
+                let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+                if lo == f64::MIN {
+                    return hi;
+                }
+                hi + (lo - hi).exp().ln_1p()
+            }
+            self.n += 1;
+            let n = self.n as f64;
+            let log_w = -(n.ln() + (n + 1.0).ln());
+            let x = x.clamp(-CLIP, CLIP);
+            for (la, lambda) in self.log_a.iter_mut().zip(LAMBDAS) {
+                *la = lambda * x - 0.5 * lambda * lambda + log_add(*la, log_w);
+            }
+            let mut acc = f64::MIN;
+            for &la in &self.log_a {
+                acc = log_add(acc, la);
+            }
+            log_add(acc - 4f64.ln(), -(n + 1.0).ln())
+        }
+    }
+
+    /// `ln Y_t` of the harmful side of a directed metric.
+    fn log_y(acc: &Accumulated) -> f64 {
+        let (m, e) = acc.up.mean();
+        let n = acc.n as f64;
+        m.ln() + e as f64 * std::f64::consts::LN_2 + (pow2(-e) / (m * (n + 1.0))).ln_1p()
+    }
+
+    #[test]
+    fn the_mantissa_and_exponent_form_matches_the_log_domain() {
+        let mut r = 7u64;
+        let mut uniform = || {
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (r >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Quiet, then a fault long enough to leave the range of an f64 (e^8 a tick),
+        // then quiet again while the evidence decays back, with clipped extremes.
+        let mut reference = LogDomain {
+            n: 0,
+            log_a: [f64::MIN; 4],
+        };
+        let mut acc = Accumulated::default();
+        let mut worst = 0.0f64;
+        for tick in 0..3_000 {
+            let x = match tick {
+                0..=499 => 6.0 * uniform() - 3.0,
+                500..=799 => 4.0 + 2.0 * uniform(),
+                800..=1_199 => -6.0 * uniform(),
+                _ => 2.0 * uniform() - 1.0,
+            };
+            // dof far above the closed form's switch: calibrated(x) is x to ~1e-13.
+            let want = reference.absorb(calibrated(x, 1e14));
+            acc.absorb(x, 1e14, Direction::IncreaseIsBad);
+            let got = log_y(&acc);
+            let err = (got - want).abs() / want.abs().max(1.0);
+            worst = worst.max(err);
+            assert!(err < 1e-12, "tick {tick}: ln Y {got} vs {want}");
+            // An absolute error in ln Y is a relative one in p.
+            let p = (-want).exp().min(1.0);
+            assert!(
+                (acc.p_value() - p).abs() <= 1e-12 * want.abs().max(1.0) * p + 1e-300,
+                "tick {tick}: p {} vs {p}",
+                acc.p_value()
+            );
+        }
+        assert!(acc.up.exponent.iter().all(|&e| e > -1100));
+        assert!(worst < 1e-12);
+    }
+
+    #[test]
+    fn both_directions_average_the_two_sides() {
+        let mut any = Accumulated::default();
+        for k in 0..40 {
+            let z = if k % 20 < 10 { 3.0 } else { -3.0 };
+            any.absorb(z, 300.0, Direction::Any);
+        }
+        // Y_any = (M_up + M_down) / 2 + 1/(n+1), M a side's mixture.
+        let n = any.n as f64;
+        let mixture = |(m, e): (f64, i64)| m * 2f64.powi(e as i32);
+        let want = 0.5 * (mixture(any.up.mean()) + mixture(any.down.mean())) + 1.0 / (n + 1.0);
+        assert!(any.p_value() < 1e-3);
+        assert!((1.0 / any.p_value() - want).abs() < 1e-12 * want);
+    }
+
+    #[test]
+    fn a_corrupt_state_gives_a_p_value_not_a_panic() {
+        // What a hand-edited checkpoint could hold: negative, huge and zero scaled
+        // values, exponents at the ends of their range.
+        for (m, e) in [
+            (-1.0, 0),
+            (f64::MAX, i64::MAX),
+            (0.0, i64::MIN),
+            (1.5, i64::MIN),
+            (1.5, i64::MAX),
+            (1e-300, -5),
+        ] {
+            let side = Side {
+                mantissa: [m; 4],
+                exponent: [e; 4],
+                cusum: 0.0,
+            };
+            for direction in [Direction::IncreaseIsBad, Direction::Any] {
+                let mut acc = Accumulated {
+                    n: u64::MAX - 1,
+                    up: side,
+                    down: side,
+                    p: 0.5,
+                };
+                for z in [3.0, -3.0, 0.0] {
+                    acc.absorb(z, 60.0, direction);
+                    let p = acc.p_value();
+                    assert!((0.0..=1.0).contains(&p), "{m} {e}: {p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn powers_of_two_and_splits_are_exact() {
+        assert_eq!(pow2(0), 1.0);
+        assert_eq!(pow2(-3), 0.125);
+        assert_eq!(pow2(1023), 2f64.powi(1023));
+        assert_eq!(pow2(5000), 2f64.powi(1023));
+        assert_eq!(pow2(-1023), 0.0);
+        assert_eq!(split(12.0), (1.5, 3));
+        assert_eq!(split(0.75), (1.5, -1));
+        assert_eq!(split(0.0), (0.0, 0));
+        assert_eq!(split(f64::INFINITY), (0.0, 0));
     }
 }

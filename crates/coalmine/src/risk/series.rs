@@ -194,22 +194,35 @@ pub(super) struct Weights<'a> {
     pub(super) canary_share: f64,
 }
 
-/// How a tick's difference variance compares with the series' reference tick, and
-/// whether it comes from counts.
-fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
+/// Records the series' reference tick, once per tick before [`variance_ratio`] reads
+/// it: the canary's share at the first tick it is known, and the cohort sizes at the
+/// first tick with counts.
+fn record_reference(st: &mut SeriesState, w: &Weights, i: usize) {
     // The share is recorded with or without counts: counts weigh one tick against
     // another, but only the share relates the canary's noise to the profile's.
     let s = w.canary_share;
     if s > 0.0 && s < 1.0 && st.reference_share == 0.0 {
         st.reference_share = 1.0 / s + 1.0 / (1.0 - s);
     }
+    if st.reference_counts == 0.0
+        && let Some(f) = counts_factor(w, i)
+    {
+        st.reference_counts = f;
+    }
+}
+
+/// The variance factor `1/n_canary + 1/n_control` of this tick, when both counts are
+/// known and positive.
+fn counts_factor(w: &Weights, i: usize) -> Option<f64> {
     let count = |c: Option<&[f64]>| c.map_or(f64::NAN, |c| c[i]);
     let (nc, nk) = (count(w.control_counts), count(w.canary_counts));
-    if nc > 0.0 && nk > 0.0 {
-        let f = 1.0 / nk + 1.0 / nc;
-        if st.reference_counts == 0.0 {
-            st.reference_counts = f;
-        }
+    (nc > 0.0 && nk > 0.0).then(|| 1.0 / nk + 1.0 / nc)
+}
+
+/// How a tick's difference variance compares with the series' reference tick, and
+/// whether it comes from counts.
+fn variance_ratio(st: &SeriesState, w: &Weights, i: usize) -> (f64, bool) {
+    if let Some(f) = counts_factor(w, i) {
         return (f / st.reference_counts, true);
     }
     // Without counts the share is recorded for the accumulated evidence's prior
@@ -217,6 +230,20 @@ fn variance_ratio(st: &mut SeriesState, w: &Weights, i: usize) -> (f64, bool) {
     // 0.6 % to 9.4 % on the harness (noise that does not shrink with the cohort:
     // per-instance resources, outliers), so the difference is used as it is.
     (1.0, false)
+}
+
+/// The share factor `1/s + 1/(1 − s)` that scales the accumulated evidence's prior
+/// (0 when unknown). With counts the difference is at the reference tick's cohort
+/// sizes, and so is the prior; without, the difference is at the tick's own, and the
+/// prior follows the share in force (the share the rollout began with would keep a 1 %
+/// canary's prior, fifty times the profile's variance, all the way up the ramp, and
+/// leaks and creeps were caught after the static threshold).
+fn share_factor(st: &SeriesState, share: f64, counted: bool) -> f64 {
+    if !counted && share > 0.0 && share < 1.0 {
+        1.0 / share + 1.0 / (1.0 - share)
+    } else {
+        st.reference_share
+    }
 }
 
 /// Standardises the tick's difference `d` (already rescaled to the reference cohort
@@ -322,14 +349,12 @@ pub(super) fn harm_p(direction: Direction, harm: f64, dof: f64) -> f64 {
     }
 }
 
-/// The harmful part of a net deviation (`|z|` for `Any`, `±z` for directed metrics)
-/// and its p-value.
-fn harmful_p(direction: Direction, z: f64, dof: f64) -> (f64, f64) {
-    let h = match direction {
+/// The harmful part of a net deviation: `|z|` for `Any`, `±z` for directed metrics.
+fn harmful(direction: Direction, z: f64) -> f64 {
+    match direction {
         Direction::Any => z.abs(),
         d => d.sign() * z,
-    };
-    (h, harm_p(direction, h, dof))
+    }
 }
 
 /// Stage 1: every series' deviation net of control. The profile's detector follows the
@@ -375,19 +400,10 @@ pub(super) fn deviations(
         evidence.observed += 1;
         // Rescaled to the reference tick's cohort sizes, so that neither a pause's
         // smaller canary nor a ramp's larger one moves the noise scale.
+        record_reference(st, weights, i);
         let (ratio, counted) = variance_ratio(st, weights, i);
         let d = (yc - yb) / ratio.sqrt();
-        // With counts the difference is at the reference tick's cohort sizes, and so
-        // is the prior; without, the difference is at the tick's own, and the prior
-        // follows the share in force (the share the rollout began with would keep a
-        // 1 % canary's prior, fifty times the profile's variance, all the way up the
-        // ramp, and leaks and creeps were caught after the static threshold).
-        let s = weights.canary_share;
-        let share_factor = if !counted && s > 0.0 && s < 1.0 {
-            1.0 / s + 1.0 / (1.0 - s)
-        } else {
-            st.reference_share
-        };
+        let share_factor = share_factor(st, weights.canary_share, counted);
         let dof = standardise(
             st,
             cfg,
@@ -409,9 +425,18 @@ pub(super) fn deviations(
         st.profile_z = ((yc - forecast) / sd.max(f64::MIN_POSITIVE)).clamp(-1e12, 1e12);
         // Two views of the same series, Bonferroni-combined: this tick alone (sharp
         // faults) and the recent average (persistent moderate shifts).
-        let (h, p_tick) = harmful_p(metric.direction, st.net_z, dof);
-        let (_, p_window) = harmful_p(metric.direction, st.window.score(), dof);
-        let p = (2.0 * p_tick.min(p_window)).min(1.0);
+        // Both have the same degrees of freedom and the tail falls as the harmful
+        // statistic grows, so the smaller p-value is the larger statistic's: one tail.
+        let h = harmful(metric.direction, st.net_z);
+        let h_window = harmful(metric.direction, st.window.score());
+        let h_max = h.max(h_window);
+        // A directed metric's one-sided tail is at least 1/2 from 0 down, so its
+        // doubled p-value is 1 exactly: no tail to compute.
+        let p = if metric.direction != Direction::Any && h_max <= 0.0 {
+            1.0
+        } else {
+            (2.0 * harm_p(metric.direction, h_max, dof)).min(1.0)
+        };
         st.harm_z = h;
         st.observed = true;
         st.dof = dof;
