@@ -28,14 +28,17 @@ pub struct PolicyConfig {
     pub rollback_at: f64,
     /// A pause is left only when the risk stays below `pause_at − resume_margin`...
     pub resume_margin: f64,
-    /// ...for this many consecutive ticks.
+    /// ...for this many consecutive ticks (in force when `resume_seconds` is `None` or
+    /// the tick interval unknown: code that sets this field from the default must also
+    /// set `resume_seconds: None`).
     pub resume_ticks: u32,
     /// The same in seconds: when set and the tick interval is known, it replaces
     /// `resume_ticks` (at least two ticks). See
     /// [`crate::analysis::AnalysisConfig::at_interval`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_seconds: Option<f64>,
-    /// A pause unresolved after this many ticks becomes a rollback (0 = never).
+    /// A pause unresolved after this many ticks becomes a rollback (0 = never; in force
+    /// when `max_pause_seconds` is `None` or the tick interval unknown, as above).
     pub max_pause_ticks: u32,
     /// The same in seconds (0 = never): when set and the tick interval is known, it
     /// replaces `max_pause_ticks` (at least one tick more than the resume needs).

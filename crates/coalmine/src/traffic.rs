@@ -46,7 +46,10 @@ pub enum TrafficMode {
 pub struct TrafficConfig {
     /// Increasing shares in `(0, 1]`; the last one is full promotion when it is 1.
     pub steps: Vec<f64>,
-    /// Ticks a step must last before the next.
+    /// Ticks a step must last before the next: in force when `min_dwell_seconds` is
+    /// `None` or the tick interval unknown. The default sets the seconds, so code that
+    /// sets this field from the default must also set `min_dwell_seconds: None` to
+    /// count in ticks.
     pub min_dwell_ticks: u32,
     /// How long a step must last before the next, in seconds: when set and the tick
     /// interval is known, it replaces `min_dwell_ticks` (at least one tick; the
