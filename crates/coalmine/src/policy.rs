@@ -387,34 +387,27 @@ impl DecisionPolicy {
         } else {
             0
         };
-        let confirmed = a.evidence.confirmed || !cfg.require_confirmation;
-        let (action, reason) = if confirmed && cfg.critical_rollback && a.critical_breach.is_some()
-        {
-            (rollback(AlertSeverity::Critical), Reason::CriticalMetric)
+        // The rules that roll back, in order of precedence.
+        let wants_rollback = if cfg.critical_rollback && a.critical_breach.is_some() {
+            Some((Reason::CriticalMetric, AlertSeverity::Critical))
+        } else if self.classify(a.risk) == Level::Rollback {
+            Some((Reason::RiskHigh, AlertSeverity::Critical))
+        } else if cfg.prediction_ticks > 0 && self.predicted_for >= cfg.prediction_ticks {
+            Some((Reason::Predicted, AlertSeverity::Warning))
         } else {
-            match self.classify(a.risk) {
-                Level::Rollback if confirmed => {
-                    (rollback(AlertSeverity::Critical), Reason::RiskHigh)
-                }
-                _ if confirmed
-                    && cfg.prediction_ticks > 0
-                    && self.predicted_for >= cfg.prediction_ticks =>
-                {
-                    (rollback(AlertSeverity::Warning), Reason::Predicted)
-                }
-                // Harm not confirmed yet: a rule that would roll back pauses, so the
-                // canary shrinks while the evidence gathers.
-                Level::Rollback => {
-                    self.calm_for = 0;
-                    (self.pause(top), Reason::RiskElevated)
-                }
-                _ if a.critical_breach.is_some() && cfg.critical_rollback
-                    || cfg.prediction_ticks > 0 && self.predicted_for >= cfg.prediction_ticks =>
-                {
-                    self.calm_for = 0;
-                    (self.pause(top), Reason::RiskElevated)
-                }
-                Level::Pause => {
+            None
+        };
+        let confirmed = a.evidence.confirmed || !cfg.require_confirmation;
+        let (action, reason) = match wants_rollback {
+            Some((reason, severity)) if confirmed => (rollback(severity), reason),
+            // Harm not confirmed yet: pause, so the canary shrinks while the evidence
+            // gathers.
+            Some(_) => {
+                self.calm_for = 0;
+                (self.pause(top), Reason::RiskElevated)
+            }
+            None => match self.classify(a.risk) {
+                Level::Pause | Level::Rollback => {
                     self.calm_for = 0;
                     (self.pause(top), Reason::RiskElevated)
                 }
@@ -436,7 +429,7 @@ impl DecisionPolicy {
                     (Action::Continue, Reason::NoData)
                 }
                 Level::Continue => (Action::Continue, Reason::RiskLow),
-            }
+            },
         };
         let (action, reason) = match action {
             Action::Pause { .. } => {
