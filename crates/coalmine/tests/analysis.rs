@@ -1077,7 +1077,8 @@ proptest! {
 
         let mut many = Analysis::new(&p, AnalysisConfig::default()).unwrap();
         let mut got = batched(&mut many, &rows.batch(0, cut), BatchOptions::default()).unwrap();
-        if got.len() == cut {
+        // A first batch that promoted on its last tick ended the analysis too.
+        if got.len() == cut && got.last().is_none_or(|d| d.phase != Phase::Promoted) {
             got.extend(batched(&mut many, &rows.batch(cut, 90), BatchOptions::default()).unwrap());
         }
         prop_assert_eq!(&got, &want);
