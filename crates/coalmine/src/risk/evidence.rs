@@ -171,8 +171,6 @@ pub(super) struct Accumulated {
     pub(super) up: Side,
     /// Evidence that the canary is below the control.
     pub(super) down: Side,
-    /// The anytime-valid p-value `min(1, 1/Y_t)` after the last tick.
-    pub(super) p: f64,
 }
 
 impl Accumulated {
@@ -180,18 +178,18 @@ impl Accumulated {
     /// standard deviations, Student's t with `dof` degrees of freedom).
     /// Returns the calibrated deviation absorbed (a standard normal score under "no
     /// harm", clipped).
-    pub(super) fn absorb(&mut self, z: f64, dof: f64, direction: Direction) -> f64 {
+    pub(super) fn absorb(&mut self, z: f64, dof: f64) -> f64 {
         // A t statistic from a young scale estimate is worth less than its face
         // value: the normal quantile of its tail probability keeps the likelihood
         // ratios honest while the scale warms up.
         let x = calibrated(z, dof);
-        self.absorb_score(x, direction);
+        self.absorb_score(x);
         x
     }
 
     /// Absorbs one tick's deviation already calibrated to a standard normal score
     /// under "no harm" (clipped here).
-    pub(super) fn absorb_score(&mut self, x: f64, direction: Direction) {
+    pub(super) fn absorb_score(&mut self, x: f64) {
         let x = if x.is_nan() {
             0.0
         } else {
@@ -205,6 +203,24 @@ impl Accumulated {
         let u = (0.5 * x).exp();
         self.up.absorb(x, ratios(u), w);
         self.down.absorb(-x, ratios(1.0 / u), w);
+    }
+
+    /// The resume CUSUM of the harmful side(s), in nats.
+    pub(super) fn harm_cusum(&self, direction: Direction) -> f64 {
+        match direction {
+            Direction::IncreaseIsBad => self.up.cusum,
+            Direction::DecreaseIsBad => self.down.cusum,
+            Direction::Any => self.up.cusum.max(self.down.cusum),
+        }
+    }
+
+    /// The anytime-valid p-value `min(1, 1/Y_t)` of harm in `direction` after the last
+    /// tick (1 before any tick).
+    pub(super) fn p_value(&self, direction: Direction) -> f64 {
+        if self.n == 0 {
+            return 1.0;
+        }
+        let n = self.n as f64;
         let (m, e) = match direction {
             Direction::IncreaseIsBad => self.up.mean(),
             Direction::DecreaseIsBad => self.down.mean(),
@@ -225,21 +241,7 @@ impl Accumulated {
         } else {
             1.0 / (m * pow2(e) + 1.0 / (n + 1.0))
         };
-        self.p = if p >= 0.0 { p.min(1.0) } else { 1.0 };
-    }
-
-    /// The resume CUSUM of the harmful side(s), in nats.
-    pub(super) fn harm_cusum(&self, direction: Direction) -> f64 {
-        match direction {
-            Direction::IncreaseIsBad => self.up.cusum,
-            Direction::DecreaseIsBad => self.down.cusum,
-            Direction::Any => self.up.cusum.max(self.down.cusum),
-        }
-    }
-
-    /// The p-value before any tick is 1.
-    pub(super) fn p_value(&self) -> f64 {
-        if self.n == 0 { 1.0 } else { self.p }
+        if p >= 0.0 { p.min(1.0) } else { 1.0 }
     }
 }
 
@@ -324,19 +326,19 @@ mod tests {
         };
         let mut smallest = 1.0f64;
         for _ in 0..2_000 {
-            quiet.absorb(next(), 200.0, Direction::IncreaseIsBad);
-            smallest = smallest.min(quiet.p_value());
+            quiet.absorb(next(), 200.0);
+            smallest = smallest.min(quiet.p_value(Direction::IncreaseIsBad));
         }
         assert!(smallest > 0.01, "{smallest}");
         // A 2-sd shift beginning after 400 quiet ticks is found within a few ticks.
         let mut late = Accumulated::default();
         for _ in 0..400 {
-            late.absorb(next(), 200.0, Direction::IncreaseIsBad);
+            late.absorb(next(), 200.0);
         }
         let mut found = None;
         for k in 0..30 {
-            late.absorb(2.0 + next(), 200.0, Direction::IncreaseIsBad);
-            if late.p_value() < 1e-4 {
+            late.absorb(2.0 + next(), 200.0);
+            if late.p_value(Direction::IncreaseIsBad) < 1e-4 {
                 found = Some(k);
                 break;
             }
@@ -347,9 +349,9 @@ mod tests {
         // The wrong direction gives no evidence.
         let mut wrong = Accumulated::default();
         for _ in 0..50 {
-            wrong.absorb(-3.0, 200.0, Direction::IncreaseIsBad);
+            wrong.absorb(-3.0, 200.0);
         }
-        assert_eq!(wrong.p_value(), 1.0);
+        assert_eq!(wrong.p_value(Direction::IncreaseIsBad), 1.0);
         assert_eq!(wrong.harm_cusum(Direction::IncreaseIsBad), 0.0);
     }
 
@@ -486,7 +488,7 @@ mod tests {
             };
             // dof far above the closed form's switch: calibrated(x) is x to ~1e-13.
             let want = reference.absorb(calibrated(x, 1e14));
-            acc.absorb(x, 1e14, Direction::IncreaseIsBad);
+            acc.absorb(x, 1e14);
             let got = log_y(&acc);
             let err = (got - want).abs() / want.abs().max(1.0);
             worst = worst.max(err);
@@ -494,9 +496,10 @@ mod tests {
             // An absolute error in ln Y is a relative one in p.
             let p = (-want).exp().min(1.0);
             assert!(
-                (acc.p_value() - p).abs() <= 1e-12 * want.abs().max(1.0) * p + 1e-300,
+                (acc.p_value(Direction::IncreaseIsBad) - p).abs()
+                    <= 1e-12 * want.abs().max(1.0) * p + 1e-300,
                 "tick {tick}: p {} vs {p}",
-                acc.p_value()
+                acc.p_value(Direction::IncreaseIsBad)
             );
         }
         assert!(acc.up.exponent.iter().all(|&e| e > -1100));
@@ -508,14 +511,14 @@ mod tests {
         let mut any = Accumulated::default();
         for k in 0..40 {
             let z = if k % 20 < 10 { 3.0 } else { -3.0 };
-            any.absorb(z, 300.0, Direction::Any);
+            any.absorb(z, 300.0);
         }
         // Y_any = (M_up + M_down) / 2 + 1/(n+1), M a side's mixture.
         let n = any.n as f64;
         let mixture = |(m, e): (f64, i64)| m * 2f64.powi(e as i32);
         let want = 0.5 * (mixture(any.up.mean()) + mixture(any.down.mean())) + 1.0 / (n + 1.0);
-        assert!(any.p_value() < 1e-3);
-        assert!((1.0 / any.p_value() - want).abs() < 1e-12 * want);
+        assert!(any.p_value(Direction::Any) < 1e-3);
+        assert!((1.0 / any.p_value(Direction::Any) - want).abs() < 1e-12 * want);
     }
 
     #[test]
@@ -540,11 +543,10 @@ mod tests {
                     n: u64::MAX - 1,
                     up: side,
                     down: side,
-                    p: 0.5,
                 };
                 for z in [3.0, -3.0, 0.0] {
-                    acc.absorb(z, 60.0, direction);
-                    let p = acc.p_value();
+                    acc.absorb(z, 60.0);
+                    let p = acc.p_value(direction);
                     assert!((0.0..=1.0).contains(&p), "{m} {e}: {p}");
                 }
             }

@@ -260,7 +260,7 @@ fn share_factor(st: &SeriesState, share: f64, counted: bool) -> f64 {
 fn standardise(
     st: &mut SeriesState,
     cfg: &RiskConfig,
-    (kind, direction): (MetricKind, Direction),
+    kind: MetricKind,
     forecast: f64,
     (d, counted): (f64, bool),
     share_factor: f64,
@@ -296,7 +296,7 @@ fn standardise(
     st.noise
         .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
     st.score = if warm {
-        st.accumulated.absorb(acc_z, acc_dof, direction)
+        st.accumulated.absorb(acc_z, acc_dof)
     } else {
         f64::NAN
     };
@@ -404,14 +404,7 @@ pub(super) fn deviations(
         let (ratio, counted) = variance_ratio(st, weights, i);
         let d = (yc - yb) / ratio.sqrt();
         let share_factor = share_factor(st, weights.canary_share, counted);
-        let dof = standardise(
-            st,
-            cfg,
-            (metric.kind, metric.direction),
-            forecast,
-            (d, counted),
-            share_factor,
-        );
+        let dof = standardise(st, cfg, metric.kind, forecast, (d, counted), share_factor);
         if let Ok(q) = st.sequential.observe(d) {
             st.seq_p = q.p_value;
             st.seq_e = q.e_value.min(f64::MAX);
@@ -522,8 +515,7 @@ pub(super) fn pool(
         let (var, _) = p.noise.variance(1.0, POOLED_PRIOR_TICKS);
         p.noise
             .absorb(x, cfg.difference_alpha, 1.0, POOLED_PRIOR_TICKS);
-        p.accumulated
-            .absorb_score(x / var.max(1.0).sqrt(), schema.metric(m).direction);
+        p.accumulated.absorb_score(x / var.max(1.0).sqrt());
     }
 }
 
@@ -557,13 +549,13 @@ pub(super) fn accumulated(
     let mut supported = false;
     for (i, st) in series.iter().enumerate() {
         let direction = schema.metric(i % nm).direction;
-        min_p = min_p.min(st.accumulated.p_value());
+        min_p = min_p.min(st.accumulated.p_value(direction));
         supported |= st.accumulated.harm_cusum(direction) > resume_level;
     }
     if schema.n_segments() >= 2 {
         for (m, p) in pooled.iter().enumerate() {
             let direction = schema.metric(m).direction;
-            min_p = min_p.min(p.accumulated.p_value());
+            min_p = min_p.min(p.accumulated.p_value(direction));
             supported |= p.accumulated.harm_cusum(direction) > resume_level;
         }
     }
