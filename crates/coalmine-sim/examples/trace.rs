@@ -3,20 +3,24 @@
 //!
 //! ```sh
 //! cargo run --release -p coalmine-sim --example trace -- memory-leak 3
+//! cargo run --release -p coalmine-sim --example trace -- error-ratio-step 3 --counts
 //! ```
+//!
+//! `--counts` passes the count behind each value to the analysis.
 
 use coalmine::analysis::AnalysisConfig;
 use coalmine_sim::scenario::metric_names;
-use coalmine_sim::{Scenario, ScenarioKind, run_scenario_traced};
+use coalmine_sim::{Scenario, ScenarioKind, run_scenario_with};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let kind = args.next().as_deref().and_then(ScenarioKind::from_name);
     let seed = args.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(1);
+    let with_counts = args.next().as_deref() == Some("--counts");
     let Some(kind) = kind else {
         let names: Vec<&str> = ScenarioKind::ALL.iter().map(|k| k.name()).collect();
         eprintln!(
-            "usage: trace SCENARIO [SEED]\nscenarios: {}",
+            "usage: trace SCENARIO [SEED [--counts]]\nscenarios: {}",
             names.join(", ")
         );
         std::process::exit(2);
@@ -46,7 +50,8 @@ fn main() {
         }
     };
     let names = metric_names();
-    let result = run_scenario_traced(&sc, &profile, &AnalysisConfig::default(), 150, |t, d| {
+    let config = AnalysisConfig::default();
+    let result = run_scenario_with(&sc, &profile, &config, 150, with_counts, |t, d| {
         let top = d
             .assessment
             .contributors

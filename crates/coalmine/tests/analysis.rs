@@ -510,6 +510,22 @@ fn foreign_and_corrupt_checkpoints_are_typed_errors() {
             supported: CHECKPOINT_VERSION
         })
     ));
+    // Version 6 had no dispersion of counted ratios: restored, it starts afresh.
+    let mut v6: serde_json::Value = serde_json::from_str(&json).unwrap();
+    fn strip(v: &mut serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(m) => {
+                let here = usize::from(m.remove("dispersion").is_some());
+                here + m.values_mut().map(strip).sum::<usize>()
+            }
+            serde_json::Value::Array(a) => a.iter_mut().map(strip).sum(),
+            _ => 0,
+        }
+    }
+    assert!(strip(&mut v6) > 0);
+    v6["version"] = 6.into();
+    let restored = Analysis::restore(&v6.to_string()).expect("a version 6 checkpoint");
+    assert_eq!(restored.checkpoint(), json);
     // Version 5 had no pooled evidence to continue from: refused by number.
     assert!(matches!(
         Analysis::restore(&json.replacen(&version, "\"version\":5", 1)),

@@ -322,3 +322,88 @@ fn a_small_shift_in_every_segment_is_confirmed_by_the_pooled_evidence() {
     let healthy = run(&p, 120, 0, &[], shift, Effect::default());
     assert!(healthy.accumulated.iter().all(|&q| q > 0.05));
 }
+
+/// Error ratios drawn as counts: `requests` per cohort and tick, Poisson errors at
+/// `rate` (Knuth's method below 30, a rounded normal above).
+fn errors(n: &mut Noise, requests: f64, rate: f64) -> f64 {
+    let mean = requests * rate;
+    let k = if mean < 30.0 {
+        let (limit, mut product, mut k) = ((-mean).exp(), n.uniform(), 0.0);
+        while product > limit {
+            product *= n.uniform();
+            k += 1.0;
+        }
+        k
+    } else {
+        (mean + mean.sqrt() * n.normal()).round().max(0.0)
+    };
+    k / requests
+}
+
+/// The adjusted accumulated p-value after each tick of a 1 % canary whose error ratio
+/// is multiplied by `factor` from `onset`, with or without the request counts.
+fn counted_run(
+    p: &BehaviorProfile,
+    ticks: usize,
+    onset: usize,
+    factor: f64,
+    counts: bool,
+) -> Vec<f64> {
+    let mut engine = RiskEngine::new(p, RiskConfig::default()).unwrap();
+    let mut n = Noise(7);
+    let (control_requests, canary_requests) = (100_000.0, 1_000.0);
+    let mut control_counts = [f64::NAN; 2 * METRICS];
+    let mut canary_counts = [f64::NAN; 2 * METRICS];
+    for s in 0..2 {
+        control_counts[s * METRICS + ERRORS] = control_requests;
+        canary_counts[s * METRICS + ERRORS] = canary_requests;
+    }
+    let start = DAY * 6;
+    let mut out = vec![];
+    for k in 0..ticks {
+        let t = start + k;
+        let (mut control, mut canary) = (vec![], vec![]);
+        for s in 0..2 {
+            let mut c = metrics(t, s, 1.0, Effect::default(), start, &mut n);
+            c[ERRORS] = errors(&mut n, control_requests, 0.01);
+            control.extend(c);
+            let mut y = metrics(t, s, 1.0, Effect::default(), start, &mut n);
+            let rate = if k >= onset { 0.01 * factor } else { 0.01 };
+            y[ERRORS] = errors(&mut n, canary_requests, rate);
+            canary.extend(y);
+        }
+        let (cc, kc) = if counts {
+            (Some(&control_counts[..]), Some(&canary_counts[..]))
+        } else {
+            (None, None)
+        };
+        let a = engine
+            .assess_with_counts(&control, &canary, cc, kc)
+            .unwrap();
+        out.push(a.evidence.accumulated_p);
+    }
+    out
+}
+
+#[test]
+fn a_tripled_error_ratio_with_its_counts_is_confirmed_within_two_ticks() {
+    let p = profile();
+    let level = RiskConfig::default().evidence_alpha;
+    let onset = 20;
+    let with = counted_run(&p, 60, onset, 3.0, true);
+    let confirmed = with.iter().position(|&q| q <= level);
+    assert!(confirmed.is_some_and(|t| t <= onset + 1), "{confirmed:?}");
+    assert!(with[..onset].iter().all(|&q| q > level));
+    // Without the counts the same values take longer: one tick's normal score stops
+    // at its clip.
+    let without = counted_run(&p, 60, onset, 3.0, false);
+    let later = without.iter().position(|&q| q <= level);
+    assert!(later.is_none_or(|t| t > onset + 1), "{later:?}");
+    // Healthy, with counts, for a long rollout: nothing accumulates.
+    let healthy = counted_run(&p, 400, 0, 1.0, true);
+    assert!(
+        healthy.iter().all(|&q| q > 0.05),
+        "{:?}",
+        healthy.iter().cloned().fold(1.0, f64::min)
+    );
+}

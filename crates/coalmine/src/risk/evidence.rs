@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::math::dist;
+use crate::math::{dist, ew};
 use crate::schema::Direction;
 
 /// The shift sizes mixed, in standard deviations of the standardised difference.
@@ -190,19 +190,51 @@ impl Accumulated {
     /// Absorbs one tick's deviation already calibrated to a standard normal score
     /// under "no harm" (clipped here).
     pub(super) fn absorb_score(&mut self, x: f64) {
-        let x = if x.is_nan() {
-            0.0
-        } else {
-            x.clamp(-CLIP, CLIP)
-        };
-        // Saturating: a hand-edited checkpoint may hold any count.
-        self.n = self.n.saturating_add(1);
-        let n = self.n as f64;
-        let w = 1.0 / (n * (n + 1.0));
+        let x = clipped(x);
+        let w = self.next_weight();
         // x is clipped to ±CLIP, so u^8 = e^{4x} stays within e^{±16}.
         let u = (0.5 * x).exp();
         self.up.absorb(x, ratios(u), w);
         self.down.absorb(-x, ratios(1.0 / u), w);
+    }
+
+    /// Absorbs one tick of a counted ratio (errors over requests): the likelihood
+    /// ratios are the exact conditional binomial ones of the canary's share of the
+    /// tick's events (see [`Counted`]) instead of the normal score's, so that a tick
+    /// whose counts leave no doubt is worth what they say, up to [`count_cap`] nats,
+    /// where the normal score stops at [`CLIP`] standard deviations. The resume CUSUM
+    /// still follows the calibrated score. Returns the calibrated score, as
+    /// [`absorb`](Self::absorb) does.
+    pub(super) fn absorb_counted(&mut self, z: f64, dof: f64, counted: &Counted) -> f64 {
+        let x = calibrated(z, dof);
+        let Some((up, down)) = counted.ratios() else {
+            self.absorb_score(x);
+            return x;
+        };
+        let c = clipped(x);
+        let w = self.next_weight();
+        self.up.absorb(c, up, w);
+        self.down.absorb(-c, down, w);
+        x
+    }
+
+    /// Absorbs one tick whose log-likelihood ratios per λ are given (above, then below;
+    /// each capped at `cap` nats here), with `x` the calibrated score for the resume
+    /// CUSUM: the pooled evidence of a counted ratio.
+    pub(super) fn absorb_log_ratios(&mut self, x: f64, (up, down): ([f64; 4], [f64; 4]), cap: f64) {
+        let c = clipped(x);
+        let w = self.next_weight();
+        let ratios = |l: [f64; 4]| l.map(|l| if l.is_nan() { 1.0 } else { l.min(cap).exp() });
+        self.up.absorb(c, ratios(up), w);
+        self.down.absorb(-c, ratios(down), w);
+    }
+
+    /// Counts the tick and returns its start weight `1/(n(n+1))`.
+    fn next_weight(&mut self) -> f64 {
+        // Saturating: a hand-edited checkpoint may hold any count.
+        self.n = self.n.saturating_add(1);
+        let n = self.n as f64;
+        1.0 / (n * (n + 1.0))
     }
 
     /// The resume CUSUM of the harmful side(s), in nats.
@@ -242,6 +274,166 @@ impl Accumulated {
             1.0 / (m * pow2(e) + 1.0 / (n + 1.0))
         };
         if p >= 0.0 { p.min(1.0) } else { 1.0 }
+    }
+}
+
+/// A calibrated score clipped to `±CLIP` (NaN, no evidence, as 0).
+fn clipped(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(-CLIP, CLIP)
+    }
+}
+
+/// Most nats one tick of a count test may add to a likelihood ratio in a family of
+/// `family` series confirmed at `alpha`: the normal score's most, `λ·CLIP − λ²/2 = 8`
+/// at the largest λ, or, in larger families, `ln(K/α) − ln 2`. At the first tick
+/// (start weight ½) a tick at that cap leaves the evidence at `K/(4α)`, a quarter of
+/// what confirmation needs, so in a family of more than a few series one tick alone
+/// never confirms harm — a single tick's burst (a retried request, a host's hiccup)
+/// is what a canary shows now and then, and the dispersion has not seen it yet —
+/// while two ticks at the cap do for an onset up to tick `s` with
+/// `s(s + 1) ≤ K/(4α)` (29 for 36 series at `α = 0.01`). Capping a likelihood ratio
+/// from above keeps its mean at most 1, so the evidence stays a supermartingale.
+pub(super) fn count_cap(family: usize, alpha: f64) -> f64 {
+    let largest = LAMBDAS[LAMBDAS.len() - 1];
+    let normal = largest * CLIP - 0.5 * largest * largest;
+    normal.max((family.max(1) as f64 / alpha).ln() - std::f64::consts::LN_2)
+}
+
+/// One tick of a counted ratio: the events (errors) and trials (requests) of each
+/// cohort, and how overdispersed the live differences are relative to binomial
+/// sampling.
+///
+/// Under "no harm" both cohorts have the same event rate, so given the tick's total
+/// events `K`, the canary's events are `Binomial(K, r₀)` with `r₀ = n_k / (n_k + n_c)`
+/// whatever the rate is: an exact test with no nuisance parameter (the conditional
+/// test for two Poisson rates). The alternatives are the shifts `λ` of [`LAMBDAS`] in
+/// that binomial's standard deviations, `r₁ = r₀ ± λ √(r₀(1 − r₀)/K)`, so that they
+/// follow the information each tick carries as the normal score's do. Each
+/// log-likelihood ratio is divided by the dispersion `φ ≥ 1` (the live variance of
+/// the difference over the binomial one): by Jensen's inequality `E[L^{1/φ}] ≤ 1` for
+/// any `φ ≥ 1`, so the evidence stays valid under exact binomial noise, and events
+/// that cluster (retries, one user's failures) are discounted by what the live noise
+/// shows. Each is capped at `cap` nats ([`count_cap`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Counted {
+    /// The canary's events and trials.
+    pub(super) canary: (f64, f64),
+    /// The control's events and trials.
+    pub(super) control: (f64, f64),
+    /// `φ`, at least 1.
+    pub(super) dispersion: f64,
+    /// Most nats one tick may add ([`count_cap`]).
+    pub(super) cap: f64,
+}
+
+impl Counted {
+    /// The canary's events as a binomial score under "no harm",
+    /// `(e_k − K r₀) / √(K r₀ (1 − r₀))` (mean 0, variance 1 under binomial sampling);
+    /// `None` when the counts cannot be used or there were no events.
+    pub(super) fn binomial_z(&self) -> Option<f64> {
+        let ((ek, nk), (ec, nc)) = (self.canary, self.control);
+        if !(usable(ek, nk) && usable(ec, nc)) || ek + ec <= 0.0 {
+            return None;
+        }
+        let total = ek + ec;
+        let r0 = nk / (nk + nc);
+        let z = (ek - total * r0) / (total * r0 * (1.0 - r0)).sqrt();
+        z.is_finite().then_some(z)
+    }
+
+    /// The likelihood ratios of the canary being above (first) and below (second) the
+    /// control, per λ; `None` when the counts cannot be used (not finite, events
+    /// outside `[0, trials]`, no trials).
+    fn ratios(&self) -> Option<([f64; 4], [f64; 4])> {
+        let (up, down) = self.log_ratios(1.0)?;
+        let capped = |l: [f64; 4]| l.map(|l| l.min(self.cap).exp());
+        Some((capped(up), capped(down)))
+    }
+
+    /// The tempered log-likelihood ratios, uncapped, of the shifts `λ·scale` per λ in
+    /// [`LAMBDAS`] (above, then below); `None` as for [`ratios`](Self::ratios). The
+    /// pooled evidence takes `scale = 1/√c` in each of `c` segments.
+    pub(super) fn log_ratios(&self, scale: f64) -> Option<([f64; 4], [f64; 4])> {
+        let ((ek, nk), (ec, nc)) = (self.canary, self.control);
+        if !(usable(ek, nk) && usable(ec, nc)) {
+            return None;
+        }
+        let total = ek + ec;
+        if total <= 0.0 {
+            // No events: the tick says nothing about the ratio of rates.
+            return Some(([0.0; 4], [0.0; 4]));
+        }
+        let r0 = nk / (nk + nc);
+        let sd = scale * (r0 * (1.0 - r0) / total).sqrt();
+        let phi = if self.dispersion.is_finite() {
+            self.dispersion.max(1.0)
+        } else {
+            1.0
+        };
+        let ln_r0 = r0.ln();
+        let ln_q0 = (-r0).ln_1p();
+        let log_ratio =
+            |r1: f64| (ek * (r1.ln() - ln_r0) + (total - ek) * ((-r1).ln_1p() - ln_q0)) / phi;
+        let mut up = [0.0; 4];
+        let mut down = [0.0; 4];
+        for (j, lambda) in LAMBDAS.iter().enumerate() {
+            // Kept strictly inside (0, 1), where every ratio is finite.
+            let hi = (r0 + lambda * sd).min(0.5 * (r0 + 1.0));
+            let lo = (r0 - lambda * sd).max(0.5 * r0);
+            up[j] = log_ratio(hi);
+            down[j] = log_ratio(lo);
+        }
+        Some((up, down))
+    }
+}
+
+/// Whether `e` events out of `n` trials can enter a count test.
+fn usable(e: f64, n: f64) -> bool {
+    n.is_finite() && n > 0.0 && e.is_finite() && e >= 0.0 && e <= n
+}
+
+/// Pseudo-observations behind the dispersion's prior of 1 (binomial sampling).
+const DISPERSION_PRIOR_TICKS: f64 = 8.0;
+
+/// A counted ratio's live dispersion `φ`: the variance of its binomial scores
+/// ([`Counted::binomial_z`]) from their first differences, `EW mean of (z_t −
+/// z_{t−1})² / 2`, blended with a prior of 1 (binomial sampling) worth
+/// [`DISPERSION_PRIOR_TICKS`]. A step in the canary's rate moves one difference only,
+/// and a difference beyond four of the current standard deviations is not absorbed
+/// once a few are in (the step's, or an outlier's: the cap bounds what one tick adds
+/// either way), so a fault does not buy itself a larger dispersion and a smaller
+/// weight.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(super) struct Dispersion {
+    last: f64,
+    var: f64,
+    /// Differences absorbed.
+    k: u64,
+    started: bool,
+}
+
+impl Dispersion {
+    /// `φ ≥ 1` before this tick.
+    pub(super) fn phi(&self) -> f64 {
+        let (var, _) = ew::with_prior(self.var, self.k as f64, 1.0, DISPERSION_PRIOR_TICKS);
+        if var.is_finite() { var.max(1.0) } else { 1.0 }
+    }
+
+    /// Absorbs this tick's binomial score.
+    pub(super) fn absorb(&mut self, z: f64, alpha: f64) {
+        if self.started {
+            let r = z - self.last;
+            let half_sq = 0.5 * r * r;
+            if half_sq <= 16.0 * self.phi() {
+                self.k += 1;
+                self.var = ew::mean(self.var, half_sq, ew::weight(alpha, self.k));
+            }
+        }
+        self.last = z;
+        self.started = true;
     }
 }
 
@@ -353,6 +545,139 @@ mod tests {
         }
         assert_eq!(wrong.p_value(Direction::IncreaseIsBad), 1.0);
         assert_eq!(wrong.harm_cusum(Direction::IncreaseIsBad), 0.0);
+    }
+
+    /// `ln C(n, k)` by summing logarithms (small `n` only).
+    fn ln_choose(n: u64, k: u64) -> f64 {
+        (1..=k).map(|i| ((n - k + i) as f64 / i as f64).ln()).sum()
+    }
+
+    fn counted(canary: (f64, f64), control: (f64, f64)) -> Counted {
+        Counted {
+            canary,
+            control,
+            dispersion: 1.0,
+            cap: count_cap(36, 0.01),
+        }
+    }
+
+    #[test]
+    fn the_count_test_has_mean_at_most_one_under_binomial_sampling() {
+        // Given K events, the canary's are Binomial(K, r0) under "no harm": the mean of
+        // every likelihood ratio over that distribution is at most 1 (exactly 1 where
+        // neither the cap nor the alternatives' bounds bite), whatever φ ≥ 1.
+        for (nk, nc) in [(1_000.0, 99_000.0), (5_000.0, 45_000.0), (300.0, 700.0)] {
+            let r0: f64 = nk / (nk + nc);
+            for total in [1u64, 2, 5, 17, 60, 300] {
+                for phi in [1.0, 2.5] {
+                    let (mut up, mut down) = ([0.0; 4], [0.0; 4]);
+                    for k in 0..=total {
+                        let ln_pmf = ln_choose(total, k)
+                            + k as f64 * r0.ln()
+                            + (total - k) as f64 * (-r0).ln_1p();
+                        let mut c = counted((k as f64, nk), ((total - k) as f64, nc));
+                        c.dispersion = phi;
+                        let (u, d) = c.ratios().unwrap();
+                        for j in 0..4 {
+                            up[j] += ln_pmf.exp() * u[j];
+                            down[j] += ln_pmf.exp() * d[j];
+                        }
+                    }
+                    for j in 0..4 {
+                        assert!(up[j] <= 1.0 + 1e-9, "{nk} {total} {phi} up {j}: {}", up[j]);
+                        assert!(down[j] <= 1.0 + 1e-9, "{nk} {total} {phi} down {j}");
+                    }
+                    if phi == 1.0 && total == 60 && nk == 1_000.0 {
+                        // Neither the cap nor the bounds bite for the small shifts.
+                        assert!((up[0] - 1.0).abs() < 1e-9, "{}", up[0]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tripled_error_ratio_is_confirmed_on_its_second_tick_not_its_first() {
+        // A 1 % canary: 10 errors expected, 30 seen; the control's 990 as expected.
+        let family = 36.0;
+        let level = 0.01;
+        let step = counted((30.0, 1_000.0), (990.0, 99_000.0));
+        for onset in [0, 5, 25] {
+            let mut acc = Accumulated::default();
+            for _ in 0..onset {
+                acc.absorb_counted(0.0, 40.0, &counted((10.0, 1_000.0), (990.0, 99_000.0)));
+            }
+            acc.absorb_counted(6.0, 40.0, &step);
+            let first = family * acc.p_value(Direction::IncreaseIsBad);
+            acc.absorb_counted(6.0, 40.0, &step);
+            let second = family * acc.p_value(Direction::IncreaseIsBad);
+            assert!(first > level, "onset {onset}: {first}");
+            assert!(second <= level, "onset {onset}: {second}");
+            // Nothing says the canary is below the control.
+            assert!(acc.p_value(Direction::DecreaseIsBad) > 0.5);
+        }
+        // The normal score alone (clipped at 4 sd) needs a third tick from tick 25.
+        let mut normal = Accumulated::default();
+        for _ in 0..25 {
+            normal.absorb(0.0, 40.0);
+        }
+        normal.absorb(6.0, 40.0);
+        normal.absorb(6.0, 40.0);
+        assert!(family * normal.p_value(Direction::IncreaseIsBad) > level);
+    }
+
+    #[test]
+    fn unusable_counts_fall_back_to_the_normal_score() {
+        for (canary, control) in [
+            ((f64::NAN, 10.0), (1.0, 10.0)),
+            ((11.0, 10.0), (1.0, 10.0)),
+            ((1.0, 0.0), (1.0, 10.0)),
+            ((-1.0, 10.0), (1.0, 10.0)),
+            ((1.0, f64::INFINITY), (1.0, 10.0)),
+        ] {
+            let c = counted(canary, control);
+            assert!(c.ratios().is_none() && c.binomial_z().is_none());
+            let (mut a, mut b) = (Accumulated::default(), Accumulated::default());
+            assert_eq!(a.absorb_counted(2.0, 10.0, &c), b.absorb(2.0, 10.0));
+            assert_eq!(a, b);
+        }
+        // No events at all: no information either way, and no binomial score.
+        let none = counted((0.0, 10.0), (0.0, 1_000.0));
+        assert_eq!(none.ratios(), Some(([1.0; 4], [1.0; 4])));
+        assert_eq!(none.binomial_z(), None);
+    }
+
+    #[test]
+    fn the_dispersion_learns_overdispersion_but_not_a_step() {
+        let mut r = 7u64;
+        let mut normal = || {
+            let mut s = 0.0;
+            for _ in 0..12 {
+                r = r
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s += (r >> 11) as f64 / (1u64 << 53) as f64;
+            }
+            s - 6.0
+        };
+        let mut binomial = Dispersion::default();
+        let mut doubled = Dispersion::default();
+        for _ in 0..400 {
+            binomial.absorb(normal(), 0.05);
+            doubled.absorb(2.0 * normal(), 0.05);
+        }
+        assert!(binomial.phi() < 1.5, "{}", binomial.phi());
+        assert!((doubled.phi() - 4.0).abs() < 1.5, "{}", doubled.phi());
+        // A 10-sd step in the scores moves one difference, which is not absorbed.
+        let before = binomial.phi();
+        for _ in 0..5 {
+            binomial.absorb(10.0 + 0.1 * normal(), 0.05);
+        }
+        assert!(
+            binomial.phi() <= before * 1.2,
+            "{} vs {before}",
+            binomial.phi()
+        );
     }
 
     #[test]

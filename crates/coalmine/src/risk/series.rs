@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RiskConfig;
 use super::assessment::Evidence;
-use super::evidence::Accumulated;
+use super::evidence::{Accumulated, Counted, Dispersion, count_cap};
 use crate::compare::SequentialTest;
 use crate::detect::AnomalyDetector;
 use crate::math::{dist, ew};
@@ -172,11 +172,18 @@ pub(super) struct SeriesState {
     /// series gave none this tick.
     #[serde(skip, default = "nan")]
     pub(super) score: f64,
+    /// This tick's counts of a counted ratio, for the pooled evidence (not stored).
+    #[serde(skip)]
+    pub(super) counted: Option<Counted>,
     /// The variance factor `1/n_canary + 1/n_control` at the first tick with counts,
     /// and `1/share + 1/(1 − share)` at the first tick without (0 until then): each
     /// tick's difference is rescaled to the cohort sizes of that reference tick.
     pub(super) reference_counts: f64,
     pub(super) reference_share: f64,
+    /// A counted ratio's dispersion relative to binomial sampling (absent from
+    /// version 6 checkpoints, which start it afresh).
+    #[serde(default)]
+    pub(super) dispersion: Dispersion,
 }
 
 fn nan() -> f64 {
@@ -264,6 +271,7 @@ fn standardise(
     forecast: f64,
     (d, counted): (f64, bool),
     share_factor: f64,
+    events: Option<Counted>,
 ) -> f64 {
     let floor = if counted && kind == MetricKind::Ratio {
         let q = forecast.clamp(0.0, 1.0);
@@ -295,12 +303,41 @@ fn standardise(
     let warm = prior_ticks > 0.0 || st.noise.k >= 2;
     st.noise
         .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
-    st.score = if warm {
-        st.accumulated.absorb(acc_z, acc_dof)
-    } else {
-        f64::NAN
+    st.score = match events {
+        // The binomial test needs no warm scale, the counts are its noise; the score
+        // (the resume CUSUM's, and the pooled evidence's) waits for one.
+        Some(mut events) if floor > 0.0 => {
+            events.dispersion = st.dispersion.phi();
+            if let Some(z) = events.binomial_z() {
+                st.dispersion.absorb(z, cfg.difference_alpha);
+            }
+            st.counted = Some(events);
+            if warm {
+                st.accumulated.absorb_counted(acc_z, acc_dof, &events)
+            } else {
+                st.accumulated.absorb_counted(0.0, 1.0, &events);
+                f64::NAN
+            }
+        }
+        _ if warm => st.accumulated.absorb(acc_z, acc_dof),
+        _ => f64::NAN,
     };
     dof
+}
+
+/// A counted ratio's events and trials per cohort this tick (the dispersion is the
+/// caller's to set), when both counts are known and the metric is a ratio.
+fn events(w: &Weights, i: usize, kind: MetricKind, cap: f64) -> Option<Counted> {
+    if kind != MetricKind::Ratio {
+        return None;
+    }
+    let (nc, nk) = (w.control_counts?[i], w.canary_counts?[i]);
+    Some(Counted {
+        canary: (w.canary[i] * nk, nk),
+        control: (w.control[i] * nc, nc),
+        dispersion: 1.0,
+        cap,
+    })
 }
 
 impl SeriesState {
@@ -334,8 +371,10 @@ impl SeriesState {
             p: 1.0,
             accumulated: Accumulated::default(),
             score: f64::NAN,
+            counted: None,
             reference_counts: 0.0,
             reference_share: 0.0,
+            dispersion: Dispersion::default(),
         }
     }
 }
@@ -377,6 +416,7 @@ pub(super) fn deviations(
         accumulated_p: 1.0,
         ..Evidence::default()
     };
+    let cap = count_cap(accumulated_family(schema), cfg.evidence_alpha);
     for (i, st) in series.iter_mut().enumerate() {
         let metric = schema.metric(i % nm);
         let (yb, yc) = (weights.control[i], weights.canary[i]);
@@ -392,6 +432,7 @@ pub(super) fn deviations(
         st.observed = false;
         st.p = 1.0;
         st.score = f64::NAN;
+        st.counted = None;
         if yb.is_nan() || yc.is_nan() {
             evidence.missing += 1;
             evidence.min_paired_ticks = evidence.min_paired_ticks.min(st.paired);
@@ -404,7 +445,20 @@ pub(super) fn deviations(
         let (ratio, counted) = variance_ratio(st, weights, i);
         let d = (yc - yb) / ratio.sqrt();
         let share_factor = share_factor(st, weights.canary_share, counted);
-        let dof = standardise(st, cfg, metric.kind, forecast, (d, counted), share_factor);
+        let counts = if counted {
+            events(weights, i, metric.kind, cap)
+        } else {
+            None
+        };
+        let dof = standardise(
+            st,
+            cfg,
+            metric.kind,
+            forecast,
+            (d, counted),
+            share_factor,
+            counts,
+        );
         if let Ok(q) = st.sequential.observe(d) {
             st.seq_p = q.p_value;
             st.seq_e = q.e_value.min(f64::MAX);
@@ -500,12 +554,14 @@ pub(super) fn pool(
     if ns < 2 {
         return;
     }
+    let cap = count_cap(accumulated_family(schema), cfg.evidence_alpha);
     for (m, p) in pooled.iter_mut().enumerate() {
-        let (mut sum, mut c) = (0.0, 0u32);
+        let (mut sum, mut c, mut counted) = (0.0, 0u32, 0u32);
         for st in series.iter().skip(m).step_by(nm) {
             if !st.score.is_nan() {
                 sum += st.score;
                 c += 1;
+                counted += u32::from(st.counted.is_some());
             }
         }
         if c == 0 {
@@ -515,8 +571,43 @@ pub(super) fn pool(
         let (var, _) = p.noise.variance(1.0, POOLED_PRIOR_TICKS);
         p.noise
             .absorb(x, cfg.difference_alpha, 1.0, POOLED_PRIOR_TICKS);
-        p.accumulated.absorb_score(x / var.max(1.0).sqrt());
+        let x = x / var.max(1.0).sqrt();
+        match (counted == c)
+            .then(|| pooled_counts(series, m, nm, c))
+            .flatten()
+        {
+            Some(ratios) => p.accumulated.absorb_log_ratios(x, ratios, cap),
+            None => p.accumulated.absorb_score(x),
+        }
     }
+}
+
+/// The pooled count test of metric `m` when each of the `c` segments that gave a score
+/// this tick gave counts: the product of the segments' binomial likelihood ratios, each
+/// at a shift of `λ/√c` of its own binomial standard deviation (`c` unit scores so
+/// shifted sum, over `√c`, to a score shifted by `λ`: the pooled normal score's
+/// alternative), so that a rate ratio shared by every segment is seen in their counts
+/// together. Independent given each segment's total, the ratios' product has mean at
+/// most 1 under "no harm", as each has.
+fn pooled_counts(
+    series: &[SeriesState],
+    m: usize,
+    nm: usize,
+    c: u32,
+) -> Option<([f64; 4], [f64; 4])> {
+    let scale = 1.0 / f64::from(c).sqrt();
+    let (mut up, mut down) = ([0.0; 4], [0.0; 4]);
+    for st in series.iter().skip(m).step_by(nm) {
+        if st.score.is_nan() {
+            continue;
+        }
+        let (u, d) = st.counted?.log_ratios(scale)?;
+        for j in 0..4 {
+            up[j] += u[j];
+            down[j] += d[j];
+        }
+    }
+    Some((up, down))
 }
 
 /// The number of tests in the accumulated family: every series, and every metric's
