@@ -402,10 +402,12 @@ const DISPERSION_PRIOR_TICKS: f64 = 8.0;
 /// ([`Counted::binomial_z`]) from their first differences, `EW mean of (z_t −
 /// z_{t−1})² / 2`, blended with a prior of 1 (binomial sampling) worth
 /// [`DISPERSION_PRIOR_TICKS`]. A step in the canary's rate moves one difference only,
-/// and a difference beyond four of the current standard deviations is not absorbed
-/// once a few are in (the step's, or an outlier's: the cap bounds what one tick adds
-/// either way), so a fault does not buy itself a larger dispersion and a smaller
-/// weight.
+/// and that difference is winsorised at four of the current standard deviations (it
+/// adds at most `16 φ` times its weight, 0.8 φ at `α = 0.05`, once), while
+/// heavy-tailed noise, whose large differences keep coming, raises the dispersion
+/// as far as it goes. (Leaving such differences out instead kept the dispersion of
+/// heavy-tailed error counts too low: two more false rollbacks in 800 held-out
+/// healthy rollouts of the widened traps.)
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub(super) struct Dispersion {
     last: f64,
@@ -427,10 +429,9 @@ impl Dispersion {
         if self.started {
             let r = z - self.last;
             let half_sq = 0.5 * r * r;
-            if half_sq <= 16.0 * self.phi() {
-                self.k += 1;
-                self.var = ew::mean(self.var, half_sq, ew::weight(alpha, self.k));
-            }
+            let half_sq = half_sq.min(16.0 * self.phi());
+            self.k += 1;
+            self.var = ew::mean(self.var, half_sq, ew::weight(alpha, self.k));
         }
         self.last = z;
         self.started = true;
@@ -668,16 +669,16 @@ mod tests {
         }
         assert!(binomial.phi() < 1.5, "{}", binomial.phi());
         assert!((doubled.phi() - 4.0).abs() < 1.5, "{}", doubled.phi());
-        // A 10-sd step in the scores moves one difference, which is not absorbed.
+        // A 10-sd step in the scores moves one difference (50 in half-squares), which
+        // counts as 16 φ at most: φ rises by at most 0.8 φ, once, and then decays.
         let before = binomial.phi();
+        binomial.absorb(10.0 + normal(), 0.05);
+        let after = binomial.phi();
+        assert!(after <= before * 1.8 + 0.05, "{after} vs {before}");
         for _ in 0..5 {
-            binomial.absorb(10.0 + 0.1 * normal(), 0.05);
+            binomial.absorb(10.0 + normal(), 0.05);
         }
-        assert!(
-            binomial.phi() <= before * 1.2,
-            "{} vs {before}",
-            binomial.phi()
-        );
+        assert!(binomial.phi() < after, "{} vs {after}", binomial.phi());
     }
 
     #[test]
