@@ -39,13 +39,14 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// reference cohort sizes; version 6 added each metric's evidence pooled across
 /// segments, the policy's `require_confirmation`, the durations in seconds beside
 /// their tick counts in the embedded settings, and holds the evidence as mantissas and
-/// binary exponents instead of logarithms. Older checkpoints are refused with
-/// [`Error::CheckpointVersion`] (a version 5 analysis has no pooled evidence to
-/// continue from).
-pub const CHECKPOINT_VERSION: u64 = 6;
+/// binary exponents instead of logarithms; version 7 no longer stores each series'
+/// sequential e-value (it is derived from the sequential test when a contributor
+/// reports it). Older checkpoints are refused with [`Error::CheckpointVersion`] (a
+/// version 5 analysis has no pooled evidence to continue from).
+pub const CHECKPOINT_VERSION: u64 = 7;
 
 /// The oldest checkpoint version this build restores.
-const OLDEST_CHECKPOINT_VERSION: u64 = 6;
+const OLDEST_CHECKPOINT_VERSION: u64 = 7;
 
 /// Settings of an analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -164,7 +164,8 @@ impl RiskAssessment {
 /// The tick's tests after the family stage.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tests<'a> {
-    /// `(p, index)`, most significant first.
+    /// `(p, index)`, most significant first: sorted at least over the significant
+    /// tests and the first `max_contributors` (see `family::holm`).
     pub(super) sorted: &'a [(f64, usize)],
     /// Per index, whether Holm's procedure found it significant.
     pub(super) significant: &'a [bool],
@@ -198,7 +199,7 @@ pub(super) fn explain(
                 deviation_vs_profile: st.profile_z,
                 p_value: p,
                 significant: significant[idx],
-                e_value: st.seq_e,
+                e_value: st.sequential.e_value(),
                 always_valid_p: st.seq_p,
             }
         } else {
@@ -239,7 +240,7 @@ pub(super) fn explain(
             deviation_vs_profile: st.profile_z,
             p_value: st.p,
             significant: significant[s * nm + m],
-            e_value: st.seq_e,
+            e_value: st.sequential.e_value(),
             always_valid_p: st.seq_p,
         });
     }
