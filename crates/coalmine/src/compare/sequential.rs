@@ -636,20 +636,23 @@ impl SequentialTest {
             return Ok(self.progress(0.0, f64::INFINITY));
         };
         let ln_g1 = c.ln_g1(self.n, s2);
-        if self.n >= c.first_test() {
-            // The margin covers the rounding of both sides: when it decides, the exact
-            // `exp(−ln Λ_n)` is above the p-value and the minimum would keep it.
-            let skip = c
-                .log_e_upper_bound(self.n, self.mean, s2, ln_g1)
-                .is_some_and(|b| b + 1e-9 * (1.0 + b.abs()) < self.ln_inv_p);
-            if !skip {
-                self.lower_p_value(c.log_e_value(self.n, self.mean, s2));
-            }
+        if self.n >= c.first_test() && self.could_lower_p(s2, ln_g1) {
+            self.lower_p_value(c.log_e_value(self.n, self.mean, s2));
         }
         let half_width = self
             .config
             .half_width_given(self.n, s2, ln_g1, self.ln_inv_alpha);
         Ok(self.progress(s2.sqrt(), half_width))
+    }
+
+    /// Whether `ln Λ_n` could lower the p-value, by its bound. The margin covers the
+    /// rounding of both sides: when the bound says no, the exact `exp(−ln Λ_n)` is
+    /// above the p-value and the running minimum would keep the p-value.
+    fn could_lower_p(&self, s2: f64, ln_g1: f64) -> bool {
+        !self
+            .config
+            .log_e_upper_bound(self.n, self.mean, s2, ln_g1)
+            .is_some_and(|b| b + 1e-9 * (1.0 + b.abs()) < self.ln_inv_p)
     }
 
     /// The current e-value `Λ_n`, as [`state`](Self::state) gives it, without the
@@ -732,6 +735,7 @@ impl SequentialTest {
 mod tests {
     use super::*;
     use crate::math::rng::Rng;
+    use std::f64::consts::SQRT_2;
 
     fn test_with(config: SequentialConfig) -> SequentialTest {
         SequentialTest::new(config).unwrap()
@@ -980,6 +984,46 @@ mod tests {
             ..SequentialConfig::default()
         };
         assert_eq!(known.log_e_upper_bound(10, 0.1, 1.0, 0.0), None);
+    }
+
+    #[test]
+    fn ln_lambda_is_rarely_needed_without_harm() {
+        // The risk path's setting: τ = 5 reference standard deviations, α = 5 % over
+        // 200 series; canary noise 1 to 10 times the reference; 200 rollouts of 200
+        // ticks each. Share of ticks on which the bound cannot decide.
+        let share = |noise: f64, shift: f64, direction| {
+            let c = SequentialConfig {
+                alpha: 0.05 / 200.0,
+                direction,
+                ..SequentialConfig::with_reference_sd(5.0 * SQRT_2)
+            };
+            let mut rng = Rng::new(1);
+            let (mut exact, mut total) = (0u32, 0u32);
+            for _ in 0..200 {
+                let mut t = test_with(c);
+                for _ in 0..200 {
+                    let d = SQRT_2 * noise * (rng.normal() + shift);
+                    t.absorb(d).unwrap();
+                    if let Some(s2) = c.variance(t.n, t.m2)
+                        && t.n >= c.first_test()
+                    {
+                        total += 1;
+                        if t.could_lower_p(s2, c.ln_g1(t.n, s2)) {
+                            exact += 1;
+                            t.lower_p_value(c.log_e_value(t.n, t.mean, s2));
+                        }
+                    }
+                }
+            }
+            f64::from(exact) / f64::from(total)
+        };
+        for direction in [Direction::Any, Direction::IncreaseIsBad] {
+            assert!(share(1.0, 0.0, direction) < 0.02);
+            assert!(share(3.0, 0.0, direction) < 0.05);
+            assert!(share(10.0, 0.0, direction) < 0.15);
+            // A persistent shift of 0.3 standard deviations needs it often.
+            assert!(share(1.0, 0.3, direction) > 0.1);
+        }
     }
 
     #[test]
