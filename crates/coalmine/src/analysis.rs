@@ -40,8 +40,8 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// segments, the policy's `require_confirmation`, the durations in seconds beside
 /// their tick counts in the embedded settings, and holds the evidence as mantissas and
 /// binary exponents instead of logarithms; version 7 no longer stores each series'
-/// sequential e-value (it is derived from the sequential test when a contributor
-/// reports it). Older checkpoints are refused with [`Error::CheckpointVersion`] (a
+/// sequential e-value and p-value beside its sequential test (they are read from the
+/// test when a contributor reports them). Older checkpoints are refused with [`Error::CheckpointVersion`] (a
 /// version 5 analysis has no pooled evidence to continue from).
 pub const CHECKPOINT_VERSION: u64 = 7;
 

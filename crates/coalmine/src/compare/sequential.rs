@@ -655,6 +655,11 @@ impl SequentialTest {
             .is_some_and(|b| b + 1e-9 * (1.0 + b.abs()) < self.ln_inv_p)
     }
 
+    /// The always-valid p-value, as [`state`](Self::state) gives it.
+    pub(crate) fn p_value(&self) -> f64 {
+        self.p_value
+    }
+
     /// The current e-value `Λ_n`, as [`state`](Self::state) gives it, without the
     /// confidence sequence.
     pub(crate) fn e_value(&self) -> f64 {

@@ -200,7 +200,7 @@ pub(super) fn explain(
                 p_value: p,
                 significant: significant[idx],
                 e_value: st.sequential.e_value(),
-                always_valid_p: st.seq_p,
+                always_valid_p: st.sequential.p_value(),
             }
         } else {
             let s = idx - n_series;
@@ -241,7 +241,7 @@ pub(super) fn explain(
             p_value: st.p,
             significant: significant[s * nm + m],
             e_value: st.sequential.e_value(),
-            always_valid_p: st.seq_p,
+            always_valid_p: st.sequential.p_value(),
         });
     }
 }

@@ -143,7 +143,6 @@ pub(super) struct SeriesState {
     /// one-step variance.
     pub(super) prior_var: f64,
     pub(super) sequential: SequentialTest,
-    pub(super) seq_p: f64,
     pub(super) seq_mde: f64,
     pub(super) seq_sd: f64,
     pub(super) seq_sufficient: bool,
@@ -313,7 +312,6 @@ impl SeriesState {
             detector,
             prior_var,
             sequential,
-            seq_p: 1.0,
             seq_mde: f64::MAX,
             seq_sd: 0.0,
             seq_sufficient: false,
@@ -405,7 +403,6 @@ pub(super) fn deviations(
         let dof = standardise(st, cfg, metric.kind, forecast, (d, counted), share_factor);
         // Only sufficiency's parts: the e-value is computed for the contributors.
         if let Ok(q) = st.sequential.advance(d) {
-            st.seq_p = q.p_value;
             st.seq_mde = q.minimum_detectable_effect.min(f64::MAX);
             st.seq_sd = if q.sd.is_finite() { q.sd } else { 0.0 };
             st.seq_sufficient = q.sufficient;
