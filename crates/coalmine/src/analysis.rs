@@ -41,8 +41,9 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// their tick counts in the embedded settings, and holds the evidence as mantissas and
 /// binary exponents instead of logarithms; version 7 no longer stores each series'
 /// sequential e-value and p-value beside its sequential test (they are read from the
-/// test when a contributor reports them). Older checkpoints are refused with [`Error::CheckpointVersion`] (a
-/// version 5 analysis has no pooled evidence to continue from).
+/// test when a contributor reports them). Older checkpoints are refused with
+/// [`Error::CheckpointVersion`] (a version 5 analysis has no pooled evidence to
+/// continue from).
 pub const CHECKPOINT_VERSION: u64 = 7;
 
 /// The oldest checkpoint version this build restores.

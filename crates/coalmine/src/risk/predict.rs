@@ -63,6 +63,8 @@ pub(super) fn predict(
                 && (schema.metric(j % nm).direction == Direction::Any) == two_sided
         });
         match group {
+            // No order to keep for a statistic that is not a number: its own tail.
+            _ if key.is_nan() => pred_min = pred_min.min(harm_p(metric.direction, zh, st.dof)),
             Some(g) => {
                 if key > predicted[g].0 {
                     predicted[g] = (key, i);
