@@ -40,10 +40,13 @@ pub const CHECKPOINT_FORMAT: &str = "coalmine-analysis";
 /// segments, the policy's `require_confirmation`, the durations in seconds beside
 /// their tick counts in the embedded settings, and holds the evidence as mantissas and
 /// binary exponents instead of logarithms; version 7 added each counted ratio's
-/// dispersion relative to binomial sampling (a version 6 checkpoint is restored with
-/// the dispersion starting afresh from its prior, as at a rollout's first tick).
-/// Checkpoints older than version 6 are refused with [`Error::CheckpointVersion`] (a
-/// version 5 analysis has no pooled evidence to continue from).
+/// dispersion relative to binomial sampling and no longer stores each series'
+/// sequential e-value and p-value beside its sequential test (they are read from the
+/// test when a contributor reports them). A version 6 checkpoint is restored with the
+/// dispersion starting afresh from its prior, as at a rollout's first tick, and its
+/// stored sequential values ignored. Checkpoints older than version 6 are refused with
+/// [`Error::CheckpointVersion`] (a version 5 analysis has no pooled evidence to
+/// continue from).
 pub const CHECKPOINT_VERSION: u64 = 7;
 
 /// The oldest checkpoint version this build restores.

@@ -256,13 +256,48 @@ impl SequentialConfig {
         }
     }
 
+    /// An upper bound on `ln Λ_n` in the estimated-variance form, given `ln(1 + n g)`:
+    /// the exact form drops `ln(1 + u/G) >= 0` and bounds `ln(1 + u) <= u`
+    /// (`u = t²/ν`), and a one-sided mixture's `ln Φ(w)` is at most 0, and at most
+    /// `−ln 2` when the mean is not harmful. It costs no logarithm, and under no harm
+    /// it is usually far below what could lower the running p-value. `None` with a
+    /// known variance (no bound is needed there: the exact form is cheap).
+    fn log_e_upper_bound(&self, n: u64, mean: f64, s2: f64, ln_g1: f64) -> Option<f64> {
+        if self.known_variance.is_some() {
+            return None;
+        }
+        let nf = n as f64;
+        let nu = nf - 1.0;
+        let u = nf * mean * mean / (s2 * nu);
+        let two_sided = -0.5 * ln_g1 + 0.5 * (nu + 1.0) * u;
+        let harmful_mean = match self.direction {
+            Direction::Any => return Some(two_sided),
+            Direction::IncreaseIsBad => mean > 0.0,
+            Direction::DecreaseIsBad => mean < 0.0,
+        };
+        Some(if harmful_mean {
+            LN_2 + two_sided
+        } else {
+            two_sided
+        })
+    }
+
     /// Half-width of the two-sided confidence sequence at level `alpha` after `n`
     /// differences with variance `s2`: `∞` while nothing could be rejected.
     fn half_width(&self, n: u64, s2: f64) -> f64 {
+        let ln_g1 = self.ln_g1(n, s2);
+        self.half_width_given(n, s2, ln_g1, -self.alpha.ln())
+    }
+
+    /// `ln(1 + n g)` with `g = τ²/s²`: shared by `ln Λ_n` and the half-width.
+    fn ln_g1(&self, n: u64, s2: f64) -> f64 {
+        ln_one_plus_ratio(n as f64 * (self.tau * self.tau), s2)
+    }
+
+    /// [`half_width`](Self::half_width) given `ln(1 + n g)` and `ln(1/α)`.
+    fn half_width_given(&self, n: u64, s2: f64, ln_g1: f64, ln_inv_alpha: f64) -> f64 {
         let nf = n as f64;
         let tau2 = self.tau * self.tau;
-        let ln_g1 = ln_one_plus_ratio(nf * tau2, s2);
-        let ln_inv_alpha = -self.alpha.ln();
         let h2 = if self.known_variance.is_some() {
             (s2 / nf) * (1.0 + s2 / (nf * tau2)) * (ln_g1 + 2.0 * ln_inv_alpha)
         } else {
@@ -444,6 +479,29 @@ pub struct SequentialTest {
     mean: f64,
     m2: f64,
     p_value: f64,
+    /// `ln(1/α)`, from the configuration (not stored: derived).
+    #[serde(skip)]
+    ln_inv_alpha: f64,
+    /// `ln(1/p_value)`: `ln Λ_n` must exceed it to lower the p-value (not stored:
+    /// derived).
+    #[serde(skip)]
+    ln_inv_p: f64,
+}
+
+/// What [`SequentialTest::advance`] returns: the parts of a [`SequentialState`] that
+/// do not need `ln Λ_n` (the fields mean the same).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SequentialProgress {
+    /// As [`SequentialState::sd`].
+    pub(crate) sd: f64,
+    /// As [`SequentialState::p_value`].
+    pub(crate) p_value: f64,
+    /// As [`SequentialState::rejected`].
+    pub(crate) rejected: bool,
+    /// As [`SequentialState::minimum_detectable_effect`].
+    pub(crate) minimum_detectable_effect: f64,
+    /// As [`SequentialState::sufficient`].
+    pub(crate) sufficient: bool,
 }
 
 /// The serialised form, validated before it becomes a [`SequentialTest`].
@@ -486,7 +544,7 @@ impl TryFrom<SequentialTestState> for SequentialTest {
         t.n = s.n;
         t.mean = s.mean;
         t.m2 = s.m2;
-        t.p_value = s.p_value;
+        t.set_p_value(s.p_value);
         Ok(t)
     }
 }
@@ -512,7 +570,14 @@ impl SequentialTest {
             mean: 0.0,
             m2: 0.0,
             p_value: 1.0,
+            ln_inv_alpha: -config.alpha.ln(),
+            ln_inv_p: 0.0,
         })
+    }
+
+    fn set_p_value(&mut self, p: f64) {
+        self.p_value = p;
+        self.ln_inv_p = -p.ln();
     }
 
     /// The configuration the test was built with.
@@ -530,7 +595,7 @@ impl SequentialTest {
         self.n = 0;
         self.mean = 0.0;
         self.m2 = 0.0;
-        self.p_value = 1.0;
+        self.set_p_value(1.0);
     }
 
     /// Adds one difference `d` (canary minus control for one tick) and returns the new
@@ -545,19 +610,90 @@ impl SequentialTest {
     /// [`Error::NonFinite`] or [`Error::OutOfRange`] for a value that is not finite or
     /// beyond [`crate::MAX_ABS_VALUE`]; the test is then unchanged.
     pub fn observe(&mut self, d: f64) -> Result<SequentialState, Error> {
-        let d = Error::check_value("difference", d)?;
-        self.n += 1;
-        let delta = d - self.mean;
-        self.mean += delta / self.n as f64;
-        self.m2 += delta * (d - self.mean);
+        self.absorb(d)?;
         // The p-value and the state share one ln Λ: it is most of an update's cost.
         let parts = self.variance_and_log_e();
         if self.n >= self.config.first_test()
             && let Some((_, log_e)) = parts
         {
-            self.p_value = self.p_value.min((-log_e).exp());
+            self.lower_p_value(log_e);
         }
         Ok(self.state_from(parts))
+    }
+
+    /// [`observe`](Self::observe) for a caller that needs neither `ln Λ_n` nor the
+    /// e-value now (they stay available from [`state`](Self::state)): the running
+    /// p-value is the same, but `ln Λ_n` is computed only when a bound that needs no
+    /// logarithm says it could lower the p-value, which under no harm is rare.
+    ///
+    /// # Errors
+    ///
+    /// As [`observe`](Self::observe); the test is then unchanged.
+    pub(crate) fn advance(&mut self, d: f64) -> Result<SequentialProgress, Error> {
+        self.absorb(d)?;
+        let c = &self.config;
+        let Some(s2) = c.variance(self.n, self.m2) else {
+            return Ok(self.progress(0.0, f64::INFINITY));
+        };
+        let ln_g1 = c.ln_g1(self.n, s2);
+        if self.n >= c.first_test() && self.could_lower_p(s2, ln_g1) {
+            self.lower_p_value(c.log_e_value(self.n, self.mean, s2));
+        }
+        let half_width = self
+            .config
+            .half_width_given(self.n, s2, ln_g1, self.ln_inv_alpha);
+        Ok(self.progress(s2.sqrt(), half_width))
+    }
+
+    /// Whether `ln Λ_n` could lower the p-value, by its bound. The margin covers the
+    /// rounding of both sides: when the bound says no, the exact `exp(−ln Λ_n)` is
+    /// above the p-value and the running minimum would keep the p-value.
+    fn could_lower_p(&self, s2: f64, ln_g1: f64) -> bool {
+        !self
+            .config
+            .log_e_upper_bound(self.n, self.mean, s2, ln_g1)
+            .is_some_and(|b| b + 1e-9 * (1.0 + b.abs()) < self.ln_inv_p)
+    }
+
+    /// The always-valid p-value, as [`state`](Self::state) gives it.
+    pub(crate) fn p_value(&self) -> f64 {
+        self.p_value
+    }
+
+    /// The current e-value `Λ_n`, as [`state`](Self::state) gives it, without the
+    /// confidence sequence.
+    pub(crate) fn e_value(&self) -> f64 {
+        self.variance_and_log_e()
+            .map_or(1.0, |(_, log_e)| log_e.exp().min(f64::MAX))
+    }
+
+    /// Checks `d` and adds it to the running mean and centred sum of squares.
+    fn absorb(&mut self, d: f64) -> Result<(), Error> {
+        let d = Error::check_value("difference", d)?;
+        self.n += 1;
+        let delta = d - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (d - self.mean);
+        Ok(())
+    }
+
+    /// The running minimum of `1/Λ_k` after `ln Λ_n = log_e`.
+    fn lower_p_value(&mut self, log_e: f64) {
+        let p = (-log_e).exp();
+        if p < self.p_value {
+            self.set_p_value(p);
+        }
+    }
+
+    fn progress(&self, sd: f64, half_width: f64) -> SequentialProgress {
+        let sufficient = self.n >= self.config.min_samples;
+        SequentialProgress {
+            sd,
+            p_value: self.p_value,
+            rejected: sufficient && self.p_value <= self.config.alpha,
+            minimum_detectable_effect: half_width,
+            sufficient,
+        }
     }
 
     /// The current state, as the last [`observe`](Self::observe) returned it.
@@ -604,6 +740,7 @@ impl SequentialTest {
 mod tests {
     use super::*;
     use crate::math::rng::Rng;
+    use std::f64::consts::SQRT_2;
 
     fn test_with(config: SequentialConfig) -> SequentialTest {
         SequentialTest::new(config).unwrap()
@@ -764,6 +901,133 @@ mod tests {
                 assert!((s.p_value - min_inv_e.min(1.0)).abs() <= 1e-12 * s.p_value.max(1e-300));
                 last = s.p_value;
             }
+        }
+    }
+
+    #[test]
+    fn advance_agrees_with_observe() {
+        // Healthy stretches (the bound skips ln Λ), shifts in either direction (it must
+        // not), a constant run (the variance floor) and extreme values.
+        for direction in [
+            Direction::Any,
+            Direction::IncreaseIsBad,
+            Direction::DecreaseIsBad,
+        ] {
+            for (seed, tau) in [(3, 1.0), (4, 0.05), (5, 40.0)] {
+                let config = SequentialConfig {
+                    direction,
+                    ..SequentialConfig::with_reference_sd(tau)
+                };
+                let (mut full, mut lean) = (test_with(config), test_with(config));
+                let mut rng = Rng::new(seed);
+                for i in 0..600 {
+                    let d = match i {
+                        0..200 => rng.normal(),
+                        200..300 => rng.normal() + 0.4,
+                        300..400 => rng.normal() - 0.6,
+                        400..420 => 2.5,
+                        420..430 => 1e90,
+                        _ => rng.normal() * 1e-3,
+                    };
+                    let s = full.observe(d).unwrap();
+                    let q = lean.advance(d).unwrap();
+                    assert_eq!(
+                        (q.sd, q.p_value, q.rejected, q.sufficient),
+                        (s.sd, s.p_value, s.rejected, s.sufficient),
+                        "{direction:?} {tau} {i}"
+                    );
+                    assert_eq!(
+                        q.minimum_detectable_effect.to_bits(),
+                        s.minimum_detectable_effect.to_bits()
+                    );
+                    assert_eq!(lean.e_value().to_bits(), s.e_value.to_bits());
+                    assert_eq!(lean, full);
+                }
+                assert!(lean.advance(f64::NAN).is_err());
+                assert_eq!(lean, full);
+            }
+        }
+    }
+
+    #[test]
+    fn the_bound_on_ln_lambda_holds() {
+        let mut healthy_below_zero = 0;
+        let mut rng = Rng::new(9);
+        for direction in [
+            Direction::Any,
+            Direction::IncreaseIsBad,
+            Direction::DecreaseIsBad,
+        ] {
+            let c = SequentialConfig {
+                direction,
+                ..SequentialConfig::with_reference_sd(2.0)
+            };
+            for n in [2u64, 3, 5, 10, 40, 1000, 1_000_000] {
+                for s2 in [1e-300, 1e-6, 0.3, 1.0, 50.0, 1e200] {
+                    for mean in [0.0, 1e-8, -0.01, 0.2, -1.0, 3.0, 1e50, -1e90] {
+                        let exact = c.log_e_value(n, mean, s2);
+                        let bound = c.log_e_upper_bound(n, mean, s2, c.ln_g1(n, s2)).unwrap();
+                        assert!(
+                            bound >= exact - 1e-12 * exact.abs().max(1.0),
+                            "{direction:?} {n} {s2} {mean}: {bound} < {exact}"
+                        );
+                    }
+                }
+                // Under no harm (a mean of about one standard error) the bound is usually
+                // below 0, where the p-value cannot move yet.
+                for _ in 0..10 {
+                    let mean = rng.normal() / (n as f64).sqrt();
+                    let b = c.log_e_upper_bound(n, mean, 1.0, c.ln_g1(n, 1.0)).unwrap();
+                    healthy_below_zero += (n >= 5 && b < 0.0) as u32;
+                }
+            }
+        }
+        // 3 directions × 5 counts from 5 × 10 draws.
+        assert!(healthy_below_zero > 100, "{healthy_below_zero}");
+        let known = SequentialConfig {
+            known_variance: Some(1.0),
+            ..SequentialConfig::default()
+        };
+        assert_eq!(known.log_e_upper_bound(10, 0.1, 1.0, 0.0), None);
+    }
+
+    #[test]
+    fn ln_lambda_is_rarely_needed_without_harm() {
+        // The risk path's setting: τ = 5 reference standard deviations, α = 5 % over
+        // 200 series; canary noise 1 to 10 times the reference; 200 rollouts of 200
+        // ticks each. Share of ticks on which the bound cannot decide.
+        let share = |noise: f64, shift: f64, direction| {
+            let c = SequentialConfig {
+                alpha: 0.05 / 200.0,
+                direction,
+                ..SequentialConfig::with_reference_sd(5.0 * SQRT_2)
+            };
+            let mut rng = Rng::new(1);
+            let (mut exact, mut total) = (0u32, 0u32);
+            for _ in 0..200 {
+                let mut t = test_with(c);
+                for _ in 0..200 {
+                    let d = SQRT_2 * noise * (rng.normal() + shift);
+                    t.absorb(d).unwrap();
+                    if let Some(s2) = c.variance(t.n, t.m2)
+                        && t.n >= c.first_test()
+                    {
+                        total += 1;
+                        if t.could_lower_p(s2, c.ln_g1(t.n, s2)) {
+                            exact += 1;
+                            t.lower_p_value(c.log_e_value(t.n, t.mean, s2));
+                        }
+                    }
+                }
+            }
+            f64::from(exact) / f64::from(total)
+        };
+        for direction in [Direction::Any, Direction::IncreaseIsBad] {
+            assert!(share(1.0, 0.0, direction) < 0.02);
+            assert!(share(3.0, 0.0, direction) < 0.05);
+            assert!(share(10.0, 0.0, direction) < 0.15);
+            // A persistent shift of 0.3 standard deviations needs it often.
+            assert!(share(1.0, 0.3, direction) > 0.1);
         }
     }
 

@@ -164,7 +164,8 @@ impl RiskAssessment {
 /// The tick's tests after the family stage.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tests<'a> {
-    /// `(p, index)`, most significant first.
+    /// `(p, index)`, most significant first: sorted at least over the significant
+    /// tests and the first `max_contributors` (see `family::holm`).
     pub(super) sorted: &'a [(f64, usize)],
     /// Per index, whether Holm's procedure found it significant.
     pub(super) significant: &'a [bool],
@@ -198,8 +199,8 @@ pub(super) fn explain(
                 deviation_vs_profile: st.profile_z,
                 p_value: p,
                 significant: significant[idx],
-                e_value: st.seq_e,
-                always_valid_p: st.seq_p,
+                e_value: st.sequential.e_value(),
+                always_valid_p: st.sequential.p_value(),
             }
         } else {
             let s = idx - n_series;
@@ -239,8 +240,8 @@ pub(super) fn explain(
             deviation_vs_profile: st.profile_z,
             p_value: st.p,
             significant: significant[s * nm + m],
-            e_value: st.seq_e,
-            always_valid_p: st.seq_p,
+            e_value: st.sequential.e_value(),
+            always_valid_p: st.sequential.p_value(),
         });
     }
 }

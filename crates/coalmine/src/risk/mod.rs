@@ -615,7 +615,12 @@ impl RiskEngine {
             canary,
             &mut sc.tests,
         );
-        let family = family::holm(cfg, &mut sc.tests, &mut sc.significant);
+        let family = family::holm(
+            cfg,
+            &mut sc.tests,
+            &mut sc.significant,
+            cfg.max_contributors,
+        );
         self.persistence = family::persistence(
             self.persistence,
             cfg.persistence_rate,

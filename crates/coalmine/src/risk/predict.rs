@@ -9,6 +9,10 @@ use super::scorer::RiskFactors;
 use super::series::{SeriesState, Trend, harm_p};
 use crate::schema::{Direction, MetricSpec, Schema};
 
+/// Distinct (degrees of freedom, tail) groups whose projected tails are computed once
+/// per group; a series in none of them pays its own tail.
+const MAX_TAIL_GROUPS: usize = 8;
+
 /// The projection of a tick.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Prediction {
@@ -32,19 +36,43 @@ pub(super) fn predict(
     predicted: &mut Vec<(f64, usize)>,
 ) -> Prediction {
     let nm = schema.n_metrics();
-    let n_series = series.len();
     let h = cfg.horizon as f64;
+    // Only the smallest projected p-value matters. The tail falls as the statistic
+    // grows, so among series with the same degrees of freedom and the same tail (one-
+    // or two-sided) only the largest statistic's tail can be it: `predicted` holds one
+    // `(statistic, series)` per such group, and a tail is computed per group, not per
+    // series. Groups beyond the first few pay their tail at once (bounded search).
     predicted.clear();
+    let mut pred_min = 1.0f64;
+    let mut projected = 0usize;
     let mut limit_breach: Option<LimitBreach> = None;
     for (i, st) in series.iter().enumerate() {
         // A slope from a handful of ticks is noise: project only after a few.
         if st.harm.n < 5 {
             continue;
         }
+        projected += 1;
+        pred_min = pred_min.min(st.p);
         let metric = schema.metric(i % nm);
+        let two_sided = metric.direction == Direction::Any;
         let zh = st.harm.ahead(h);
-        let ph = harm_p(metric.direction, zh, st.dof);
-        predicted.push((ph.min(st.p), i));
+        // What orders the tail: `|z|` two-sided, `z` one-sided.
+        let key = if two_sided { zh.abs() } else { zh };
+        let group = predicted.iter().position(|&(_, j)| {
+            series[j].dof == st.dof
+                && (schema.metric(j % nm).direction == Direction::Any) == two_sided
+        });
+        match group {
+            // No order to keep for a statistic that is not a number: its own tail.
+            _ if key.is_nan() => pred_min = pred_min.min(harm_p(metric.direction, zh, st.dof)),
+            Some(g) => {
+                if key > predicted[g].0 {
+                    predicted[g] = (key, i);
+                }
+            }
+            None if predicted.len() < MAX_TAIL_GROUPS => predicted.push((key, i)),
+            None => pred_min = pred_min.min(harm_p(metric.direction, zh, st.dof)),
+        }
         if let Some(eta) = ticks_to_limit(metric, &st.canary).filter(|&e| e <= h) {
             if limit_breach.is_none_or(|b| eta < b.ticks_ahead) {
                 limit_breach = Some(LimitBreach {
@@ -55,13 +83,16 @@ pub(super) fn predict(
             }
         }
     }
-    for (s, j) in joint.iter().enumerate() {
-        if let Some(j) = j {
-            predicted.push((j.p, n_series + s));
-        }
+    for &(_, i) in predicted.iter() {
+        let st = &series[i];
+        let direction = schema.metric(i % nm).direction;
+        pred_min = pred_min.min(harm_p(direction, st.harm.ahead(h), st.dof));
     }
-    let kp = predicted.len().max(1) as f64;
-    let pred_min = predicted.iter().map(|t| t.0).fold(1.0, f64::min);
+    for j in joint.iter().flatten() {
+        projected += 1;
+        pred_min = pred_min.min(j.p);
+    }
+    let kp = projected.max(1) as f64;
     let mut severity = severity_of((pred_min * kp).min(1.0), cfg.severity_saturation);
     let significant = pred_min * kp <= cfg.significance;
     let mut segment_weight = current.segment_weight;

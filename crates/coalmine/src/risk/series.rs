@@ -143,8 +143,6 @@ pub(super) struct SeriesState {
     /// one-step variance.
     pub(super) prior_var: f64,
     pub(super) sequential: SequentialTest,
-    pub(super) seq_p: f64,
-    pub(super) seq_e: f64,
     pub(super) seq_mde: f64,
     pub(super) seq_sd: f64,
     pub(super) seq_sufficient: bool,
@@ -351,8 +349,6 @@ impl SeriesState {
             detector,
             prior_var,
             sequential,
-            seq_p: 1.0,
-            seq_e: 1.0,
             seq_mde: f64::MAX,
             seq_sd: 0.0,
             seq_sufficient: false,
@@ -459,9 +455,8 @@ pub(super) fn deviations(
             share_factor,
             counts,
         );
-        if let Ok(q) = st.sequential.observe(d) {
-            st.seq_p = q.p_value;
-            st.seq_e = q.e_value.min(f64::MAX);
+        // Only sufficiency's parts: the e-value is computed for the contributors.
+        if let Ok(q) = st.sequential.advance(d) {
             st.seq_mde = q.minimum_detectable_effect.min(f64::MAX);
             st.seq_sd = if q.sd.is_finite() { q.sd } else { 0.0 };
             st.seq_sufficient = q.sufficient;
