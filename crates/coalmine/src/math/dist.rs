@@ -73,6 +73,25 @@ pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
     student_t::two_sided(t, dof)
 }
 
+/// [`student_t_two_sided`] without the per-degrees-of-freedom table: the exact path
+/// every call, for comparisons (benchmarks, tests). The two agree to 1e-10 relative.
+pub fn student_t_two_sided_exact(t: f64, dof: f64) -> f64 {
+    if t.is_nan() {
+        return 1.0;
+    }
+    let dof = if dof.is_nan() { 1.0 } else { dof.max(1.0) };
+    if dof >= T_TO_NORMAL_DOF {
+        return normal_two_sided(t);
+    }
+    if t == 0.0 {
+        return 1.0;
+    }
+    if t.is_infinite() {
+        return 0.0;
+    }
+    student_t::two_sided_exact(t, dof)
+}
+
 /// Upper tail probability of Student's t with `dof` degrees of freedom: `P(T >= t)`
 /// (same conventions as [`student_t_two_sided`]).
 #[inline]
@@ -283,17 +302,44 @@ mod tests {
 
     #[test]
     fn student_t_tail_is_non_increasing_in_t() {
-        for dof in DOFS {
-            let mut t = 1e-6;
-            let mut prev = student_t_two_sided(t, dof);
-            while t < 1e200 {
-                t *= 1.001;
-                let p = student_t_two_sided(t, dof);
-                assert!(p <= prev, "dof {dof}: p({t}) = {p:e} > {prev:e}");
-                assert_eq!(p, student_t_two_sided(-t, dof));
-                prev = p;
+        // Through the exact path, and through the table once the dof has repeated
+        // (the first calls build it, so that every step below uses one of the two).
+        for tail in [student_t_two_sided_exact, student_t_two_sided] {
+            for dof in DOFS {
+                for _ in 0..64 {
+                    tail(1.0, dof);
+                }
+                let mut t = 1e-6;
+                let mut prev = tail(t, dof);
+                while t < 1e200 {
+                    t *= 1.001;
+                    let p = tail(t, dof);
+                    assert!(p <= prev, "dof {dof}: p({t}) = {p:e} > {prev:e}");
+                    assert_eq!(p, tail(-t, dof));
+                    prev = p;
+                }
+                assert!(tail(1e300, dof) < 1e-299);
             }
-            assert!(student_t_two_sided(1e300, dof) < 1e-299);
+        }
+    }
+
+    #[test]
+    fn the_table_and_the_exact_path_agree() {
+        for dof in DOFS {
+            for _ in 0..64 {
+                student_t_two_sided(1.0, dof);
+            }
+            let mut t = 1e-3;
+            while t < 1e3 {
+                let (fast, exact) = (
+                    student_t_two_sided(t, dof),
+                    student_t_two_sided_exact(t, dof),
+                );
+                if exact > 1e-300 {
+                    assert!((fast / exact - 1.0).abs() <= 2e-9, "dof {dof} t {t}");
+                }
+                t *= 1.01;
+            }
         }
     }
 
