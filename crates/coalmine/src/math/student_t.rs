@@ -303,9 +303,7 @@ fn bgrat(c: &Consts, z: f64, ez: f64, ln1p_s: f64, w: f64) -> f64 {
 #[inline]
 pub(super) fn two_sided(t: f64, nu: f64) -> f64 {
     let t = t.abs();
-    if t < 1e150
-        && let Some(p) = table::lookup(t, nu)
-    {
+    if let Some(p) = table::lookup(t, nu) {
         return p.clamp(0.0, 1.0);
     }
     exact(t, nu)

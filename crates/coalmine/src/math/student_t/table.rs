@@ -71,9 +71,15 @@ pub(super) const REPEATS: u32 = 32;
 /// must be accurate to).
 const L_END: f64 = -700.0;
 
-/// The table never goes beyond this `y` (`x = 1 - y² ≈ 2e-3`, `|t| ≈ 22 √ν`); the
-/// exact path's power series takes the far tail of small `ν` beyond it.
-const Y_CAP: f64 = 0.999;
+/// The table never goes beyond this `y`: `ln p` has the term `a ln(1 - y²)`, whose
+/// sixth derivative grows as `120 a / (1 - y)⁶`, so the quintic's error on a cell of
+/// width `h ≈ 1/CELLS` grows as `a (h / (1 - y))⁶`; ending the table at
+/// `1 - y = 0.1 a^{1/6}` keeps it near 1e-11. (For `ν = 18`, `|t| <= 7.0`,
+/// `p >= 1.5e-6`; for `ν = 1`, `|t| <= 2.2`; from `ν ≈ 200` on, `L_END` comes first.)
+fn y_cap(a: f64) -> f64 {
+    // From ν ≈ 31,000 on, L_END ends the table far below this bound's 0.5.
+    (1.0 - 0.1 * a.powf(1.0 / 6.0)).max(0.5)
+}
 
 /// Largest difference allowed between the interpolated and the exact `G` at the
 /// points checked when a table is built.
@@ -83,10 +89,6 @@ pub(super) const BUILD_TOL: f64 = 1e-9;
 /// relative position `s`.
 #[derive(Clone, Copy)]
 struct Table {
-    /// `a = ν / 2`.
-    a: f64,
-    /// `1 / ν`.
-    inv_nu: f64,
     /// `CELLS / y_end`.
     inv_h: f64,
     /// Quintic coefficients per cell, lowest order first.
@@ -118,8 +120,6 @@ impl Slot {
         candidate: 0,
         count: 0,
         table: Table {
-            a: 0.0,
-            inv_nu: 0.0,
             inv_h: 0.0,
             coef: [[0.0; 6]; CELLS],
         },
@@ -176,6 +176,10 @@ impl Table {
     /// The tail at `t` if `t` lies in the table.
     #[inline]
     fn eval(&self, t: f64, nu: f64) -> Option<f64> {
+        // Beyond, t² overflows (and the table has long ended).
+        if t >= 1e150 {
+            return None;
+        }
         let t2 = t * t;
         let y = t / (t2 + nu).sqrt();
         let u = y * self.inv_h;
@@ -184,10 +188,7 @@ impl Table {
         }
         let k = u as usize;
         let s = u - k as f64;
-        let g = quintic(&self.coef[k], s);
-        // ln(1 + t²/ν) rather than ln(ν / (ν + t²)): its rounding error is relative to
-        // t²/2, not to 1, which matters once it is multiplied by a large `a`.
-        Some((g - self.a * (t2 * self.inv_nu).ln_1p()).exp())
+        Some(quintic(&self.coef[k], s).exp())
     }
 
     /// The interpolated `G` at `y` (in the table).
@@ -206,9 +207,6 @@ impl Table {
 
     /// Builds and checks the table, or says which check failed.
     fn build_with(&mut self, c: &Consts) -> Result<(), Unfit> {
-        let a = c.a;
-        self.a = a;
-        self.inv_nu = 0.5 / a;
         let y_end = end_of_table(c);
         if y_end.is_nan() || y_end <= 0.0 {
             return Err(Unfit::Range);
@@ -217,7 +215,6 @@ impl Table {
         self.inv_h = CELLS as f64 / y_end;
         let mut left = node(c, 0.0);
         for k in 0..CELLS {
-            let y0 = k as f64 * h;
             let right = node(c, (k + 1) as f64 * h);
             let (g0, d0, e0) = (left.0, h * left.1, h * h * left.2);
             let (g1, d1, e1) = (right.0, h * right.1, h * h * right.2);
@@ -234,9 +231,9 @@ impl Table {
                 6.0 * dg - 3.0 * d0 - 3.0 * d1 - 0.5 * (e0 - e1),
             ];
             self.coef[k] = cf;
-            // Monotone: the interpolant's slope in y stays below 2 a y₀ / (1 - y₀²).
-            let steepest = steepest_slope(&cf) / h;
-            if steepest.is_nan() || steepest >= 2.0 * a * y0 / ((1.0 - y0) * (1.0 + y0)) {
+            // Monotone: the interpolant's slope in y stays negative.
+            let steepest = steepest_slope(&cf);
+            if steepest.is_nan() || steepest >= 0.0 {
                 return Err(Unfit::Monotone(k));
             }
             left = right;
@@ -297,10 +294,9 @@ enum Unfit {
     Accuracy(usize, f64),
 }
 
-/// `(G(y), G'(y), G''(y))` from the exact path: `G = ln p - a ln(1 - y²)`; with
-/// `ℓ = p'/p`, `p' = -2 (1 - y²)^{a-1} / B(1/2, a)` and so
-/// `p''/p = -ℓ · 2 (a - 1) y / (1 - y²)`: `G' = ℓ + 2ay / (1 - y²)`,
-/// `G'' = -ℓ · 2 (a - 1) y / (1 - y²) - ℓ² + 2a (1 + y²) / (1 - y²)²`.
+/// `(L(y), L'(y), L''(y))` from the exact path, `L = ln p`: with
+/// `p' = -2 (1 - y²)^{a-1} / B(1/2, a)`, `L' = p'/p` and, since
+/// `p''/p = -L' · 2 (a - 1) y / (1 - y²)`, `L'' = -L' · 2 (a - 1) y / (1 - y²) - L'²`.
 fn node(c: &Consts, y: f64) -> (f64, f64, f64) {
     let y2 = y * y;
     let x = (1.0 - y) * (1.0 + y);
@@ -310,9 +306,8 @@ fn node(c: &Consts, y: f64) -> (f64, f64, f64) {
     let a = c.a;
     // B(1/2, a) = e^{ln(a B(a, 1/2))} / a.
     let l1 = -2.0 * a * ((a - 1.0) * ln_x - c.ln_a_beta - ln_p).exp();
-    let g1 = l1 + 2.0 * a * y / x;
-    let g2 = -l1 * 2.0 * (a - 1.0) * y / x - l1 * l1 + 2.0 * a * (1.0 + y2) / (x * x);
-    (ln_p - a * ln_x, g1, g2)
+    let l2 = -l1 * 2.0 * (a - 1.0) * y / x - l1 * l1;
+    (ln_p, l1, l2)
 }
 
 /// The exact tail at `x = 1 - y²` (`ln_x = ln x`, `y2 = y²`).
@@ -332,10 +327,11 @@ fn end_of_table(c: &Consts) -> f64 {
         let y2 = y * y;
         exact_at(c, (1.0 - y) * (1.0 + y), (-y2).ln_1p(), y2).ln()
     };
-    if ln_p(Y_CAP) >= L_END {
-        return Y_CAP;
+    let cap = y_cap(c.a);
+    if ln_p(cap) >= L_END {
+        return cap;
     }
-    let (mut lo, mut hi) = (0.0, Y_CAP);
+    let (mut lo, mut hi) = (0.0, cap);
     for _ in 0..60 {
         let mid = 0.5 * (lo + hi);
         if ln_p(mid) >= L_END {
