@@ -4,7 +4,8 @@
 //! in `N` is the marginal cost of one call, set-up excluded.
 //!
 //! `WHAT` is a tail (`tail_dof18`, `tail_dof1000`, `tail_dof18_far`, the same through
-//! the exact path as `exact_dof18`, `exact_dof1000`, `exact_dof18_far`, `normal`, and `loop`: the
+//! the exact path as `exact_dof18`, `exact_dof1000`, `exact_dof18_far`, `exact_new_dof` (a new dof on every call, as in a
+//! warm-up), `normal`, and `loop`: the
 //! loop around them with no tail)
 //! or a detector row of the criterion benchmarks (`ewma_api`, `ewma_api_deviation`,
 //! `ewma_bare`, `ewma_bare_recurrence`, and the same for `hw24_` and `hw1440_`), whose
@@ -49,6 +50,14 @@ fn main() {
         "exact_dof1000" => tail(student_t_two_sided_exact, 1000.0, 0.0),
         "exact_dof18_far" => tail(student_t_two_sided_exact, 18.0, 8.0),
         "normal" => tail(|z, _| normal_two_sided(z), 0.0, 0.0),
+        // A new dof on every call, as while a detector warms up.
+        "exact_new_dof" => {
+            let mut sum = 0.0;
+            for i in 0..n {
+                sum += student_t_two_sided(black_box(zs[i % SERIES]), 98.0 - i as f64 * 1e-9);
+            }
+            sum
+        }
         // The loop around the tails alone, to subtract from them.
         "loop" => tail(|z, _| z, 0.0, 0.0),
         other => detector(other, series),
