@@ -104,7 +104,7 @@ impl ResidualScale {
 
     /// Scores a residual against the current scale. Before warm-up ends this is "no
     /// evidence" (deviation 0, tail probability 1).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn assess(&self, expected: f64, observed: f64) -> Anomaly {
         if !self.is_ready() {
             return Anomaly::cold(expected, observed);
@@ -116,15 +116,38 @@ impl ResidualScale {
         Anomaly::student_t(expected, residual, deviation, self.dof())
     }
 
+    /// [`assess`](Self::assess) then [`absorbed`](Self::absorbed) of the same residual
+    /// `observed - expected`, with the scale's square root taken once: what a detector's
+    /// update does.
+    #[inline(always)]
+    pub(crate) fn assess_and_absorb(&mut self, expected: f64, observed: f64) -> Anomaly {
+        let sd = self.scale();
+        let residual = observed - expected;
+        let anomaly = if self.is_ready() {
+            let deviation = (residual / sd).clamp(-f64::MAX, f64::MAX);
+            Anomaly::student_t(expected, residual, deviation, self.dof())
+        } else {
+            Anomaly::cold(expected, observed)
+        };
+        *self = self.absorbed_with_scale(residual, sd);
+        anomaly
+    }
+
     /// The state after absorbing one residual, computed without touching `self`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn absorbed(&self, residual: f64) -> Self {
+        self.absorbed_with_scale(residual, self.scale())
+    }
+
+    /// [`absorbed`](Self::absorbed) given `sd = self.scale()`.
+    #[inline(always)]
+    fn absorbed_with_scale(&self, residual: f64, sd: f64) -> Self {
         let mut next = *self;
         let a = ew::weight(self.alpha, self.n + 1);
         // Once calibrated, winsorise so that one outlier cannot inflate the scale and
         // mask the outliers that follow it.
         let r = if self.clip > 0.0 && self.is_ready() {
-            let lim = self.clip * self.scale();
+            let lim = self.clip * sd;
             residual.clamp(-lim, lim)
         } else {
             residual
@@ -188,6 +211,26 @@ mod tests {
         let f5 = below_5pc as f64 / n as f64;
         assert!((0.007..0.013).contains(&f1), "P(p<0.01) = {f1}");
         assert!((0.04..0.06).contains(&f5), "P(p<0.05) = {f5}");
+    }
+
+    /// The update's one-pass form computes what assessing then absorbing computes,
+    /// bit for bit, through warm-up, clipping and steady state.
+    #[test]
+    fn assess_and_absorb_is_assess_then_absorbed() {
+        let mut one = ResidualScale::new(0.05, 3.0, 10, 1e-3).unwrap();
+        let mut two = one;
+        let mut rng = Rng::new(5);
+        for i in 0..2_000 {
+            let x = rng.normal() * if i % 97 == 0 { 50.0 } else { 1.0 };
+            let want = two.assess(0.25, x);
+            two = two.absorbed(x - 0.25);
+            let got = one.assess_and_absorb(0.25, x);
+            assert_eq!(got.deviation.to_bits(), want.deviation.to_bits());
+            assert_eq!(got.residual.to_bits(), want.residual.to_bits());
+            assert_eq!(got.dof(), want.dof());
+            assert_eq!(got.ready, want.ready);
+            assert_eq!(one, two);
+        }
     }
 
     #[test]
