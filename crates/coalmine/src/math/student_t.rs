@@ -316,16 +316,13 @@ fn bgrat(c: &Consts, z: f64, ez: f64, ln1p_s: f64, w: f64) -> f64 {
 /// `t` finite and non-zero.
 #[inline]
 pub(super) fn two_sided(t: f64, nu: f64) -> f64 {
-    let t = t.abs();
-    if let Some(p) = table::lookup(t, nu) {
-        return p.clamp(0.0, 1.0);
-    }
-    exact(t, nu)
+    exact(t.abs(), nu)
 }
 
-/// [`two_sided`] without the table.
-pub(super) fn two_sided_exact(t: f64, nu: f64) -> f64 {
-    exact(t.abs(), nu)
+/// [`two_sided`] from the per-`ν` table (`table.rs`), to 1e-9 relative.
+#[inline]
+pub(super) fn two_sided_tabled(t: f64, nu: f64) -> f64 {
+    table::tabled(t.abs(), nu)
 }
 
 /// [`two_sided`] without the table: `t >= 0`.

@@ -55,7 +55,7 @@
 //! [`REPEATS`], so a `ν` in use is not evicted by another asked as often, nor by the
 //! ever-changing `ν` of a warm-up.
 
-use super::{Consts, SERIES_X, power_series, raised_expansion};
+use super::{Consts, SERIES_X, power_series, raised_expansion, with_consts};
 
 /// Cells of a table.
 pub(super) const CELLS: usize = 256;
@@ -67,17 +67,18 @@ const SLOTS: usize = 4;
 /// is built.
 pub(super) const REPEATS: u32 = 32;
 
-/// A table ends where `ln p` falls to this (`p ≈ 1.3e-304`, below the 1e-300 the tail
-/// must be accurate to).
-const L_END: f64 = -700.0;
+/// A table ends at this `|t|` at the latest: there `p >= 5.7e-300` for every `ν` (the
+/// normal tail, which Student's t exceeds that far out), so no node underflows.
+const T_END: f64 = 37.0;
 
 /// The table never goes beyond this `y`: `ln p` has the term `a ln(1 - y²)`, whose
 /// sixth derivative grows as `120 a / (1 - y)⁶`, so the quintic's error on a cell of
 /// width `h ≈ 1/CELLS` grows as `a (h / (1 - y))⁶`; ending the table at
 /// `1 - y = 0.1 a^{1/6}` keeps it near 1e-11. (For `ν = 18`, `|t| <= 7.0`,
-/// `p >= 1.5e-6`; for `ν = 1`, `|t| <= 2.2`; from `ν ≈ 200` on, `L_END` comes first.)
+/// `p >= 1.5e-6`; for `ν = 1`, `|t| <= 2.2`; from `ν ≈ 1,000` on, `T_END` comes
+/// first.)
 fn y_cap(a: f64) -> f64 {
-    // From ν ≈ 31,000 on, L_END ends the table far below this bound's 0.5.
+    // Far below this bound's floor of 0.5, T_END ends the table first.
     (1.0 - 0.1 * a.powf(1.0 / 6.0)).max(0.5)
 }
 
@@ -101,9 +102,6 @@ struct Table {
 struct Slot {
     /// Bits of the resident table's `ν` (0: none).
     key: u64,
-    /// Whether the resident table passed its checks (otherwise its `ν` takes the exact
-    /// path).
-    ok: bool,
     /// Bits of the candidate `ν`.
     candidate: u64,
     /// The candidate's calls, net of the resident's.
@@ -116,7 +114,6 @@ impl Slot {
     /// all-zero slot costs a thread nothing to set up.
     const EMPTY: Slot = Slot {
         key: 0,
-        ok: false,
         candidate: 0,
         count: 0,
         table: Table {
@@ -137,11 +134,12 @@ fn slot_of(key: u64) -> usize {
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62) as usize % SLOTS
 }
 
-/// The tail from `ν`'s table, if it has one and `t` lies in it; otherwise counts the
-/// call towards building one and returns `None`. `t >= 0` finite, below 1e150;
-/// `ν >= 1` finite.
+/// The tabled tail at `t` for `ν`: from the thread's table of `ν` if it has one,
+/// otherwise from the one cell of it that `t` falls in, computed for this call (the
+/// same numbers, so the result never depends on the cache), counting the call towards
+/// building the table. `t >= 0`, `ν >= 1` finite.
 #[inline]
-pub(super) fn lookup(t: f64, nu: f64) -> Option<f64> {
+pub(super) fn tabled(t: f64, nu: f64) -> f64 {
     let key = nu.to_bits();
     TABLES
         .try_with(|tables| {
@@ -149,19 +147,16 @@ pub(super) fn lookup(t: f64, nu: f64) -> Option<f64> {
             let slot = &mut tables[slot_of(key)];
             if slot.key == key {
                 slot.count = slot.count.saturating_sub(1);
-                return if slot.ok {
-                    slot.table.eval(t, nu)
-                } else {
-                    None
-                };
+                return Some(slot.table.eval(t, nu));
             }
             if slot.candidate == key {
                 slot.count += 1;
                 if slot.count >= REPEATS {
                     slot.key = key;
-                    slot.ok = slot.table.build(nu);
+                    slot.table.build(nu);
                     slot.candidate = 0;
                     slot.count = 0;
+                    return Some(slot.table.eval(t, nu));
                 }
             } else {
                 slot.candidate = key;
@@ -169,88 +164,121 @@ pub(super) fn lookup(t: f64, nu: f64) -> Option<f64> {
             }
             None
         })
-        .unwrap_or(None)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| one_cell(t, nu))
+}
+
+/// What [`Table::eval`] returns, from the one cell `t` falls in.
+fn one_cell(t: f64, nu: f64) -> f64 {
+    let (h, inv_h) = grid(0.5 * nu, nu);
+    match position(t, nu, inv_h) {
+        Some((k, s)) => {
+            // The exact path (which `finish` may take) borrows the constants' cache
+            // itself, so it runs after this borrow ends.
+            let ln_p = with_consts(nu, |c| {
+                quintic(
+                    &cell(c, h, k, node(c, k as f64 * h), node(c, (k + 1) as f64 * h)),
+                    s,
+                )
+            });
+            finish(ln_p, t, nu)
+        }
+        None => super::exact(t, nu),
+    }
+}
+
+/// The cell `k` and relative position `s` of `t` in a table of `1 / h = inv_h`, or
+/// `None` beyond its end.
+#[inline(always)]
+fn position(t: f64, nu: f64, inv_h: f64) -> Option<(usize, f64)> {
+    // Beyond 1e150, t² overflows (and the table has long ended).
+    if t >= 1e150 {
+        return None;
+    }
+    let u = t / (t * t + nu).sqrt() * inv_h;
+    if u.is_nan() || u >= CELLS as f64 {
+        return None;
+    }
+    let k = u as usize;
+    Some((k, u - k as f64))
+}
+
+/// The tail from an interpolated `ln p`, or from the exact path where the cell failed
+/// its checks (NaN).
+#[inline(always)]
+fn finish(ln_p: f64, t: f64, nu: f64) -> f64 {
+    if ln_p.is_nan() {
+        return super::exact(t, nu);
+    }
+    ln_p.exp().min(1.0)
+}
+
+/// Cell width and its inverse for `ν`: `y_end / CELLS`, with `y_end` the smaller of
+/// [`y_cap`] and the `y` of `|t| = T_END`.
+fn grid(a: f64, nu: f64) -> (f64, f64) {
+    let y_end = y_cap(a).min(T_END / (nu + T_END * T_END).sqrt());
+    (y_end / CELLS as f64, CELLS as f64 / y_end)
 }
 
 impl Table {
-    /// The tail at `t` if `t` lies in the table.
+    /// The tabled tail at `t`.
     #[inline]
-    fn eval(&self, t: f64, nu: f64) -> Option<f64> {
-        // Beyond, t² overflows (and the table has long ended).
-        if t >= 1e150 {
-            return None;
+    fn eval(&self, t: f64, nu: f64) -> f64 {
+        match position(t, nu, self.inv_h) {
+            Some((k, s)) => finish(quintic(&self.coef[k], s), t, nu),
+            None => super::exact(t, nu),
         }
-        let t2 = t * t;
-        let y = t / (t2 + nu).sqrt();
-        let u = y * self.inv_h;
-        if u.is_nan() || u >= CELLS as f64 {
-            return None;
-        }
-        let k = u as usize;
-        let s = u - k as f64;
-        Some(quintic(&self.coef[k], s).exp())
     }
 
-    /// The interpolated `G` at `y` (in the table).
-    fn interpolate(&self, y: f64) -> f64 {
-        let u = y * self.inv_h;
-        let k = (u as usize).min(CELLS - 1);
-        let s = u - k as f64;
-        quintic(&self.coef[k], s)
-    }
-
-    /// Builds the table of `ν` and checks it (accuracy and monotonicity); `false` if it
-    /// must not be used.
-    fn build(&mut self, nu: f64) -> bool {
-        self.build_with(&Consts::new(nu)).is_ok()
-    }
-
-    /// Builds and checks the table, or says which check failed.
-    fn build_with(&mut self, c: &Consts) -> Result<(), Unfit> {
-        let y_end = end_of_table(c);
-        if y_end.is_nan() || y_end <= 0.0 {
-            return Err(Unfit::Range);
-        }
-        let h = y_end / CELLS as f64;
-        self.inv_h = CELLS as f64 / y_end;
+    /// Builds the table of `ν`.
+    fn build(&mut self, nu: f64) {
+        let c = &Consts::new(nu);
+        let (h, inv_h) = grid(c.a, nu);
+        self.inv_h = inv_h;
         let mut left = node(c, 0.0);
         for k in 0..CELLS {
             let right = node(c, (k + 1) as f64 * h);
-            let (g0, d0, e0) = (left.0, h * left.1, h * h * left.2);
-            let (g1, d1, e1) = (right.0, h * right.1, h * h * right.2);
-            if ![g0, d0, e0, g1, d1, e1].iter().all(|v| v.is_finite()) {
-                return Err(Unfit::NonFinite(k));
-            }
-            let dg = g1 - g0;
-            let cf = [
-                g0,
-                d0,
-                0.5 * e0,
-                10.0 * dg - 6.0 * d0 - 4.0 * d1 - 0.5 * (3.0 * e0 - e1),
-                -15.0 * dg + 8.0 * d0 + 7.0 * d1 + 0.5 * (3.0 * e0 - 2.0 * e1),
-                6.0 * dg - 3.0 * d0 - 3.0 * d1 - 0.5 * (e0 - e1),
-            ];
-            self.coef[k] = cf;
-            // Monotone: the interpolant's slope in y stays negative.
-            let steepest = steepest_slope(&cf);
-            if steepest.is_nan() || steepest >= 0.0 {
-                return Err(Unfit::Monotone(k));
-            }
+            self.coef[k] = cell(c, h, k, left, right);
             left = right;
         }
-        // Accuracy: where the Hermite error is largest.
-        for k in 0..CELLS {
-            for s in [0.25, 0.5, 0.75] {
-                let y = (k as f64 + s) * h;
-                let exact = node(c, y).0;
-                let err = (self.interpolate(y) - exact).abs();
-                if err.is_nan() || err > BUILD_TOL {
-                    return Err(Unfit::Accuracy(k, err));
-                }
-            }
-        }
-        Ok(())
     }
+}
+
+/// Cell `k` (width `h`) of `ν`'s table from its ends' `(L, L', L'')`: the quintic
+/// Hermite coefficients in the cell's relative position, lowest order first, checked
+/// for monotonicity and accuracy; a cell that fails either check is NaN (the exact
+/// path answers there).
+fn cell(c: &Consts, h: f64, k: usize, left: (f64, f64, f64), right: (f64, f64, f64)) -> [f64; 6] {
+    const FAILED: [f64; 6] = [f64::NAN; 6];
+    let (g0, d0, e0) = (left.0, h * left.1, h * h * left.2);
+    let (g1, d1, e1) = (right.0, h * right.1, h * h * right.2);
+    if ![g0, d0, e0, g1, d1, e1].iter().all(|v| v.is_finite()) {
+        return FAILED;
+    }
+    let dg = g1 - g0;
+    let cf = [
+        g0,
+        d0,
+        0.5 * e0,
+        10.0 * dg - 6.0 * d0 - 4.0 * d1 - 0.5 * (3.0 * e0 - e1),
+        -15.0 * dg + 8.0 * d0 + 7.0 * d1 + 0.5 * (3.0 * e0 - 2.0 * e1),
+        6.0 * dg - 3.0 * d0 - 3.0 * d1 - 0.5 * (e0 - e1),
+    ];
+    // Monotone: the interpolant's slope stays negative.
+    let steepest = steepest_slope(&cf);
+    if steepest.is_nan() || steepest >= 0.0 {
+        return FAILED;
+    }
+    // Accurate: where the Hermite error is largest.
+    for s in [0.25, 0.5, 0.75] {
+        let exact = node(c, (k as f64 + s) * h).0;
+        let err = (quintic(&cf, s) - exact).abs();
+        if err.is_nan() || err > BUILD_TOL {
+            return FAILED;
+        }
+    }
+    cf
 }
 
 /// The quintic with coefficients `c` (lowest order first) at `s`.
@@ -281,19 +309,6 @@ fn steepest_slope(c: &[f64; 6]) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
-/// Why a table was not used.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Unfit {
-    /// The tail falls below `e^{L_END}` at once.
-    Range,
-    /// A node's value or slope is not finite (cell index).
-    NonFinite(usize),
-    /// The monotonicity check failed (cell index).
-    Monotone(usize),
-    /// The accuracy check failed (cell index, error in `G`).
-    Accuracy(usize, f64),
-}
-
 /// `(L(y), L'(y), L''(y))` from the exact path, `L = ln p`: with
 /// `p' = -2 (1 - y²)^{a-1} / B(1/2, a)`, `L' = p'/p` and, since
 /// `p''/p = -L' · 2 (a - 1) y / (1 - y²)`, `L'' = -L' · 2 (a - 1) y / (1 - y²) - L'²`.
@@ -320,46 +335,18 @@ fn exact_at(c: &Consts, x: f64, ln_x: f64, y2: f64) -> f64 {
     p.clamp(0.0, 1.0)
 }
 
-/// Where the table ends: `Y_CAP`, or the `y` where `ln p` falls to `L_END` if that
-/// comes first (bisection; `ln p` decreases in `y`).
-fn end_of_table(c: &Consts) -> f64 {
-    let ln_p = |y: f64| {
-        let y2 = y * y;
-        exact_at(c, (1.0 - y) * (1.0 + y), (-y2).ln_1p(), y2).ln()
-    };
-    let cap = y_cap(c.a);
-    if ln_p(cap) >= L_END {
-        return cap;
-    }
-    let (mut lo, mut hi) = (0.0, cap);
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if ln_p(mid) >= L_END {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Builds the table of `ν` directly (not through the cache).
-    fn table(nu: f64) -> Result<Box<Table>, Unfit> {
+    /// The table of `ν`, built directly (not through the cache).
+    fn table(nu: f64) -> Box<Table> {
         let mut t = Box::new(Slot::EMPTY.table);
-        t.build_with(&Consts::new(nu)).map(|()| t)
+        t.build(nu);
+        t
     }
 
-    /// The tail as `two_sided` computes it once `ν` has a table.
-    fn tabled(tab: &Table, t: f64, nu: f64) -> f64 {
-        tab.eval(t, nu)
-            .map_or_else(|| super::super::exact(t, nu), |p| p.clamp(0.0, 1.0))
-    }
-
-    /// The `t` at relative position `y` (`y = t / √(ν + t²)`).
+    /// The `t` at `y = t / √(ν + t²)`.
     fn t_of(y: f64, nu: f64) -> f64 {
         y * (nu / ((1.0 - y) * (1.0 + y))).sqrt()
     }
@@ -371,24 +358,29 @@ mod tests {
         nus.extend([
             1.5,
             3.7,
-            17.999999,
+            17.999999999999986,
             18.0,
             29.999,
             30.0,
-            197.99999999999997,
-            198.0,
+            97.99999999999997,
         ]);
+        nus.push(197.99999999999892);
         nus
     }
 
     /// Relative error at most 2e-9 against the exact path for `p >= 1e-300`: at 16
     /// points of every cell, at every node and the doubles beside it, at the end of
-    /// the table and beyond it (where the exact path answers).
+    /// the table and beyond it (where the exact path answers); and every cell passes
+    /// its checks.
     #[test]
     fn tables_match_the_exact_path_on_a_dense_grid() {
         let mut worst = (0.0f64, 0.0, 0.0);
         for nu in dofs() {
-            let tab = table(nu).unwrap_or_else(|e| panic!("no table for {nu}: {e:?}"));
+            let tab = table(nu);
+            assert!(
+                tab.coef.iter().all(|c| !c[0].is_nan()),
+                "a cell of dof {nu} failed its checks"
+            );
             let h = 1.0 / tab.inv_h;
             let mut ys = Vec::new();
             for k in 0..=CELLS {
@@ -399,18 +391,14 @@ mod tests {
                 }
                 ys.extend((1..16).map(|i| node + h * i as f64 / 16.0));
             }
-            // Beyond the table, to where the tail underflows or y reaches 1.
             let end = CELLS as f64 * h;
             ys.extend((1..64).map(|i| end + (1.0 - end) * i as f64 / 64.0));
             for y in ys {
-                if !(0.0..1.0).contains(&y) {
-                    continue;
-                }
                 let t = t_of(y, nu);
-                if t == 0.0 {
+                if !(y < 1.0 && t > 0.0) {
                     continue;
                 }
-                let (got, want) = (tabled(&tab, t, nu), super::super::exact(t, nu));
+                let (got, want) = (tab.eval(t, nu), super::super::exact(t, nu));
                 if want >= 1e-300 {
                     let rel = (got / want - 1.0).abs();
                     assert!(rel <= 2e-9, "dof {nu} t {t}: {got:e} vs {want:e} ({rel:e})");
@@ -434,12 +422,12 @@ mod tests {
     #[test]
     fn tabled_tails_are_non_increasing_in_t() {
         for nu in dofs().into_iter().step_by(7) {
-            let tab = table(nu).unwrap();
+            let tab = table(nu);
             let mut t = 1e-8;
-            let mut prev = tabled(&tab, t, nu);
+            let mut prev = tab.eval(t, nu);
             while t < 1e200 {
                 t *= 1.0005;
-                let p = tabled(&tab, t, nu);
+                let p = tab.eval(t, nu);
                 assert!(p <= prev, "dof {nu}: p({t}) = {p:e} > {prev:e}");
                 prev = p;
             }
@@ -447,10 +435,10 @@ mod tests {
             for _ in 0..64 {
                 t = f64::from_bits(t.to_bits() - 1);
             }
-            let mut prev = tabled(&tab, t, nu);
+            let mut prev = tab.eval(t, nu);
             for _ in 0..128 {
                 t = f64::from_bits(t.to_bits() + 1);
-                let p = tabled(&tab, t, nu);
+                let p = tab.eval(t, nu);
                 assert!(
                     p <= prev * (1.0 + 1e-12),
                     "dof {nu}: {p:e} > {prev:e} at {t}"
@@ -460,25 +448,47 @@ mod tests {
         }
     }
 
+    /// The value never depends on the cache: the cell computed for one call is the
+    /// table's, bit for bit.
     #[test]
-    fn a_table_is_used_once_its_dof_repeats_and_is_not_evicted_by_others() {
-        let nu = 18.123_456_789;
-        for _ in 0..REPEATS - 1 {
-            assert_eq!(lookup(2.0, nu), None);
+    fn one_cell_is_the_tables_cell() {
+        for nu in [1.0, 2.5, 18.0, 97.99999999999997, 1e3, 1e6] {
+            let tab = table(nu);
+            for i in 0..2_000 {
+                let t = i as f64 * 0.02 + 1e-3;
+                assert_eq!(one_cell(t, nu).to_bits(), tab.eval(t, nu).to_bits());
+            }
+            // Beyond the table, before and after it is built.
+            for t in [50.0, 1e6, 1e149, 1e151, 1e300] {
+                let fresh = f64::from_bits(nu.to_bits() + 3);
+                let want = super::super::exact(t, fresh);
+                assert_eq!(tabled(t, fresh).to_bits(), want.to_bits());
+                assert_eq!(one_cell(t, nu).to_bits(), tab.eval(t, nu).to_bits());
+            }
         }
-        // The call that builds the table still takes the exact path.
-        assert_eq!(lookup(2.0, nu), None);
-        let p = lookup(2.0, nu).expect("table built");
-        assert!((p / super::super::exact(2.0, nu) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_table_is_built_once_its_dof_repeats_and_is_not_evicted_by_others() {
+        let nu = 18.123_456_789;
+        let slot_key =
+            |nu: f64| TABLES.with(|t| t.borrow()[slot_of(nu.to_bits())].key == nu.to_bits());
+        let first = tabled(2.0, nu);
+        for _ in 0..REPEATS {
+            assert_eq!(tabled(2.0, nu).to_bits(), first.to_bits());
+        }
+        assert!(slot_key(nu));
+        assert!((first / super::super::exact(2.0, nu) - 1.0).abs() < 1e-9);
         // Another ν asked as often as this one (same slot or not) does not evict it,
         // and ever-changing ν (a warm-up) never do.
         let other = f64::from_bits(nu.to_bits() + 1);
         for i in 0..1_000 {
-            let _ = lookup(1.0, other);
-            let _ = lookup(1.0, 5.0 + i as f64 * 1e-3);
-            assert!(lookup(2.0, nu).is_some());
+            let _ = tabled(1.0, other);
+            let _ = tabled(1.0, 5.0 + i as f64 * 1e-3);
+            assert_eq!(tabled(2.0, nu).to_bits(), first.to_bits());
         }
+        assert!(slot_key(nu));
         // Beyond the end of the table, the exact path.
-        assert_eq!(lookup(1e120, nu), None);
+        assert_eq!(tabled(1e120, nu), super::super::exact(1e120, nu));
     }
 }
