@@ -78,9 +78,9 @@ pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
 /// probabilities down to 1e-300), non-increasing in `|t|`, and like it a function of
 /// `t` and `dof` alone. Once a `dof` has been asked for a few dozen times in a thread,
 /// its table is built there (about 1,000 evaluations of the exact tail, once; no
-/// allocation) and a call costs about a fifth of the exact tail's; before that, and
-/// for a `dof` whose table has been evicted, a call computes the one cell it needs and
-/// costs several exact tails. Meant for a `dof` that repeats, such as a settled
+/// allocation) and a call costs about a third of the exact tail's instructions; before
+/// that, and for a `dof` whose table has been evicted, a call computes the one cell it
+/// needs and costs several exact tails. Meant for a `dof` that repeats, such as a settled
 /// detector's (`detect`); the method and its error bound are described in
 /// `math/student_t/table.rs` and `docs/algorithms.md`.
 #[inline]

@@ -1,59 +1,46 @@
-//! A per-`ν` table of the two-sided Student-t tail, for the degrees of freedom that
+//! A per-`ν` table of the two-sided Student-t tail, for degrees of freedom that
 //! repeat.
 //!
 //! A detector's degrees of freedom (`n_eff - 1`) converge, and in floating point they
-//! reach a fixed point, so after warm-up nearly every tail it asks for has the same
-//! `ν`. Once a `ν` has been asked for [`REPEATS`] times, a table of its tail is built
-//! and checked; from then on a call costs a square root, a division, a quintic, one
-//! `ln_1p` and one `exp` instead of the incomplete beta function.
+//! reach a fixed point, so once it has settled every tail it asks for has the same `ν`.
+//! For such a `ν` the tail is tabulated; a call then costs a square root, a division,
+//! a quintic and one `exp` instead of the incomplete beta function.
 //!
-//! **What is tabulated.** With `y = |t| / √(ν + t²)` (in `[0, 1)`) and
-//! `x = 1 - y² = ν / (ν + t²)`, the tail is `p = x^a · e^{G(y)}`, `a = ν / 2`, where
-//! `G(y) = ln p + a ln(1 + t²/ν)` is analytic on a neighbourhood of `[0, 1]`: the
-//! power law of the far tail (`p ≈ x^a / (a B(a, 1/2))` as `x → 0`) is factored out,
-//! and near `t = 0`, where `p = 1 - c|t| + …`, `p` is analytic in `y` where it is not
-//! in `t²`. `G` is interpolated by a piecewise quintic Hermite polynomial on [`CELLS`]
-//! equal cells of `[0, y_end]`, matching `G`, `G'` and `G''` at every node; the
-//! derivatives are closed forms (`dp/dy = -2 (1 - y²)^{a-1} / B(1/2, a)`, see
-//! [`node`]) of the exact path's `p`. `y_end` is `Y_CAP` (`|t| ≈ 22 √ν`) or where `p`
-//! falls to `e^{L_END}` (about 1e-304), whichever comes first; beyond it, and for
-//! `|t| >= 1e150`, the exact path answers.
+//! **What is tabulated.** With `y = |t| / √(ν + t²)` (in `[0, 1)`), `L(y) = ln p` is
+//! analytic on `[0, 1)`: near `t = 0`, `p = 1 - c|t| + …` is analytic in `y` where it
+//! is not in `t²`. `L` is interpolated by a piecewise quintic Hermite polynomial on
+//! [`CELLS`] equal cells of `[0, y_end]`, matching `L`, `L'` and `L''` at every node;
+//! `L` comes from the exact path and its derivatives are closed forms of it
+//! (`dp/dy = -2 (1 - y²)^{a-1} / B(1/2, a)`, see [`node`]). `y_end` is the smaller of
+//! [`y_cap`] and the `y` of `|t| = T_END`; beyond it, the exact path answers.
 //!
-//! **Error bound.** The error of a quintic Hermite interpolant on a cell of width `h`
-//! is `G⁽⁶⁾(ξ) h⁶ s³(1 - s)³ / 720` at relative position `s`, largest near the middle.
-//! Every table is checked when it is built: at `s = 1/4, 1/2, 3/4` of every cell the
-//! interpolated `G` must lie within [`BUILD_TOL`] (1e-9) of the exact
-//! `ln p + a ln(1 + t²/ν)`, or the table is never used (that `ν` keeps the exact path).
-//! An error `ε` in `G` is a relative error `e^ε - 1 ≈ ε` in `p`, so a table is good to
-//! about 1e-9 relative, a thousand times inside the 1e-6 the tail must meet. The
-//! evaluation adds rounding: `a ln(1 + t²/ν)` is computed with `ln_1p`, whose error is
-//! relative to `t²/2` (at most about 700 where `p >= 1e-304`), so it stays near 1e-13
-//! whatever `a`. Tests compare tables with the exact path for `ν` from 1 to 1e14 at 16
-//! points of every cell, at every node and the doubles beside it, and beyond the end
-//! (at most 4.9e-10 relative, near 224 degrees of freedom, where the cells are widest
-//! for the curvature), and with scipy's fixture.
+//! **Error bound.** The error of a quintic Hermite interpolant on a cell of width `h` is
+//! `L⁽⁶⁾(ξ) h⁶ s³(1 - s)³ / 720` at relative position `s`, largest near the middle.
+//! Every cell is checked when it is computed: at `s = 1/4, 1/2, 3/4` the interpolated
+//! `ln p` must lie within [`BUILD_TOL`] (1e-9) of the exact one, or the cell is marked
+//! failed and the exact path answers in it. An error `ε` in `ln p` is a relative error
+//! `e^ε - 1 ≈ ε` in `p`, so the table is good to about 1e-9 relative, a thousand times
+//! inside the 1e-6 the tail must meet. Tests compare tables with the exact path for `ν`
+//! from 1 to 1e14 at 16 points of every cell, at every node and the doubles beside it,
+//! and beyond the end (2e-9 asserted, 2.8e-11 observed), and require every cell of
+//! those tables to pass its checks.
 //!
-//! **Monotonicity.** `ln p = G(y) + a ln(1 - y²)` decreases in `y` while
-//! `G'(y) < 2ay / (1 - y²)`. The build bounds the interpolant's slope on each cell from
-//! above by its Bernstein coefficients (the slope of a polynomial on `[0, 1]` is a
-//! convex combination of the differences of its Bernstein coefficients) and requires
-//! the bound to be below `2a y₀ / (1 - y₀²)`, that bound's smallest value on the cell
-//! (`y₀` its left end). So a table in use is non-increasing in `|t|` in exact
-//! arithmetic; in floating point, only rounding (about 1e-16 relative) remains, and
-//! where the table ends the exact path continues from the same value (the last node is
-//! exact).
+//! **Monotonicity.** The derivative of a polynomial on `[0, 1]` is a convex combination
+//! of the differences of its Bernstein coefficients; a cell passes only if all of them
+//! are negative. So a table is non-increasing in `|t|` in exact arithmetic (cells
+//! share their end values); in floating point only rounding (1e-16 relative) remains,
+//! and where the table ends the exact path continues from the same value.
 //!
-//! **Which path answers.** A `ν`'s first calls take the exact path, later ones the
-//! table; the two differ by at most 1e-9 relative, so a tail's last digits depend on
-//! what the thread computed before (a pure function of `t` and `ν` to 1e-9, not to
-//! the last bit).
+//! **A pure function.** A call for a `ν` whose table is not built (yet, or any more)
+//! computes the one cell it needs, with the same code and so the same bits as the
+//! table's; the cache changes no result, only its cost.
 //!
-//! **Memory.** `SLOTS` tables per thread in a fixed array (48 KiB, zero-initialised;
+//! **Memory.** `SLOTS` tables per thread in a fixed, zero-initialised array (48 KiB;
 //! nothing is ever allocated). A slot holds one table and one candidate `ν` with a
 //! count: a call for the candidate counts up, a call that hits the resident table
-//! counts down, and the candidate replaces the resident when the count reaches
-//! [`REPEATS`], so a `ν` in use is not evicted by another asked as often, nor by the
-//! ever-changing `ν` of a warm-up.
+//! counts down, and the candidate's table replaces the resident when the count reaches
+//! [`REPEATS`]; so a `ν` in use is not evicted by another asked as often, nor by the
+//! ever-changing `ν` of a warm-up. Building a table costs about 1,000 exact tails.
 
 use super::{Consts, SERIES_X, power_series, raised_expansion, with_consts};
 
@@ -82,12 +69,12 @@ fn y_cap(a: f64) -> f64 {
     (1.0 - 0.1 * a.powf(1.0 / 6.0)).max(0.5)
 }
 
-/// Largest difference allowed between the interpolated and the exact `G` at the
-/// points checked when a table is built.
+/// Largest difference allowed between the interpolated and the exact `ln p` at the
+/// points checked in each cell.
 pub(super) const BUILD_TOL: f64 = 1e-9;
 
-/// One table: `G` on `CELLS` cells of `[0, y_end]`, each a quintic in the cell's
-/// relative position `s`.
+/// One table: `ln p` on `CELLS` cells of `[0, y_end]`, each a quintic in the cell's
+/// relative position `s` (NaN for a cell that failed its checks).
 #[derive(Clone, Copy)]
 struct Table {
     /// `CELLS / y_end`.
