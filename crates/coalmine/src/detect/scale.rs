@@ -106,7 +106,7 @@ impl ResidualScale {
     /// and `w2`, and so the degrees of freedom, as they are (in floating point they get
     /// there: after 179 residuals at `alpha = 0.1`, 884 at 0.02). From then on every
     /// tail has the same degrees of freedom and may come from their table.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn settled(&self) -> bool {
         let a = ew::weight(self.alpha, self.n + 1);
         ew::weight_sums(self.w1, self.w2, a) == (self.w1, self.w2)
@@ -133,13 +133,17 @@ impl ResidualScale {
     pub(crate) fn assess_and_absorb(&mut self, expected: f64, observed: f64) -> Anomaly {
         let sd = self.scale();
         let residual = observed - expected;
+        let a = ew::weight(self.alpha, self.n + 1);
+        let sums = ew::weight_sums(self.w1, self.w2, a);
         let anomaly = if self.is_ready() {
             let deviation = (residual / sd).clamp(-f64::MAX, f64::MAX);
-            Anomaly::student_t(expected, residual, deviation, self.dof(), self.settled())
+            // Settled (see `settled`): the sums are where they were.
+            let settled = sums == (self.w1, self.w2);
+            Anomaly::student_t(expected, residual, deviation, self.dof(), settled)
         } else {
             Anomaly::cold(expected, observed)
         };
-        *self = self.absorbed_with_scale(residual, sd);
+        *self = self.absorbed_with(residual, sd, a, sums);
         anomaly
     }
 
@@ -150,10 +154,17 @@ impl ResidualScale {
     }
 
     /// [`absorbed`](Self::absorbed) given `sd = self.scale()`.
-    #[inline(always)]
+    #[cfg(test)]
     fn absorbed_with_scale(&self, residual: f64, sd: f64) -> Self {
-        let mut next = *self;
         let a = ew::weight(self.alpha, self.n + 1);
+        self.absorbed_with(residual, sd, a, ew::weight_sums(self.w1, self.w2, a))
+    }
+
+    /// [`absorbed`](Self::absorbed) given `sd = self.scale()`, the weight
+    /// `a = ew::weight(alpha, n + 1)` and the weight sums after it.
+    #[inline(always)]
+    fn absorbed_with(&self, residual: f64, sd: f64, a: f64, sums: (f64, f64)) -> Self {
+        let mut next = *self;
         // Once calibrated, winsorise so that one outlier cannot inflate the scale and
         // mask the outliers that follow it.
         let r = if self.clip > 0.0 && self.is_ready() {
@@ -163,7 +174,7 @@ impl ResidualScale {
             residual
         };
         next.var = ew::mean_square(self.var, r, a);
-        (next.w1, next.w2) = ew::weight_sums(self.w1, self.w2, a);
+        (next.w1, next.w2) = sums;
         next.n = self.n + 1;
         next
     }
@@ -257,6 +268,10 @@ mod tests {
             assert_eq!(got.deviation.to_bits(), want.deviation.to_bits());
             assert_eq!(got.residual.to_bits(), want.residual.to_bits());
             assert_eq!(got.dof(), want.dof());
+            assert_eq!(
+                got.tail_probability().to_bits(),
+                want.tail_probability().to_bits()
+            );
             assert_eq!(got.ready, want.ready);
             assert_eq!(one, two);
         }
