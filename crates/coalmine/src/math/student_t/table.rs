@@ -22,7 +22,7 @@
 //! `e^ε - 1 ≈ ε` in `p`, so the table is good to about 1e-9 relative, a thousand times
 //! inside the 1e-6 the tail must meet. Tests compare tables with the exact path for `ν`
 //! from 1 to 1e14 at 16 points of every cell, at every node and the doubles beside it,
-//! and beyond the end (2e-9 asserted, 2.8e-11 observed), and require every cell of
+//! and beyond the end (2e-9 asserted, 2.6e-11 observed), and require every cell of
 //! those tables to pass its checks.
 //!
 //! **Monotonicity.** The derivative of a polynomial on `[0, 1]` is a convex combination
