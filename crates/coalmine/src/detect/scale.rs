@@ -126,7 +126,7 @@ impl ResidualScale {
         Anomaly::student_t(expected, residual, deviation, self.dof(), self.settled())
     }
 
-    /// [`assess`](Self::assess) then [`absorbed`](Self::absorbed) of the same residual
+    /// `assess` then `absorbed` (their test-only forms) of the same residual
     /// `observed - expected`, with the scale's square root taken once: what a detector's
     /// update does.
     #[inline(always)]
@@ -160,7 +160,7 @@ impl ResidualScale {
         self.absorbed_with(residual, sd, a, ew::weight_sums(self.w1, self.w2, a))
     }
 
-    /// [`absorbed`](Self::absorbed) given `sd = self.scale()`, the weight
+    /// `absorbed` given `sd = self.scale()`, the weight
     /// `a = ew::weight(alpha, n + 1)` and the weight sums after it.
     #[inline(always)]
     fn absorbed_with(&self, residual: f64, sd: f64, a: f64, sums: (f64, f64)) -> Self {

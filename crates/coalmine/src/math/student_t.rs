@@ -127,7 +127,7 @@ fn ln_half_ratio(a: f64) -> f64 {
     ln_half_ratio_from(a, n, half_ratio_excess(top), top.ln())
 }
 
-/// [`ln_half_ratio`] given `n = steps_to_bgrat(a)`, `half_ratio_excess(a + n)` and
+/// `ln_half_ratio` (the tests' form) given `n = steps_to_bgrat(a)`, `half_ratio_excess(a + n)` and
 /// `ln(a + n)`, which the caller needs too (a new `ν` on every call while a detector
 /// warms up makes these worth computing once).
 #[inline]
