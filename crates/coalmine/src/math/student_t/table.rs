@@ -62,7 +62,7 @@ const T_END: f64 = 37.0;
 /// sixth derivative grows as `120 a / (1 - y)⁶`, so the quintic's error on a cell of
 /// width `h ≈ 1/CELLS` grows as `a (h / (1 - y))⁶`; ending the table at
 /// `1 - y = 0.1 a^{1/6}` keeps it near 1e-11. (For `ν = 18`, `|t| <= 7.0`,
-/// `p >= 1.5e-6`; for `ν = 1`, `|t| <= 2.2`; from `ν ≈ 1,000` on, `T_END` comes
+/// `p >= 1.5e-6`; for `ν = 1`, `|t| <= 2.2`; from `ν ≈ 1,400` on, `T_END` comes
 /// first.)
 fn y_cap(a: f64) -> f64 {
     // Far below this bound's floor of 0.5, T_END ends the table first.
@@ -83,8 +83,8 @@ struct Table {
     coef: [[f64; 6]; CELLS],
 }
 
-/// A cache slot: the resident table's `ν` and whether it verified, plus a candidate
-/// `ν` counting its calls.
+/// A cache slot: the resident table and its `ν`, plus a candidate `ν` counting its
+/// calls.
 #[derive(Clone, Copy)]
 struct Slot {
     /// Bits of the resident table's `ν` (0: none).
