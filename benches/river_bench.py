@@ -1,6 +1,7 @@
 """coalmine's detectors against river's streaming peers, on the same series, in one run.
 
     .venv/bin/python benches/river_bench.py [--full] [--rounds N]
+        [--measurement-time S] [--warm-up-time S]
 
 Times river's `stats.EWMean.update` and `time_series.HoltWinters.learn_one` (season 24
 and 1440) on the series the criterion benchmarks use (`signal` in benches/src/lib.rs,
@@ -75,12 +76,19 @@ def river_ns(rounds: int) -> dict[str, float]:
     return found
 
 
-def criterion_ns(full: bool) -> dict[str, float]:
+def criterion_ns(full: bool, measurement: float | None, warm_up: float | None) -> dict[str, float]:
     cmd = ["cargo", "bench", "-p", "coalmine-benches", "--bench", "detectors", "--"]
     if not full:
         cmd.append("--quick")
+    if measurement is not None:
+        cmd += ["--measurement-time", str(measurement)]
+    if warm_up is not None:
+        cmd += ["--warm-up-time", str(warm_up)]
     cmd.append("^(" + "|".join(GROUPS) + ")/")
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{run.stderr}")
+    out = run.stdout
     found = {}
     for group in GROUPS:
         for row in ROWS:
@@ -106,13 +114,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="criterion's full measurement")
     parser.add_argument("--rounds", type=int, default=7, help="river rounds (median)")
+    parser.add_argument("--measurement-time", type=float, help="criterion's, in seconds")
+    parser.add_argument("--warm-up-time", type=float, help="criterion's, in seconds")
     args = parser.parse_args()
 
     import river
 
     start = machine()
     before = river_ns(args.rounds)
-    rust = criterion_ns(args.full)
+    rust = criterion_ns(args.full, args.measurement_time, args.warm_up_time)
     after = river_ns(args.rounds)
     # river before and after the criterion run: the load may change in between.
     peers = {k: statistics.median([before[k], after[k]]) for k in before}

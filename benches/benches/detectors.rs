@@ -186,10 +186,11 @@ fn autoencoder(c: &mut Criterion) {
 
 /// What one tail probability costs: the Student-t tail every univariate update
 /// computes (at the detectors' usual 18 degrees of freedom, at 1,000, and in the far
-/// tail), beside the general regularised incomplete beta function it replaced (statrs)
+/// tail), exact and from the per-dof table (`_tabled`, what a settled detector uses),
+/// beside the general regularised incomplete beta function it replaced (statrs)
 /// and the plain normal tail.
 fn tails(c: &mut Criterion) {
-    use coalmine::math::dist::{normal_two_sided, student_t_two_sided};
+    use coalmine::math::dist::{normal_two_sided, student_t_two_sided, student_t_two_sided_tabled};
     let zs: Vec<f64> = signal(N, 24).iter().map(|x| (x - 100.0) / 7.0).collect();
     let far: Vec<f64> = zs.iter().map(|z| 8.0 + z).collect();
     let mut g = c.benchmark_group("tail");
@@ -203,6 +204,13 @@ fn tails(c: &mut Criterion) {
             b.iter(|| {
                 xs.iter()
                     .map(|&z| student_t_two_sided(black_box(z), dof))
+                    .sum::<f64>()
+            })
+        });
+        g.bench_function(format!("{name}_tabled"), |b| {
+            b.iter(|| {
+                xs.iter()
+                    .map(|&z| student_t_two_sided_tabled(black_box(z), dof))
                     .sum::<f64>()
             })
         });

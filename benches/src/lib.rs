@@ -9,7 +9,7 @@
 //! first shows the API's overhead, the second how far the API is from the arithmetic
 //! the detector cannot avoid.
 
-use coalmine::math::dist::student_t_two_sided;
+use coalmine::math::dist::{student_t_two_sided, student_t_two_sided_tabled};
 
 /// Parameters of the residual scale, as the detectors' defaults set them.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,16 @@ impl Scale {
                 } else {
                     1.0
                 };
-                student_t_two_sided(z, dof)
+                // Settled weights (at their fixed point): the dof's table, as the
+                // detector's residual scale.
+                let a = p.alpha.max(1.0 / (self.n + 1) as f64);
+                let settled = (1.0 - a) * self.w1 + a == self.w1
+                    && (1.0 - a) * (1.0 - a) * self.w2 + a * a == self.w2;
+                if settled {
+                    student_t_two_sided_tabled(z, dof)
+                } else {
+                    student_t_two_sided(z, dof)
+                }
             } else {
                 z
             }

@@ -132,19 +132,30 @@ impl Ewma {
     /// returning the forecast made before it, the observation, and whether there was a
     /// forecast (not on the first observation). Callers that keep their own residual
     /// scale skip the tail probability, the costly part.
+    #[inline]
     pub(crate) fn learn(&mut self, x: f64) -> Result<(f64, f64, bool), Error> {
+        // The assessment is pure arithmetic on values the update computes anyway; once
+        // inlined here, where it is unused, the compiler drops it.
+        self.update(x)
+            .map(|(expected, x, anomaly)| (expected, x, anomaly.is_some()))
+    }
+
+    /// The state update and, where there was a forecast, the assessment of `x` against
+    /// it (one shared step, so both callers compute exactly the same numbers).
+    #[inline(always)]
+    fn update(&mut self, x: f64) -> Result<(f64, f64, Option<Anomaly>), Error> {
         let x = Error::check_value("observation", x)?;
         if self.observations == 0 {
             self.mean = x;
             self.observations = 1;
-            return Ok((x, x, false));
+            return Ok((x, x, None));
         }
         let expected = self.mean;
         let a = self.config.alpha;
         self.mean = (1.0 - a) * self.mean + a * x;
-        self.scale = self.scale.absorbed(x - expected);
+        let anomaly = self.scale.assess_and_absorb(expected, x);
         self.observations += 1;
-        Ok((expected, x, true))
+        Ok((expected, x, Some(anomaly)))
     }
 }
 
@@ -156,10 +167,9 @@ impl AnomalyDetector for Ewma {
     /// rejected and leave the detector unchanged.
     #[inline]
     fn observe(&mut self, x: &f64) -> Result<Anomaly, Error> {
-        let before = self.scale;
-        match self.learn(*x)? {
-            (expected, x, true) => Ok(before.assess(expected, x)),
-            (expected, x, false) => Ok(Anomaly::cold(expected, x)),
+        match self.update(*x)? {
+            (_, _, Some(anomaly)) => Ok(anomaly),
+            (expected, x, None) => Ok(Anomaly::cold(expected, x)),
         }
     }
 

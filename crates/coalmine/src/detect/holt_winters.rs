@@ -635,9 +635,7 @@ impl AnomalyDetector for HoltWinters {
     /// range, is rejected and leaves the detector unchanged.
     #[inline]
     fn observe(&mut self, y: &f64) -> Result<Anomaly, Error> {
-        let before = self.scale;
-        let (forecast, y) = self.learn(*y)?;
-        Ok(before.assess(forecast, y))
+        self.update(*y).map(|(_, _, anomaly)| anomaly)
     }
 
     fn observations(&self) -> u64 {
@@ -653,7 +651,17 @@ impl HoltWinters {
     /// What [`AnomalyDetector::observe`] does but the assessment: the state update,
     /// returning the forecast made before it and the observation. Callers that keep
     /// their own residual scale skip the tail probability, the costly part.
+    #[inline]
     pub(crate) fn learn(&mut self, y: f64) -> Result<(f64, f64), Error> {
+        // The assessment is pure arithmetic on values the update computes anyway; once
+        // inlined here, where it is unused, the compiler drops it.
+        self.update(y).map(|(forecast, y, _)| (forecast, y))
+    }
+
+    /// The state update and the assessment of `y` against the forecast made before it
+    /// (one shared step, so both callers compute exactly the same numbers).
+    #[inline(always)]
+    fn update(&mut self, y: f64) -> Result<(f64, f64, Anomaly), Error> {
         let y = Error::check_value("observation", y)?;
         let s = self.season[self.pos];
         let (forecast, level, trend, season) =
@@ -669,7 +677,7 @@ impl HoltWinters {
                 limit: crate::MAX_ABS_VALUE,
             });
         }
-        self.scale = self.scale.absorbed(y - forecast);
+        let anomaly = self.scale.assess_and_absorb(forecast, y);
         self.level = level;
         self.trend = trend;
         self.season[self.pos] = season;
@@ -679,7 +687,7 @@ impl HoltWinters {
             self.pos + 1
         };
         self.observations += 1;
-        Ok((forecast, y))
+        Ok((forecast, y, anomaly))
     }
 }
 

@@ -21,9 +21,14 @@
 //!   at `a >= 15`, written so that nothing large cancels, and from the exact
 //!   recurrence below that: no general log-gamma function is called.
 //!
+//! A settled detector's tails come from a per-`ν` table instead (`table.rs`), within
+//! 1e-9 of this.
+//!
 //! Accuracy is tested against `scipy.stats.t.sf` (`scripts/t_tail.py` writes the
 //! fixture `tests/fixtures/student_t.json`): relative error at most 1e-6 (observed far
 //! lower, see the test) for ν from 1 to 1e6 and p down to 1e-300.
+
+mod table;
 
 /// At or below this `x = ν / (ν + t²)` the power series is used (under 16 terms),
 /// above it the asymptotic expansion. TOMS 708 switches at 0.7; the expansion holds
@@ -115,22 +120,35 @@ fn steps_to_bgrat(a: f64) -> usize {
 
 /// `ln Γ(a + 1/2) - ln Γ(a)` for any `a >= 1/2`.
 #[inline]
+#[cfg(test)]
 fn ln_half_ratio(a: f64) -> f64 {
     let n = steps_to_bgrat(a);
     let top = a + n as f64;
+    ln_half_ratio_from(a, n, half_ratio_excess(top), top.ln())
+}
+
+/// `ln_half_ratio` (the tests' form) given `n = steps_to_bgrat(a)`, `half_ratio_excess(a + n)` and
+/// `ln(a + n)`, which the caller needs too (a new `ν` on every call while a detector
+/// warms up makes these worth computing once).
+#[inline]
+fn ln_half_ratio_from(a: f64, n: usize, excess_top: f64, ln_top: f64) -> f64 {
     // Γ(a + 1/2)/Γ(a) = Γ(top + 1/2)/Γ(top) · Π (a + k) / (a + k + 1/2).
     let mut prod = 1.0;
     for k in 0..n {
         let ak = a + k as f64;
         prod *= ak / (ak + 0.5);
     }
-    half_ratio_excess(top) + 0.5 * top.ln() + prod.ln()
+    // ln 1 = 0 adds nothing.
+    let ln_prod = if n > 0 { prod.ln() } else { 0.0 };
+    excess_top + 0.5 * ln_top + ln_prod
 }
 
-/// `ln(a B(a, 1/2)) = ln a + ln Γ(1/2) + ln Γ(a) - ln Γ(a + 1/2)`.
+/// `ln(a B(a, 1/2)) = ln a + ln Γ(1/2) + ln Γ(a) - ln Γ(a + 1/2)`, given what
+/// [`ln_half_ratio_from`] takes.
 #[inline]
-fn ln_a_beta(a: f64) -> f64 {
-    a.ln() + LN_SQRT_PI - ln_half_ratio(a)
+fn ln_a_beta_from(a: f64, n: usize, excess_top: f64, ln_top: f64) -> f64 {
+    let ln_a = if n > 0 { a.ln() } else { ln_top };
+    ln_a + LN_SQRT_PI - ln_half_ratio_from(a, n, excess_top, ln_top)
 }
 
 /// What the tail needs of one `ν`, computed once per `ν` and kept in a small
@@ -144,7 +162,7 @@ struct Consts {
     a: f64,
     /// `ln(a B(a, 1/2))`.
     ln_a_beta: f64,
-    /// `1 / (a B(a, 1/2))`.
+    /// `1 / (a B(a, 1/2))`, used only to raise `a` (0 when `steps` is 0).
     inv_a_beta: f64,
     /// Steps `n` from `a` to the expansion's `a + n >= 15`.
     steps: usize,
@@ -172,15 +190,16 @@ impl Consts {
             let aj = a + j as f64;
             c *= (aj + 0.5) / (aj + 1.0);
         }
-        let ln_ab = ln_a_beta(a);
+        let excess_top = half_ratio_excess(top);
+        let ln_ab = ln_a_beta_from(a, steps, excess_top, top.ln());
         Consts {
             key: nu.to_bits(),
             a,
             ln_a_beta: ln_ab,
-            inv_a_beta: (-ln_ab).exp(),
+            inv_a_beta: if steps > 0 { (-ln_ab).exp() } else { 0.0 },
             steps,
             nu: top - 0.25,
-            scale: (half_ratio_excess(top) - 0.5 * (-0.25 / top).ln_1p()).exp(),
+            scale: (excess_top - 0.5 * (-0.25 / top).ln_1p()).exp(),
             raise,
         }
     }
@@ -300,7 +319,18 @@ fn bgrat(c: &Consts, z: f64, ez: f64, ln1p_s: f64, w: f64) -> f64 {
 /// `t` finite and non-zero.
 #[inline]
 pub(super) fn two_sided(t: f64, nu: f64) -> f64 {
-    let t = t.abs();
+    exact(t.abs(), nu)
+}
+
+/// [`two_sided`] from the per-`ν` table (`table.rs`), to 1e-9 relative.
+#[inline]
+pub(super) fn two_sided_tabled(t: f64, nu: f64) -> f64 {
+    table::tabled(t.abs(), nu)
+}
+
+/// [`two_sided`] without the table: `t >= 0`.
+#[inline]
+fn exact(t: f64, nu: f64) -> f64 {
     // s = t²/ν; x = 1/(1+s); y = 1 - x = s/(1+s); ln1p_s = ln(1+s) = -ln x.
     let (x, y, ln1p_s) = if t < 1e150 {
         let s = t * t / nu;
