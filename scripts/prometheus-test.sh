@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # `learn` and `analyze --prometheus` against a real Prometheus server.
 #
-# Two simulated rollouts (a healthy one and a faulty one) are backfilled into one
-# temporary TSDB with promtool, under the labels rollout="healthy" and
-# rollout="faulty". A Prometheus on a free port of 127.0.0.1 serves them; the test
-# checks that learning and judging from it gives byte for byte the profile and the
-# decisions the CSV path gives on the same files, then the error cases: a query with a
-# syntax error, a metric absent for one segment, an unreachable server and a server
-# stopped while a rollout is followed. The server is always stopped by its own process
-# id and the temporary folder removed.
+# Three simulated rollouts (a healthy one, a faulty one, and an error-ratio step with
+# the request count behind each value) are backfilled into one temporary TSDB with
+# promtool, under the labels rollout="healthy", rollout="faulty" and
+# rollout="counted"; the counts become the gauge coalmine_count, read back by the
+# `count` queries of [source.prometheus]. A Prometheus on a free port of 127.0.0.1
+# serves them; the test checks that learning and judging from it gives byte for byte
+# the profile and the decisions the CSV path gives on the same files (for the counted
+# rollout: the CSV with its count column, and decisions that differ from the values
+# alone), then the error cases: a query with a syntax error, a metric absent for one
+# segment, an unreachable server and a server stopped while a rollout is followed. The
+# server is always stopped by its own process id and the temporary folder removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,14 +50,25 @@ free_port() {
 }
 
 # --- data --------------------------------------------------------------------------
+ROLLOUTS="healthy faulty counted"
 "$BIN" -q simulate --scenario aa-identical --seed 1 --out "$WORK/healthy"
 "$BIN" -q simulate --scenario error-spike --seed 1 --out "$WORK/faulty"
-python3 scripts/csv_to_openmetrics.py --label rollout=healthy \
-  "$WORK/healthy/history.csv" "$WORK/healthy/live.csv" > "$WORK/healthy.om"
-python3 scripts/csv_to_openmetrics.py --label rollout=faulty \
-  "$WORK/faulty/history.csv" "$WORK/faulty/live.csv" > "$WORK/faulty.om"
-# One file, one promtool run: both rollouts in the same blocks, no overlaps to merge.
-{ sed '$d' "$WORK/healthy.om"; sed '1d' "$WORK/faulty.om"; } > "$WORK/all.om"
+# An error ratio that triples in a canary held at 1 %: the requests behind the ratio
+# let the count test judge it, and the decisions differ from the values' alone.
+"$BIN" -q simulate --scenario error-ratio-step --seed 1 --counts --out "$WORK/counted"
+for rollout in $ROLLOUTS; do
+  python3 scripts/csv_to_openmetrics.py --label rollout="$rollout" \
+    "$WORK/$rollout/history.csv" "$WORK/$rollout/live.csv" > "$WORK/$rollout.om"
+done
+# One file, one promtool run: every rollout in the same blocks, no overlaps to merge.
+# OpenMetrics keeps a family's samples together: every rollout's values, then counts.
+{
+  for family in coalmine_value coalmine_count; do
+    echo "# TYPE $family gauge"
+    for rollout in $ROLLOUTS; do grep "^$family{" "$WORK/$rollout.om" || true; done
+  done
+  echo "# EOF"
+} > "$WORK/all.om"
 mkdir "$WORK/tsdb"
 promtool tsdb create-blocks-from openmetrics -q "$WORK/all.om" "$WORK/tsdb" >/dev/null
 
@@ -75,17 +89,23 @@ done
 curl -sf "$URL/-/ready" >/dev/null || fail "prometheus not ready after 30 s"
 
 # The simulated config plus a [source.prometheus] reading one rollout. $3 replaces the
-# query of one metric ("metric=template"), for the error cases.
+# query of one metric ("metric=template"), for the error cases. A metric whose live
+# CSV has counts gets a `count` query.
 metrics_of() { sed -n 's/^name = "\(.*\)"$/\1/p' "$1" | head -n "$(grep -c '^\[\[metrics\]\]' "$1")"; }
+counted_metrics_of() { awk -F, 'NR == 1 && $6 != "count" { exit } NR > 1 && $6 != "" { print $4 }' "$1" | sort -u; }
 write_config() {
   local rollout=$1 url=$2 override=${3:-}
   local src="$WORK/$rollout/config.toml"
+  local counted
+  counted=$(counted_metrics_of "$WORK/$rollout/live.csv")
   cat "$src"
   printf '\n[source.prometheus]\nurl = "%s"\ncontrol = "control"\ncanary = "canary"\nstep = 1800\nretries = 1\ntimeout_seconds = 5\n' "$url"
   for m in $(metrics_of "$src"); do
-    local q="coalmine_value{rollout=\"$rollout\",cohort=\"{cohort}\",segment=\"{segment}\",metric=\"$m\"}"
+    local labels="rollout=\"$rollout\",cohort=\"{cohort}\",segment=\"{segment}\",metric=\"$m\""
+    local q="coalmine_value{$labels}"
     if [ "${override%%=*}" = "$m" ]; then q=${override#*=}; fi
     printf "\n[[source.prometheus.metrics]]\nmetric = \"%s\"\nquery = '%s'\n" "$m" "$q"
+    if grep -qx "$m" <<< "$counted"; then printf "count = 'coalmine_count{%s}'\n" "$labels"; fi
   done
 }
 
@@ -98,7 +118,7 @@ run() { # run NAME CMD...: stdout to NAME.out, stderr to NAME.err, status to $rc
 }
 
 # --- the same profile and decisions as the CSV path --------------------------------
-for rollout in healthy faulty; do
+for rollout in $ROLLOUTS; do
   dir="$WORK/$rollout"
   write_config "$rollout" "$URL" > "$dir/prom.toml"
   h0=$(first_ts "$dir/history.csv"); h1=$(last_ts "$dir/history.csv")
@@ -131,6 +151,22 @@ done
   || fail "the healthy rollout was not promoted"
 [ "$(tail -n 1 "$WORK/faulty-prom.out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["verdict"])')" = rollback ] \
   || fail "the faulty rollout was not rolled back"
+
+# --- the counts reached the analysis -------------------------------------------------
+dir="$WORK/counted"
+n_counted=$(grep -c "^count = 'coalmine_count{" "$dir/prom.toml" || true)
+[ "$n_counted" -ge 1 ] || fail "counted: the configuration has no count query"
+grep -q "^count = 'coalmine_count{rollout=\"counted\",cohort=\"{cohort}\",segment=\"{segment}\",metric=\"error_rate\"}'$" \
+  "$dir/prom.toml" || fail "counted: error_rate has no count query"
+# The same live file without its count column: the values alone.
+cut -d, -f1-5 "$dir/live.csv" > "$dir/live-values.csv"
+run counted-values "$BIN" -q analyze --config "$dir/config.toml" --profile "$dir/csv-profile.json" \
+  --live "$dir/live-values.csv" --json
+cmp -s "$WORK/counted-values.out" "$WORK/counted-prom.out" \
+  && fail "counted: the decisions from Prometheus are those of the values alone: the counts were not used"
+values_verdict=$(tail -n 1 "$WORK/counted-values.out" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["verdict"], "at tick", s["ticks"], "because", s["reason"])')
+counts_verdict=$(tail -n 1 "$WORK/counted-prom.out" | python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["verdict"], "at tick", s["ticks"], "because", s["reason"])')
+echo "prometheus-test: counted: $n_counted count queries; with counts $counts_verdict, values alone $values_verdict"
 
 dir="$WORK/healthy"
 l0=$(first_ts "$dir/live.csv"); l1=$(last_ts "$dir/live.csv")

@@ -192,6 +192,10 @@ enum Command {
         /// Replace config.toml, history.csv and live.csv in a folder that is not empty.
         #[arg(long)]
         force: bool,
+        /// Give live.csv the sixth column `count`: the count behind each value
+        /// (requests, users, instances).
+        #[arg(long)]
+        counts: bool,
     },
     /// Run the evaluation harness over every scenario type and print the table.
     Eval {
@@ -242,7 +246,8 @@ fn main() -> ExitCode {
             seed,
             out,
             force,
-        } => sim::simulate(&scenario, seed, &out, force, progress).map(|()| 0),
+            counts,
+        } => sim::simulate(&scenario, seed, &out, force, counts, progress).map(|()| 0),
         Command::Eval {
             seeds,
             scenario,

@@ -126,55 +126,74 @@ impl Source<'_> {
             .map_err(|e| CliError::Runtime(e.to_string()))
     }
 
-    /// The query that gave `column` of `cohort`.
-    fn query(&self, cohort: Cohort, column: usize) -> String {
+    /// The query that gave `column` of `cohort`: its value's, or with `count` its
+    /// count's.
+    fn query(&self, cohort: Cohort, column: usize, count: bool) -> String {
         let nm = self.plan.metrics.len().max(1);
         let label = match cohort {
             Cohort::Control => &self.source.control,
             Cohort::Canary => &self.source.canary,
         };
-        render(
-            &self.plan.metrics[column % nm].query,
-            label,
-            &self.plan.segments[column / nm],
-        )
+        let q = &self.plan.metrics[column % nm];
+        let template = match (count, &q.count) {
+            (true, Some(c)) => c,
+            _ => &q.query,
+        };
+        render(template, label, &self.plan.segments[column / nm])
     }
 
-    /// Refuses values the CSV reader would refuse too (beyond the supported
-    /// magnitude, a negative count, a ratio outside [0, 1]), naming the query.
+    /// Refuses values and counts the CSV reader would refuse too (beyond the supported
+    /// magnitude, a value its kind does not allow, a negative count), naming the query.
     fn check(&self, schema: &Schema, grid: &Grid, cohorts: &[Cohort]) -> Result<(), CliError> {
         let kinds: Vec<_> = schema.spec().metrics.iter().map(|m| m.kind).collect();
         let nm = kinds.len().max(1);
+        let width = grid.width.max(1);
         for &cohort in cohorts {
-            let values = match cohort {
-                Cohort::Control => &grid.control,
-                Cohort::Canary => &grid.canary,
+            let (values, counts) = match cohort {
+                Cohort::Control => (&grid.control, &grid.control_counts),
+                Cohort::Canary => (&grid.canary, &grid.canary_counts),
             };
-            for (i, &v) in values.iter().enumerate() {
-                if v.is_nan() {
-                    continue;
-                }
-                let column = i % grid.width.max(1);
-                let why = if v.abs() > MAX_ABS_VALUE {
+            let bad_value = values.iter().enumerate().find_map(|(i, &v)| {
+                let why = if v.is_nan() {
+                    None
+                } else if v.abs() > MAX_ABS_VALUE {
                     Some(format!(
                         "value {} is beyond the supported magnitude {}",
                         num(v),
                         num(MAX_ABS_VALUE)
                     ))
                 } else {
-                    kinds[column % nm].check(v).err().map(|e| describe(&e))
+                    kinds[(i % width) % nm].check(v).err().map(|e| describe(&e))
                 };
-                if let Some(why) = why {
-                    let tick = grid.timestamps[i / grid.width.max(1)];
-                    return Err(CliError::Runtime(format!(
-                        "prometheus at {}: series {} ({}) at {}: {why}; query: {}",
-                        self.url,
-                        series_name(schema, column),
-                        cohort.name(),
-                        timestamp::format(tick, Style::Unix),
-                        self.query(cohort, column)
-                    )));
-                }
+                why.map(|w| (i, w, false))
+            });
+            // The grid holds finite counts only (a NaN or infinite sample is unknown).
+            let bad_count = || {
+                counts.iter().flatten().enumerate().find_map(|(i, &n)| {
+                    let why = if n < 0.0 {
+                        Some(format!("count {} is negative", num(n)))
+                    } else if n > MAX_ABS_VALUE {
+                        Some(format!(
+                            "count {} is beyond the supported magnitude {}",
+                            num(n),
+                            num(MAX_ABS_VALUE)
+                        ))
+                    } else {
+                        None
+                    };
+                    why.map(|w| (i, w, true))
+                })
+            };
+            if let Some((i, why, count)) = bad_value.or_else(bad_count) {
+                let column = i % width;
+                return Err(CliError::Runtime(format!(
+                    "prometheus at {}: series {} ({}) at {}: {why}; query: {}",
+                    self.url,
+                    series_name(schema, column),
+                    cohort.name(),
+                    timestamp::format(grid.timestamps[i / width], Style::Unix),
+                    self.query(cohort, column, count)
+                )));
             }
         }
         Ok(())
@@ -315,8 +334,11 @@ pub fn analyze(
             let Some((ts, control, canary)) = grid.tick(t) else {
                 break;
             };
+            // Without count queries there are no counts; with them, a metric that has
+            // none is NaN, unknown, as an empty count in the CSV.
+            let counts = grid.tick_counts(t);
             let rec = replayer
-                .push(ts, window.style, control, canary, None)
+                .push(ts, window.style, control, canary, counts)
                 .map_err(|e| {
                     CliError::Runtime(format!(
                         "prometheus at {}: tick at {}: {}",

@@ -82,7 +82,16 @@ fn config_of(s: &Scenario) -> ConfigFile {
     }
 }
 
-fn csv_rows(out: &mut String, ts: i64, cohort: &str, s: &Scenario, values: &[f64]) {
+/// Rows of one cohort's tick; with `counts` (laid out like `values`), each row gets
+/// the sixth column, empty where the count is unknown.
+fn csv_rows(
+    out: &mut String,
+    ts: i64,
+    cohort: &str,
+    s: &Scenario,
+    values: &[f64],
+    counts: Option<&[f64]>,
+) {
     let nm = s.schema.metrics.len();
     for (i, v) in values.iter().enumerate() {
         if v.is_nan() {
@@ -90,18 +99,31 @@ fn csv_rows(out: &mut String, ts: i64, cohort: &str, s: &Scenario, values: &[f64
         }
         let seg = &s.schema.segments[i / nm].name;
         let metric = &s.schema.metrics[i % nm].name;
-        let _ = writeln!(out, "{ts},{cohort},{seg},{metric},{v}");
+        let _ = write!(out, "{ts},{cohort},{seg},{metric},{v}");
+        if let Some(counts) = counts {
+            match counts.get(i) {
+                Some(n) if n.is_finite() => {
+                    let _ = write!(out, ",{n}");
+                }
+                _ => out.push(','),
+            }
+        }
+        out.push('\n');
     }
 }
 
 /// `coalmine simulate`: writes config.toml, history.csv and live.csv. The live file is
 /// generated with the canary share a healthy rollout would have (the ramp advancing on
 /// schedule), since a file cannot react to decisions; `demo` and `eval` stream instead.
+/// With `counts`, live.csv has the sixth column `count`: the count behind each value
+/// (requests, users, instances). History keeps five columns: a profile does not use
+/// counts.
 pub fn simulate(
     name: &str,
     seed: u64,
     out: &Path,
     force: bool,
+    counts: bool,
     progress: Progress,
 ) -> Result<(), CliError> {
     let kind = kind(name)?;
@@ -117,15 +139,24 @@ pub fn simulate(
     )?;
     let mut history = String::from("timestamp,cohort,segment,metric,value\n");
     for t in &s.history {
-        csv_rows(&mut history, t.timestamp, "baseline", &s, &t.values);
+        csv_rows(&mut history, t.timestamp, "baseline", &s, &t.values, None);
     }
     write_file(&out.join("history.csv"), history.as_bytes())?;
     let mut traffic = TrafficController::new(s.traffic_for(&TrafficConfig::default()))?;
-    let mut live = String::from("timestamp,cohort,segment,metric,value\n");
+    let mut live = String::from(if counts {
+        "timestamp,cohort,segment,metric,value,count\n"
+    } else {
+        "timestamp,cohort,segment,metric,value\n"
+    });
     for k in 0..LIVE_TICKS {
         if let Some(t) = s.live_tick(k, traffic.share()) {
-            csv_rows(&mut live, t.timestamp, "control", &s, &t.control);
-            csv_rows(&mut live, t.timestamp, "canary", &s, &t.canary);
+            let (control, canary) = if counts {
+                (Some(&t.control_counts[..]), Some(&t.canary_counts[..]))
+            } else {
+                (None, None)
+            };
+            csv_rows(&mut live, t.timestamp, "control", &s, &t.control, control);
+            csv_rows(&mut live, t.timestamp, "canary", &s, &t.canary, canary);
         }
         traffic.apply(Level::Continue, true, true);
     }

@@ -499,6 +499,100 @@ fn simulate_writes_files_that_analyze_reads() {
     );
 }
 
+/// `analyze --json` on the files `simulate` wrote into `dir`, with `live` as the live
+/// file.
+fn analyze_simulated(dir: &Path, live: &Path) -> Output {
+    run(&[
+        "-q",
+        "analyze",
+        "--config",
+        p(&dir.join("config.toml")),
+        "--history",
+        p(&dir.join("history.csv")),
+        "--live",
+        p(live),
+        "--json",
+    ])
+}
+
+#[test]
+fn simulate_counts_give_live_csv_a_count_column_that_analyze_uses() {
+    let plain = scratch("sim-ratio-plain");
+    let counted = scratch("sim-ratio-counts");
+    for (dir, extra) in [(&plain, None), (&counted, Some("--counts"))] {
+        let _ = std::fs::remove_dir_all(dir);
+        let mut args = vec![
+            "simulate",
+            "--scenario",
+            "error-ratio-step",
+            "--seed",
+            "1",
+            "--out",
+            p(dir),
+        ];
+        args.extend(extra);
+        let o = run(&args);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    }
+    // Only live.csv changes: history keeps five columns.
+    for f in ["config.toml", "history.csv"] {
+        assert_eq!(
+            std::fs::read(plain.join(f)).unwrap(),
+            std::fs::read(counted.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let live = std::fs::read_to_string(counted.join("live.csv")).unwrap();
+    let without = std::fs::read_to_string(plain.join("live.csv")).unwrap();
+    let mut lines = live.lines();
+    assert_eq!(
+        lines.next(),
+        Some("timestamp,cohort,segment,metric,value,count")
+    );
+    // The same rows with a count behind each value: requests behind the error ratio.
+    let mut error_counts = 0;
+    for (row, plain_row) in lines.zip(without.lines().skip(1)) {
+        let (values, count) = row.rsplit_once(',').unwrap();
+        assert_eq!(values, plain_row);
+        let n: f64 = count.parse().unwrap_or_else(|_| panic!("{row}"));
+        assert!(n.is_finite() && n >= 0.0, "{row}");
+        if values.split(',').nth(3) == Some("error_rate") {
+            assert!(n >= 1.0, "{row}");
+            error_counts += 1;
+        }
+    }
+    assert_eq!(live.lines().count(), without.lines().count());
+    assert!(error_counts > 100, "{error_counts} error_rate rows");
+
+    let with_counts = analyze_simulated(&counted, &counted.join("live.csv"));
+    let values_only = analyze_simulated(&plain, &plain.join("live.csv"));
+    assert_eq!(code(&with_counts), 4, "{}", text(&with_counts.stderr));
+    assert_eq!(code(&values_only), 4, "{}", text(&values_only.stderr));
+    // The counts reach the analysis: the count test judges the error ratio, and the
+    // decisions are not those of the values alone.
+    assert_ne!(
+        text(&with_counts.stdout),
+        text(&values_only.stdout),
+        "the counts changed nothing"
+    );
+    // With the counts emptied (unknown), the decisions are those of the values alone.
+    let emptied: String = live
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{},\n", l.rsplit_once(',').unwrap().0)
+            }
+        })
+        .collect();
+    let emptied_path = scratch("sim-ratio-emptied.csv");
+    std::fs::write(&emptied_path, emptied).unwrap();
+    let unknown = analyze_simulated(&counted, &emptied_path);
+    assert_eq!(text(&unknown.stdout), text(&values_only.stdout));
+}
+
 #[test]
 fn demo_prints_both_verdicts_and_writes_a_report() {
     let report = scratch("demo.html");

@@ -1,6 +1,7 @@
-//! `--prometheus` without a server: the configuration is checked at load with errors
-//! naming the file and the key, the options are checked as usage errors, and a server
-//! that does not answer is a clear error naming its URL. The tests against a real
+//! `--prometheus` without a real server: the configuration is checked at load with
+//! errors naming the file and the key, the options are checked as usage errors, a
+//! server that does not answer is a clear error naming its URL, and a scripted
+//! stand-in on loopback shows that the `count` queries reach the analysis. The tests against a real
 //! Prometheus are in `scripts/prometheus-test.sh` (`make prometheus-test`).
 
 use std::net::TcpListener;
@@ -454,4 +455,222 @@ fn an_unreachable_server_is_named_and_nothing_is_written() {
     assert!(err.contains("query: rate(x{version=\"stable\""), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(!out.exists());
+}
+
+/// Percent-decodes a query-string component (`+` is a space).
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A stand-in for Prometheus on loopback: every `query_range` is answered with one
+/// series holding `answer(query)` at every step of the requested range. Serves until
+/// the test process ends.
+fn serve(answer: fn(&str) -> f64) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let target = request.split(' ').nth(1).unwrap_or("");
+            let params: Vec<(String, String)> = target
+                .split_once('?')
+                .map_or("", |x| x.1)
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), decode(v)))
+                .collect();
+            let get = |k: &str| {
+                params
+                    .iter()
+                    .find(|p| p.0 == k)
+                    .map(|p| p.1.clone())
+                    .unwrap_or_default()
+            };
+            let (start, end, step): (f64, f64, f64) = (
+                get("start").parse().unwrap(),
+                get("end").parse().unwrap(),
+                get("step").parse().unwrap(),
+            );
+            let v = answer(&get("query"));
+            let n = ((end - start) / step).round() as usize + 1;
+            let values: Vec<String> = (0..n)
+                .map(|k| format!("[{},\"{v}\"]", start + step * k as f64))
+                .collect();
+            let body = format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+                values.join(",")
+            );
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// Values near the fixture history's, whatever the cohort.
+fn value_of(query: &str) -> f64 {
+    if query.contains("error_rate") {
+        0.008
+    } else if query.contains("latency_ms") {
+        140.0
+    } else {
+        200.0
+    }
+}
+
+/// `analyze --prometheus` over three days of half-hour ticks against the fixture history's
+/// profile, with one `count` query per metric when `counts`.
+fn analyze_served(name: &str, answer: fn(&str) -> f64, counts: bool) -> Output {
+    let url = serve(answer);
+    let mut text = std::fs::read_to_string(fixture("config.toml")).unwrap();
+    text.push_str(&format!(
+        "\n[source.prometheus]\nurl = \"{url}\"\ncontrol = \"stable\"\ncanary = \"new\"\nstep = 1800\nretries = 0\n"
+    ));
+    for m in ["error_rate", "latency_ms", "checkout_calls"] {
+        text.push_str(&format!(
+            "\n[[source.prometheus.metrics]]\nmetric = \"{m}\"\nquery = 'value{{metric=\"{m}\",v=\"{{cohort}}\",s=\"{{segment}}\"}}'\n"
+        ));
+        if counts {
+            text.push_str(&format!(
+                "count = 'requests{{metric=\"{m}\",v=\"{{cohort}}\",s=\"{{segment}}\"}}'\n"
+            ));
+        }
+    }
+    let cfg = scratch(&format!("{name}.toml"));
+    std::fs::write(&cfg, text).unwrap();
+    let profile = scratch(&format!("{name}-profile.json"));
+    let o = run(&[
+        "learn",
+        "--config",
+        fixture("config.toml").to_str().unwrap(),
+        "--history",
+        fixture("history.csv").to_str().unwrap(),
+        "--out",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    run(&[
+        "-q",
+        "analyze",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--prometheus",
+        "--from",
+        "2026-01-07T00:00:00Z",
+        "--to",
+        "2026-01-09T23:30:00Z",
+        "--json",
+    ])
+}
+
+#[test]
+fn counts_from_prometheus_reach_the_analysis() {
+    // Known, non-zero counts behind both cohorts.
+    let counted = analyze_served(
+        "counted",
+        |q| {
+            if q.starts_with("requests") {
+                500.0
+            } else {
+                value_of(q)
+            }
+        },
+        true,
+    );
+    let plain = analyze_served("plain", value_of, false);
+    assert_eq!(code(&plain), 0, "{}", stderr(&plain));
+    assert_eq!(code(&counted), code(&plain), "{}", stderr(&counted));
+    // A count of 0 behind every canary value makes those values missing, as the CSV's
+    // count column does: no canary evidence, inconclusive.
+    let zero = analyze_served(
+        "zero",
+        |q| {
+            if q.starts_with("requests") {
+                if q.contains("v=\"new\"") { 0.0 } else { 500.0 }
+            } else {
+                value_of(q)
+            }
+        },
+        true,
+    );
+    assert_eq!(
+        code(&zero),
+        5,
+        "{}{}",
+        stderr(&zero),
+        String::from_utf8_lossy(&zero.stdout)
+    );
+    let last = String::from_utf8_lossy(&zero.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        last.contains("\"reason\":\"no_canary_data\"") && last.contains("\"canary_ticks\":0"),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_negative_count_from_prometheus_names_its_query() {
+    let o = analyze_served(
+        "negative",
+        |q| {
+            if q.starts_with("requests") && q.contains("checkout_calls") && q.contains("v=\"new\"")
+            {
+                -3.0
+            } else if q.starts_with("requests") {
+                500.0
+            } else {
+                value_of(q)
+            }
+        },
+        true,
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("count -3 is negative"), "{err}");
+    assert!(err.contains("(canary)"), "{err}");
+    assert!(
+        err.contains("query: requests{metric=\"checkout_calls\",v=\"new\""),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -225,6 +225,16 @@ impl Grid {
         let span = t * self.width..(t + 1) * self.width;
         Some((ts, self.control.get(span.clone())?, self.canary.get(span)?))
     }
+
+    /// One tick's counts: `(control, canary)`, laid out like [`Grid::tick`]'s values;
+    /// `None` when the plan has no count query (or `t` is past the end). A metric
+    /// without a count query, or a step without a count sample, is NaN: unknown.
+    pub fn tick_counts(&self, t: usize) -> Option<(&[f64], &[f64])> {
+        let span = t * self.width..(t + 1) * self.width;
+        let control = self.control_counts.as_ref()?.get(span.clone())?;
+        let canary = self.canary_counts.as_ref()?.get(span)?;
+        Some((control, canary))
+    }
 }
 
 /// Why a fetch failed. Every variant about a query names it.
@@ -651,6 +661,46 @@ mod tests {
         assert_eq!(v[1], 1.0);
         assert_eq!(v[5], 3.0);
         assert!(v[3].is_nan() && v[9].is_nan() && v[0].is_nan());
+    }
+
+    /// A grid of `n` ticks and `width` columns whose cells hold `tick * 100 + column`
+    /// (counts: `+ 0.5`, canary: negated), with or without counts.
+    fn grid(n: usize, width: usize, counts: bool) -> Grid {
+        let cells = |f: &dyn Fn(usize, usize) -> f64| -> Vec<f64> {
+            (0..n * width).map(|i| f(i / width, i % width)).collect()
+        };
+        let v = |t: usize, c: usize| (t * 100 + c) as f64;
+        Grid {
+            timestamps: (0..n).map(|t| 1000.0 + 60.0 * t as f64).collect(),
+            control: cells(&v),
+            canary: cells(&|t, c| -v(t, c)),
+            control_counts: counts.then(|| cells(&|t, c| v(t, c) + 0.5)),
+            canary_counts: counts.then(|| cells(&|t, c| -v(t, c) - 0.5)),
+            width,
+            empty: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn tick_counts_are_the_ticks_slices_of_both_cohorts() {
+        let g = grid(3, 4, true);
+        for t in 0..3 {
+            let (ts, control, canary) = g.tick(t).unwrap();
+            let (cc, kc) = g.tick_counts(t).unwrap();
+            assert_eq!(ts, 1000.0 + 60.0 * t as f64);
+            assert_eq!((cc.len(), kc.len()), (4, 4));
+            for c in 0..4 {
+                assert_eq!(cc[c], control[c] + 0.5, "tick {t} column {c}");
+                assert_eq!(kc[c], canary[c] - 0.5, "tick {t} column {c}");
+                assert_eq!(cc[c], (t * 100 + c) as f64 + 0.5);
+            }
+        }
+        assert!(g.tick(3).is_none() && g.tick_counts(3).is_none());
+        // Without count queries there are no counts, not a row of NaN.
+        let g = grid(3, 4, false);
+        assert!(g.tick(1).is_some());
+        assert!(g.tick_counts(1).is_none());
     }
 
     #[test]

@@ -140,6 +140,70 @@ fn a_plan_becomes_a_grid_with_missing_data_kept_missing() {
 }
 
 #[test]
+fn count_queries_fill_the_counts_of_their_metric_only() {
+    // 1 segment x 2 metrics, a count query for the second only: per cohort the value
+    // of `errors`, the value of `ratio`, then the count of `ratio`.
+    let server = serve(vec![
+        (200, matrix(&[(0.0, "1"), (60.0, "2")])),
+        (200, matrix(&[(0.0, "0.01"), (60.0, "0.02")])),
+        (200, matrix(&[(0.0, "200"), (60.0, "250.5")])),
+        (200, matrix(&[(0.0, "3"), (60.0, "4")])),
+        (200, matrix(&[(0.0, "0.05"), (60.0, "0.5")])),
+        (200, matrix(&[(0.0, "40")])),
+    ]);
+    let client = Prometheus::new(&config(&server.url)).unwrap();
+    let plan = Plan {
+        cohorts: Cohorts {
+            control: "v1".into(),
+            canary: "v2".into(),
+        },
+        segments: vec!["pro".into()],
+        metrics: vec![
+            MetricQuery {
+                metric: "errors".into(),
+                query: r#"e{v="{cohort}",s="{segment}"}"#.into(),
+                count: None,
+            },
+            MetricQuery {
+                metric: "ratio".into(),
+                query: r#"r{v="{cohort}",s="{segment}"}"#.into(),
+                count: Some(r#"n{v="{cohort}",s="{segment}"}"#.into()),
+            },
+        ],
+    };
+    let grid = client
+        .fetch(
+            &plan,
+            &Range {
+                start: 0.0,
+                end: 60.0,
+                step: 60.0,
+            },
+        )
+        .unwrap();
+    let (control, canary) = grid.tick_counts(0).unwrap();
+    assert!(control[0].is_nan() && canary[0].is_nan(), "no count query");
+    assert_eq!((control[1], canary[1]), (200.0, 40.0));
+    let (control, canary) = grid.tick_counts(1).unwrap();
+    assert_eq!(control[1], 250.5);
+    assert!(canary[1].is_nan(), "a missing count sample is unknown");
+    assert_eq!(grid.tick(1).unwrap().2, &[4.0, 0.5][..]);
+    assert!(grid.tick_counts(2).is_none());
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 6);
+    assert!(
+        requests[2].contains("query=n%7Bv%3D%22v1%22"),
+        "{}",
+        requests[2]
+    );
+    assert!(
+        requests[5].contains("query=n%7Bv%3D%22v2%22"),
+        "{}",
+        requests[5]
+    );
+}
+
+#[test]
 fn server_errors_are_retried_then_reported() {
     let server = serve(vec![(503, "busy".into()), (200, matrix(&[(0.0, "1")]))]);
     let client = Prometheus::new(&config(&server.url)).unwrap();
