@@ -459,7 +459,7 @@ const CLOSED_FORM_ERROR: f64 = 1e-9;
 /// from there on by Hill's normalising transformation (ACM Algorithm 396, 1970),
 /// `y = (ν − ½) ln(1 + t²/ν)`,
 /// `z = √y · (1 + (y + 3 + (−0.4y³ − 3.3y² − 24y − 85.5) / (0.8y² + 100 + b)) / b)`,
-/// `b = 48 (ν − ½)²`, within [`CLOSED_FORM_ERROR`] of the exact map and, like it,
+/// `b = 48 (ν − ½)²`, within `CLOSED_FORM_ERROR` (1e-9) of the exact map and, like it,
 /// non-decreasing in `t` (both tested over a grid); the degrees of freedom of a series grow by one a
 /// tick, so after its first ticks a series pays one logarithm and a square root.
 fn calibrated(t: f64, dof: f64) -> f64 {
