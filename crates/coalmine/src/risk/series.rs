@@ -303,8 +303,9 @@ fn standardise(
         .absorb(d, cfg.difference_alpha, st.prior_var, cfg.prior_ticks);
     st.score = match events {
         // The binomial test needs no warm scale, the counts are its noise; the score
-        // (the resume CUSUM's, and the pooled evidence's) waits for one.
-        Some(mut events) if floor > 0.0 => {
+        // (the resume CUSUM's, and the pooled evidence's) waits for one. Nor does it
+        // need the control's forecast: a ratio that has always been 0 is judged too.
+        Some(mut events) => {
             events.dispersion = st.dispersion.phi();
             if let Some(z) = events.binomial_z() {
                 st.dispersion.absorb(z, cfg.difference_alpha);
