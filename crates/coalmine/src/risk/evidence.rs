@@ -313,7 +313,7 @@ pub(super) fn count_cap(family: usize, alpha: f64) -> f64 {
 /// that binomial's standard deviations, `r₁ = r₀ ± λ √(r₀(1 − r₀)/K)`, so that they
 /// follow the information each tick carries as the normal score's do. Each
 /// log-likelihood ratio is divided by the dispersion `φ ≥ 1` (the live variance of
-/// the difference over the binomial one): by Jensen's inequality `E[L^{1/φ}] ≤ 1` for
+/// the tick's binomial score, [`Dispersion`]): by Jensen's inequality `E[L^{1/φ}] ≤ 1` for
 /// any `φ ≥ 1`, so the evidence stays valid under exact binomial noise, and events
 /// that cluster (retries, one user's failures) are discounted by what the live noise
 /// shows. Each is capped at `cap` nats ([`count_cap`]).
