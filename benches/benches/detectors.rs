@@ -14,7 +14,7 @@ use coalmine::{
 };
 use coalmine_benches::{
     AeBare, HwBare, ScaleParams, ewma_bare, ewma_bare_recurrence, hw_bare, hw_bare_recurrence,
-    signal,
+    initial_season, signal,
 };
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -24,11 +24,7 @@ fn ewma(c: &mut Criterion) {
     let xs = signal(N, 24);
     let cfg = EwmaConfig::default();
     let fresh = Ewma::new(cfg).unwrap();
-    let scale = ScaleParams {
-        alpha: cfg.alpha,
-        clip: cfg.clip,
-        warmup: cfg.warmup,
-    };
+    let scale = ScaleParams::of_ewma(&cfg);
     let mut g = c.benchmark_group("ewma");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("api", |b| {
@@ -77,22 +73,10 @@ fn holt_winters(c: &mut Criterion) {
             season_length: m,
             ..HoltWintersConfig::default()
         };
-        let season: Vec<f64> = (0..m)
-            .map(|i| 20.0 * (i as f64 * std::f64::consts::TAU / m as f64).sin())
-            .collect();
+        let season = initial_season(m);
         let fresh = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();
-        let p = cfg.params;
-        let bare = HwBare {
-            level: 100.0,
-            trend: 0.0,
-            season,
-            params: (p.alpha, p.beta, p.gamma, p.phi),
-        };
-        let scale = ScaleParams {
-            alpha: cfg.variance_alpha,
-            clip: cfg.clip,
-            warmup: cfg.warmup,
-        };
+        let bare = HwBare::new(&cfg, season);
+        let scale = ScaleParams::of_holt_winters(&cfg);
         let mut g = c.benchmark_group(format!("holt_winters_m{m}"));
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("api", |b| {

@@ -17,7 +17,8 @@ use std::hint::black_box;
 use coalmine::math::dist::{normal_two_sided, student_t_two_sided, student_t_two_sided_tabled};
 use coalmine::{AnomalyDetector, Ewma, EwmaConfig, HoltWinters, HoltWintersConfig};
 use coalmine_benches::{
-    HwBare, ScaleParams, ewma_bare, ewma_bare_recurrence, hw_bare, hw_bare_recurrence, signal,
+    HwBare, ScaleParams, ewma_bare, ewma_bare_recurrence, hw_bare, hw_bare_recurrence,
+    initial_season, signal,
 };
 
 const SERIES: usize = 10_000;
@@ -81,27 +82,13 @@ fn detector(what: &str, series: usize) -> f64 {
     let mut sum = 0.0;
     if kind == "ewma" {
         let cfg = EwmaConfig::default();
-        let scale = ScaleParams {
-            alpha: cfg.alpha,
-            clip: cfg.clip,
-            warmup: cfg.warmup,
-        };
+        let scale = ScaleParams::of_ewma(&cfg);
         for _ in 0..series {
             let mut det = Ewma::new(cfg).unwrap();
             sum += match row {
-                "api" => xs
-                    .iter()
-                    .filter_map(|x| det.observe(black_box(x)).ok())
-                    .map(|a| a.tail_probability())
-                    .sum::<f64>(),
-                "api_deviation" => xs
-                    .iter()
-                    .filter_map(|x| det.observe(black_box(x)).ok())
-                    .map(|a| a.deviation)
-                    .sum::<f64>(),
                 "bare" => ewma_bare(black_box(&xs), cfg.alpha, scale),
                 "bare_recurrence" => ewma_bare_recurrence(black_box(&xs), cfg.alpha, scale),
-                _ => unknown(what),
+                _ => api(&mut det, &xs, row, what),
             };
         }
         return sum;
@@ -110,40 +97,29 @@ fn detector(what: &str, series: usize) -> f64 {
         season_length: m,
         ..HoltWintersConfig::default()
     };
-    let season: Vec<f64> = (0..m)
-        .map(|i| 20.0 * (i as f64 * std::f64::consts::TAU / m as f64).sin())
-        .collect();
-    let p = cfg.params;
-    let scale = ScaleParams {
-        alpha: cfg.variance_alpha,
-        clip: cfg.clip,
-        warmup: cfg.warmup,
-    };
+    let season = initial_season(m);
+    let scale = ScaleParams::of_holt_winters(&cfg);
     for _ in 0..series {
         let mut det = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();
-        let mut bare = HwBare {
-            level: 100.0,
-            trend: 0.0,
-            season: season.clone(),
-            params: (p.alpha, p.beta, p.gamma, p.phi),
-        };
+        let mut bare = HwBare::new(&cfg, season.clone());
         sum += match row {
-            "api" => xs
-                .iter()
-                .filter_map(|x| det.observe(black_box(x)).ok())
-                .map(|a| a.tail_probability())
-                .sum::<f64>(),
-            "api_deviation" => xs
-                .iter()
-                .filter_map(|x| det.observe(black_box(x)).ok())
-                .map(|a| a.deviation)
-                .sum::<f64>(),
             "bare" => hw_bare(&mut bare, black_box(&xs), scale),
             "bare_recurrence" => hw_bare_recurrence(&mut bare, black_box(&xs), scale),
-            _ => unknown(what),
+            _ => api(&mut det, &xs, row, what),
         };
     }
     sum
+}
+
+/// The API rows: every point observed, and the sum of its tail probabilities (`api`)
+/// or of its deviations (`api_deviation`).
+fn api(det: &mut impl AnomalyDetector<Input = f64>, xs: &[f64], row: &str, what: &str) -> f64 {
+    let observed = xs.iter().filter_map(|x| det.observe(black_box(x)).ok());
+    match row {
+        "api" => observed.map(|a| a.tail_probability()).sum(),
+        "api_deviation" => observed.map(|a| a.deviation).sum(),
+        _ => unknown(what),
+    }
 }
 
 fn unknown(what: &str) -> f64 {

@@ -10,6 +10,7 @@
 //! the detector cannot avoid.
 
 use coalmine::math::dist::{student_t_two_sided, student_t_two_sided_tabled};
+use coalmine::{EwmaConfig, HoltWintersConfig};
 
 /// Parameters of the residual scale, as the detectors' defaults set them.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +125,20 @@ pub struct HwBare {
     pub params: (f64, f64, f64, f64),
 }
 
+impl HwBare {
+    /// The state the benchmarks start a Holt-Winters detector with `cfg` from: level
+    /// 100, no trend, `season`.
+    pub fn new(cfg: &HoltWintersConfig, season: Vec<f64>) -> Self {
+        let p = cfg.params;
+        HwBare {
+            level: 100.0,
+            trend: 0.0,
+            season,
+            params: (p.alpha, p.beta, p.gamma, p.phi),
+        }
+    }
+}
+
 /// Holt-Winters over `xs` from the given state; returns the sum of tail probabilities.
 pub fn hw_bare(state: &mut HwBare, xs: &[f64], scale: ScaleParams) -> f64 {
     hw_loop::<true>(state, xs, scale)
@@ -172,6 +187,34 @@ fn hw_loop<const TAIL: bool>(state: &mut HwBare, xs: &[f64], scale: ScaleParams)
     sum
 }
 
+impl ScaleParams {
+    /// The residual scale's parameters of an EWMA detector with `cfg`.
+    pub fn of_ewma(cfg: &EwmaConfig) -> Self {
+        ScaleParams {
+            alpha: cfg.variance_alpha.unwrap_or(cfg.alpha),
+            clip: cfg.clip,
+            warmup: cfg.warmup,
+        }
+    }
+
+    /// The residual scale's parameters of a Holt-Winters detector with `cfg`.
+    pub fn of_holt_winters(cfg: &HoltWintersConfig) -> Self {
+        ScaleParams {
+            alpha: cfg.variance_alpha,
+            clip: cfg.clip,
+            warmup: cfg.warmup,
+        }
+    }
+}
+
+/// The seasonal part of [`signal`], one value per phase: the initial season the
+/// benchmarks give a Holt-Winters detector of season `m`.
+pub fn initial_season(m: usize) -> Vec<f64> {
+    (0..m)
+        .map(|i| 20.0 * (i as f64 * std::f64::consts::TAU / m as f64).sin())
+        .collect()
+}
+
 /// A deterministic seasonal test signal with noise, of season `m`.
 pub fn signal(n: usize, m: usize) -> Vec<f64> {
     (0..n)
@@ -196,11 +239,7 @@ mod tests {
             .iter()
             .map(|x| det.observe(x).unwrap().tail_probability())
             .sum();
-        let scale = ScaleParams {
-            alpha: cfg.alpha,
-            clip: cfg.clip,
-            warmup: cfg.warmup,
-        };
+        let scale = ScaleParams::of_ewma(&cfg);
         assert_eq!(api, ewma_bare(&xs, cfg.alpha, scale));
         let mut det = Ewma::new(cfg).unwrap();
         let deviations: f64 = xs.iter().map(|x| det.observe(x).unwrap().deviation).sum();
@@ -221,19 +260,9 @@ mod tests {
                 .iter()
                 .map(|x| det.observe(x).unwrap().tail_probability())
                 .sum();
-            let p = cfg.params;
-            let mut bare = HwBare {
-                level: 100.0,
-                trend: 0.0,
-                season: season.clone(),
-                params: (p.alpha, p.beta, p.gamma, p.phi),
-            };
+            let mut bare = HwBare::new(&cfg, season.clone());
             let mut recurrence = bare.clone();
-            let scale = ScaleParams {
-                alpha: cfg.variance_alpha,
-                clip: cfg.clip,
-                warmup: cfg.warmup,
-            };
+            let scale = ScaleParams::of_holt_winters(&cfg);
             assert_eq!(api, hw_bare(&mut bare, &xs, scale));
             assert_eq!(bare.level, det.level());
             let mut det = HoltWinters::new(cfg, 100.0, 0.0, &season).unwrap();

@@ -453,16 +453,7 @@ fn simulate_writes_files_that_analyze_reads() {
     for f in ["config.toml", "history.csv", "live.csv"] {
         assert!(dir.join(f).exists(), "{f}");
     }
-    let o = run(&[
-        "analyze",
-        "--config",
-        p(&dir.join("config.toml")),
-        "--history",
-        p(&dir.join("history.csv")),
-        "--live",
-        p(&dir.join("live.csv")),
-        "--json",
-    ]);
+    let o = analyze_simulated(&dir, &dir.join("live.csv"));
     assert_eq!(
         code(&o),
         4,

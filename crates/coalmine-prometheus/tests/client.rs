@@ -70,6 +70,35 @@ fn matrix(values: &[(f64, &str)]) -> String {
 
 const EMPTY: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
 
+/// A plan of cohorts `v1` (control) and `v2` (canary) over the one segment `pro`.
+fn one_segment(metrics: Vec<MetricQuery>) -> Plan {
+    Plan {
+        cohorts: Cohorts {
+            control: "v1".into(),
+            canary: "v2".into(),
+        },
+        segments: vec!["pro".into()],
+        metrics,
+    }
+}
+
+fn query(metric: &str, query: &str, count: Option<&str>) -> MetricQuery {
+    MetricQuery {
+        metric: metric.into(),
+        query: query.into(),
+        count: count.map(Into::into),
+    }
+}
+
+/// Minute steps from 0 to `end` seconds.
+fn minutes(end: f64) -> Range {
+    Range {
+        start: 0.0,
+        end,
+        step: 60.0,
+    }
+}
+
 #[test]
 fn a_plan_becomes_a_grid_with_missing_data_kept_missing() {
     // 1 segment x 2 metrics x 2 cohorts = 4 queries, in cohort, segment, metric order.
@@ -80,35 +109,11 @@ fn a_plan_becomes_a_grid_with_missing_data_kept_missing() {
         (200, EMPTY.to_string()),
     ]);
     let client = Prometheus::new(&config(&server.url)).unwrap();
-    let plan = Plan {
-        cohorts: Cohorts {
-            control: "v1".into(),
-            canary: "v2".into(),
-        },
-        segments: vec!["pro".into()],
-        metrics: vec![
-            MetricQuery {
-                metric: "errors".into(),
-                query: r#"e{v="{cohort}",s="{segment}"}"#.into(),
-                count: None,
-            },
-            MetricQuery {
-                metric: "latency".into(),
-                query: r#"l{v="{cohort}",s="{segment}"}"#.into(),
-                count: None,
-            },
-        ],
-    };
-    let grid = client
-        .fetch(
-            &plan,
-            &Range {
-                start: 0.0,
-                end: 120.0,
-                step: 60.0,
-            },
-        )
-        .unwrap();
+    let plan = one_segment(vec![
+        query("errors", r#"e{v="{cohort}",s="{segment}"}"#, None),
+        query("latency", r#"l{v="{cohort}",s="{segment}"}"#, None),
+    ]);
+    let grid = client.fetch(&plan, &minutes(120.0)).unwrap();
     assert_eq!(grid.timestamps, vec![0.0, 60.0, 120.0]);
     assert_eq!(grid.width, 2);
     let (ts, control, canary) = grid.tick(0).unwrap();
@@ -152,35 +157,15 @@ fn count_queries_fill_the_counts_of_their_metric_only() {
         (200, matrix(&[(0.0, "40")])),
     ]);
     let client = Prometheus::new(&config(&server.url)).unwrap();
-    let plan = Plan {
-        cohorts: Cohorts {
-            control: "v1".into(),
-            canary: "v2".into(),
-        },
-        segments: vec!["pro".into()],
-        metrics: vec![
-            MetricQuery {
-                metric: "errors".into(),
-                query: r#"e{v="{cohort}",s="{segment}"}"#.into(),
-                count: None,
-            },
-            MetricQuery {
-                metric: "ratio".into(),
-                query: r#"r{v="{cohort}",s="{segment}"}"#.into(),
-                count: Some(r#"n{v="{cohort}",s="{segment}"}"#.into()),
-            },
-        ],
-    };
-    let grid = client
-        .fetch(
-            &plan,
-            &Range {
-                start: 0.0,
-                end: 60.0,
-                step: 60.0,
-            },
-        )
-        .unwrap();
+    let plan = one_segment(vec![
+        query("errors", r#"e{v="{cohort}",s="{segment}"}"#, None),
+        query(
+            "ratio",
+            r#"r{v="{cohort}",s="{segment}"}"#,
+            Some(r#"n{v="{cohort}",s="{segment}"}"#),
+        ),
+    ]);
+    let grid = client.fetch(&plan, &minutes(60.0)).unwrap();
     let (control, canary) = grid.tick_counts(0).unwrap();
     assert!(control[0].is_nan() && canary[0].is_nan(), "no count query");
     assert_eq!((control[1], canary[1]), (200.0, 40.0));

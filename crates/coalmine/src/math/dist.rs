@@ -57,6 +57,14 @@ pub fn normal_upper_quantile(p: f64) -> f64 {
 /// the method is described in `student_t.rs`.
 #[inline]
 pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
+    two_sided_with(t, dof, student_t::two_sided)
+}
+
+/// The conventions both two-sided tails share (NaN `t`, `dof` below 1 or NaN, the
+/// normal tail from [`T_TO_NORMAL_DOF`], `t` of 0 or infinite); `tail` answers for a
+/// finite, nonzero `t` and a finite `dof` of at least 1.
+#[inline]
+fn two_sided_with(t: f64, dof: f64, tail: impl Fn(f64, f64) -> f64) -> f64 {
     if t.is_nan() {
         return 1.0;
     }
@@ -70,7 +78,7 @@ pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
     if t.is_infinite() {
         return 0.0;
     }
-    student_t::two_sided(t, dof)
+    tail(t, dof)
 }
 
 /// [`student_t_two_sided`] from a table of the degrees of freedom's tail: within 1e-9
@@ -85,20 +93,7 @@ pub fn student_t_two_sided(t: f64, dof: f64) -> f64 {
 /// `math/student_t/table.rs` and `docs/algorithms.md`.
 #[inline]
 pub fn student_t_two_sided_tabled(t: f64, dof: f64) -> f64 {
-    if t.is_nan() {
-        return 1.0;
-    }
-    let dof = if dof.is_nan() { 1.0 } else { dof.max(1.0) };
-    if dof >= T_TO_NORMAL_DOF {
-        return normal_two_sided(t);
-    }
-    if t == 0.0 {
-        return 1.0;
-    }
-    if t.is_infinite() {
-        return 0.0;
-    }
-    student_t::two_sided_tabled(t, dof)
+    two_sided_with(t, dof, student_t::two_sided_tabled)
 }
 
 /// Upper tail probability of Student's t with `dof` degrees of freedom: `P(T >= t)`

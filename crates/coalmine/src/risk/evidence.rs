@@ -334,14 +334,19 @@ impl Counted {
     /// `(e_k − K r₀) / √(K r₀ (1 − r₀))` (mean 0, variance 1 under binomial sampling);
     /// `None` when the counts cannot be used or there were no events.
     pub(super) fn binomial_z(&self) -> Option<f64> {
-        let ((ek, nk), (ec, nc)) = (self.canary, self.control);
-        if !(usable(ek, nk) && usable(ec, nc)) || ek + ec <= 0.0 {
+        let (ek, total, r0) = self.parts()?;
+        if total <= 0.0 {
             return None;
         }
-        let total = ek + ec;
-        let r0 = nk / (nk + nc);
         let z = (ek - total * r0) / (total * r0 * (1.0 - r0)).sqrt();
         z.is_finite().then_some(z)
+    }
+
+    /// The canary's events, the tick's total events and `r₀`, when the counts can be
+    /// used (finite, events within `[0, trials]`, trials positive).
+    fn parts(&self) -> Option<(f64, f64, f64)> {
+        let ((ek, nk), (ec, nc)) = (self.canary, self.control);
+        (usable(ek, nk) && usable(ec, nc)).then(|| (ek, ek + ec, nk / (nk + nc)))
     }
 
     /// The likelihood ratios of the canary being above (first) and below (second) the
@@ -357,16 +362,11 @@ impl Counted {
     /// [`LAMBDAS`] (above, then below); `None` as for [`ratios`](Self::ratios). The
     /// pooled evidence takes `scale = 1/√c` in each of `c` segments.
     pub(super) fn log_ratios(&self, scale: f64) -> Option<([f64; 4], [f64; 4])> {
-        let ((ek, nk), (ec, nc)) = (self.canary, self.control);
-        if !(usable(ek, nk) && usable(ec, nc)) {
-            return None;
-        }
-        let total = ek + ec;
+        let (ek, total, r0) = self.parts()?;
         if total <= 0.0 {
             // No events: the tick says nothing about the ratio of rates.
             return Some(([0.0; 4], [0.0; 4]));
         }
-        let r0 = nk / (nk + nc);
         let sd = scale * (r0 * (1.0 - r0) / total).sqrt();
         let phi = if self.dispersion.is_finite() {
             self.dispersion.max(1.0)
@@ -502,21 +502,33 @@ fn exact(t: f64, dof: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A deterministic sequence of uniforms in `[0, 1)` (a 64-bit LCG) from `seed`.
+    fn uniforms(seed: u64) -> impl FnMut() -> f64 {
+        let mut r = seed;
+        move || {
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (r >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// A deterministic, roughly normal sequence: twelve uniforms summed, less 6.
+    fn normals(seed: u64) -> impl FnMut() -> f64 {
+        let mut uniform = uniforms(seed);
+        move || {
+            let mut s = 0.0;
+            for _ in 0..12 {
+                s += uniform();
+            }
+            s - 6.0
+        }
+    }
+
     #[test]
     fn no_evidence_under_noise_and_growing_evidence_under_a_shift() {
         let mut quiet = Accumulated::default();
-        let mut r = 1u64;
-        let mut next = || {
-            // A deterministic, roughly normal sequence (sum of uniforms).
-            let mut s = 0.0;
-            for _ in 0..12 {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                s += (r >> 11) as f64 / (1u64 << 53) as f64;
-            }
-            s - 6.0
-        };
+        let mut next = normals(1);
         let mut smallest = 1.0f64;
         for _ in 0..2_000 {
             quiet.absorb(next(), 200.0);
@@ -650,17 +662,7 @@ mod tests {
 
     #[test]
     fn the_dispersion_learns_overdispersion_but_not_a_step() {
-        let mut r = 7u64;
-        let mut normal = || {
-            let mut s = 0.0;
-            for _ in 0..12 {
-                r = r
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                s += (r >> 11) as f64 / (1u64 << 53) as f64;
-            }
-            s - 6.0
-        };
+        let mut normal = normals(7);
         let mut binomial = Dispersion::default();
         let mut doubled = Dispersion::default();
         for _ in 0..400 {
@@ -790,13 +792,7 @@ mod tests {
 
     #[test]
     fn the_mantissa_and_exponent_form_matches_the_log_domain() {
-        let mut r = 7u64;
-        let mut uniform = || {
-            r = r
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (r >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = uniforms(7);
         // Quiet, then a fault long enough to leave the range of an f64 (e^8 a tick),
         // then quiet again while the evidence decays back, with clipped extremes.
         let mut reference = LogDomain {
